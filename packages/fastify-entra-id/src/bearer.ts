@@ -1,0 +1,60 @@
+import { InvalidRequestError, MissingTokenError } from './errors.js'
+
+/** The parts of an HTTP request the token is read from. */
+export interface BearerSource {
+  /** Raw header names and values, alternating, as Node's `IncomingMessage.rawHeaders`. */
+  readonly rawHeaders: readonly string[]
+  /** The parsed query string, if any. */
+  readonly query?: unknown
+}
+
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i
+const SCHEME_ONLY = /^bearer\s*$/i
+// Names under which clients put tokens in URLs (RFC 6750 §2.3, OAuth 2 fragments pasted into queries).
+const QUERY_TOKEN_PARAMS = ['access_token', 'id_token'] as const
+
+/**
+ * Reads the bearer token of a request, per RFC 6750 §2.1: only the `Authorization` header, `Bearer` scheme (any
+ * case), exactly one token.
+ *
+ * Node keeps only the first of several `Authorization` headers in `headers`, so the raw list is read: a request
+ * with two is ambiguous and refused (400), never resolved by picking one.
+ *
+ * @returns the token.
+ * @throws {@link MissingTokenError} (401) when there is no `Authorization` header, or it uses another scheme
+ *   (RFC 6750 §3.1: a request without bearer credentials gets a challenge with no error code).
+ * @throws {@link InvalidRequestError} (400) for two `Authorization` headers, an empty or malformed bearer
+ *   value, or a token sent in the query string.
+ */
+export function readBearerToken(source: BearerSource, realm?: string): string {
+  const options = realm === undefined ? {} : { realm }
+  rejectQueryToken(source.query, options)
+  let value: string | undefined
+  const raw = source.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      if (value !== undefined) throw new InvalidRequestError('Send exactly one Authorization header', options)
+      value = (raw[i + 1] as string).trim()
+    }
+  }
+  if (value === undefined || value === '') throw new MissingTokenError(options)
+  const match = BEARER.exec(value)
+  if (match !== null) return match[1] as string
+  if (SCHEME_ONLY.test(value)) throw new InvalidRequestError('The Bearer authorization header carries no token', options)
+  if (/^bearer\s/i.test(value)) {
+    throw new InvalidRequestError('The Bearer authorization header must carry exactly one token', options)
+  }
+  // Another scheme (Basic, Negotiate...): no bearer credentials at all.
+  throw new MissingTokenError(options)
+}
+
+function rejectQueryToken(query: unknown, options: { realm?: string }): void {
+  if (query === null || typeof query !== 'object') return
+  for (const name of QUERY_TOKEN_PARAMS) {
+    if (Object.hasOwn(query, name)) {
+      throw new InvalidRequestError('Tokens in the URL are not accepted: send "Authorization: Bearer <token>"', options)
+    }
+  }
+}

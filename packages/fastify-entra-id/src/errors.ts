@@ -1,0 +1,183 @@
+/**
+ * Errors raised while authenticating and authorizing a request, each with a stable `code`, the HTTP
+ * `statusCode` to answer with and the response `headers` (the RFC 6750 `WWW-Authenticate` challenge).
+ *
+ * Fastify's default error handler already sends `statusCode`, `code`, `message` and `headers`; an application
+ * with its own error handler must copy `error.headers` onto the reply (see the README), or the challenge is lost.
+ *
+ * @packageDocumentation
+ */
+
+/** RFC 6750 §3.1 error codes. */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+
+/** Stable codes of {@link EntraAuthError}; match on these, never on message text. */
+export type EntraAuthErrorCode =
+  | 'ENTRA_TOKEN_MISSING'
+  | 'ENTRA_INVALID_REQUEST'
+  | 'ENTRA_TOKEN_MALFORMED'
+  | 'ENTRA_TOKEN_EXPIRED'
+  | 'ENTRA_TOKEN_NOT_YET_VALID'
+  | 'ENTRA_TOKEN_INVALID_SIGNATURE'
+  | 'ENTRA_TOKEN_UNSUPPORTED_ALGORITHM'
+  | 'ENTRA_TOKEN_UNTRUSTED_KEY'
+  | 'ENTRA_TOKEN_UNKNOWN_KEY'
+  | 'ENTRA_TOKEN_INVALID_ISSUER'
+  | 'ENTRA_TOKEN_INVALID_AUDIENCE'
+  | 'ENTRA_TOKEN_TENANT_NOT_ALLOWED'
+  | 'ENTRA_TOKEN_VERSION_MISMATCH'
+  | 'ENTRA_TOKEN_NOT_ACCESS_TOKEN'
+  | 'ENTRA_TOKEN_INVALID_CLAIMS'
+  | 'ENTRA_INSUFFICIENT_SCOPE'
+  | 'ENTRA_KEYS_UNAVAILABLE'
+
+/** The default `realm` of every challenge when the plugin is given none. */
+export const DEFAULT_REALM = 'api'
+
+/** Builds an RFC 6750 §3 challenge. Values are our own fixed ASCII texts, so quoting needs no escaping beyond `"` and `\`. */
+export function bearerChallenge(realm: string, params: Readonly<Record<string, string | undefined>> = {}): string {
+  let challenge = `Bearer realm="${quote(realm)}"`
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) challenge += `, ${name}="${quote(value)}"`
+  }
+  return challenge
+}
+
+function quote(value: string): string {
+  return value.replace(/[\\"]/g, '\\$&')
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  503: 'Service Unavailable'
+}
+
+/** Options shared by every {@link EntraAuthError} constructor. */
+export interface EntraAuthErrorOptions {
+  /** The `realm` of the `WWW-Authenticate` challenge. Default `"api"`. */
+  realm?: string
+  /** The underlying error (a jose error, a fetch failure), kept for logs; never sent to the caller. */
+  cause?: unknown
+}
+
+/**
+ * Base of every error this package raises while handling a request. `message` is safe to send to the caller:
+ * it never contains token content.
+ */
+export abstract class EntraAuthError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: EntraAuthErrorCode
+  /** HTTP status to answer with: 400, 401, 403 or 503. */
+  readonly statusCode: number
+  /** Response headers: `WWW-Authenticate`, and `Retry-After` for 503. */
+  readonly headers: Readonly<Record<string, string>>
+  /** RFC 6750 error code, when the challenge carries one. */
+  readonly bearerError: BearerErrorCode | undefined
+
+  protected constructor(
+    code: EntraAuthErrorCode,
+    statusCode: number,
+    message: string,
+    headers: Record<string, string>,
+    bearerError: BearerErrorCode | undefined,
+    options: EntraAuthErrorOptions
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.statusCode = statusCode
+    this.headers = headers
+    this.bearerError = bearerError
+  }
+
+  /** The HTTP reason phrase for {@link statusCode}, as Fastify puts in the `error` field of its error body. */
+  get error(): string {
+    return STATUS_TEXT[this.statusCode] ?? 'Error'
+  }
+}
+
+/** 401: the request carries no bearer token (RFC 6750 §3.1: the challenge then carries no error code). */
+export class MissingTokenError extends EntraAuthError {
+  override readonly name = 'MissingTokenError'
+  constructor(options: EntraAuthErrorOptions = {}) {
+    const realm = options.realm ?? DEFAULT_REALM
+    super('ENTRA_TOKEN_MISSING', 401, 'Authentication required: send an access token as "Authorization: Bearer <token>"',
+      { 'www-authenticate': bearerChallenge(realm) }, undefined, options)
+  }
+}
+
+/** 400 `invalid_request`: the Authorization header or the request's way of sending the token is malformed. */
+export class InvalidRequestError extends EntraAuthError {
+  override readonly name = 'InvalidRequestError'
+  constructor(description: string, options: EntraAuthErrorOptions = {}) {
+    const realm = options.realm ?? DEFAULT_REALM
+    super('ENTRA_INVALID_REQUEST', 400, description,
+      { 'www-authenticate': bearerChallenge(realm, { error: 'invalid_request', error_description: description }) },
+      'invalid_request', options)
+  }
+}
+
+/** Codes of {@link InvalidTokenError}. */
+export type InvalidTokenCode = Exclude<EntraAuthErrorCode,
+  'ENTRA_TOKEN_MISSING' | 'ENTRA_INVALID_REQUEST' | 'ENTRA_INSUFFICIENT_SCOPE' | 'ENTRA_KEYS_UNAVAILABLE'>
+
+/** 401 `invalid_token`: the token is malformed, expired, badly signed or not meant for this API. */
+export class InvalidTokenError extends EntraAuthError {
+  override readonly name = 'InvalidTokenError'
+  constructor(code: InvalidTokenCode, description: string, options: EntraAuthErrorOptions = {}) {
+    const realm = options.realm ?? DEFAULT_REALM
+    super(code, 401, description,
+      { 'www-authenticate': bearerChallenge(realm, { error: 'invalid_token', error_description: description }) },
+      'invalid_token', options)
+  }
+}
+
+/** 403 `insufficient_scope`: the token is valid but lacks the scope or app role the route requires. */
+export class InsufficientScopeError extends EntraAuthError {
+  override readonly name = 'InsufficientScopeError'
+  /** The scopes or app roles that would satisfy the route, as listed in the challenge's `scope` attribute. */
+  readonly required: readonly string[]
+  constructor(required: readonly string[], description: string, options: EntraAuthErrorOptions = {}) {
+    const realm = options.realm ?? DEFAULT_REALM
+    super('ENTRA_INSUFFICIENT_SCOPE', 403, description,
+      {
+        'www-authenticate': bearerChallenge(realm, {
+          error: 'insufficient_scope',
+          error_description: description,
+          scope: required.length > 0 ? required.join(' ') : undefined
+        })
+      },
+      'insufficient_scope', options)
+    this.required = required
+  }
+}
+
+/**
+ * 503: the tenant's discovery document or signing keys cannot be loaded (identity provider unreachable, slow or
+ * answering garbage). Not the caller's fault, so no `invalid_token`; `Retry-After` says when to try again.
+ */
+export class KeysUnavailableError extends EntraAuthError {
+  override readonly name = 'KeysUnavailableError'
+  /** Seconds until the next attempt to load keys, as sent in `Retry-After`. */
+  readonly retryAfter: number
+  constructor(retryAfterSeconds: number, options: EntraAuthErrorOptions = {}) {
+    const retryAfter = Math.max(1, Math.ceil(retryAfterSeconds))
+    super('ENTRA_KEYS_UNAVAILABLE', 503, 'The identity provider\'s signing keys are unavailable; retry later',
+      { 'retry-after': String(retryAfter) }, undefined, options)
+    this.retryAfter = retryAfter
+  }
+}
+
+/** Thrown at registration (or by a guard factory) when an option or argument is invalid; names the option. */
+export class EntraConfigError extends TypeError {
+  override readonly name = 'EntraConfigError'
+  /** Always `ENTRA_CONFIG_INVALID`. */
+  readonly code = 'ENTRA_CONFIG_INVALID'
+  /** The option or argument at fault, e.g. `"tenantId"`. */
+  readonly option: string
+  constructor(option: string, message: string) {
+    super(`fastify-entra-id: "${option}" ${message}`)
+    this.option = option
+  }
+}

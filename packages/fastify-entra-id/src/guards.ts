@@ -1,0 +1,140 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { compileRequirement, describe, satisfies } from './authorization.js'
+import type { CompiledRequirement, Requirement } from './authorization.js'
+import { EntraConfigError, InsufficientScopeError } from './errors.js'
+import type { EntraIdentity } from './identity.js'
+
+/**
+ * A route hook that authorizes the verified caller. Use it as a route's `preHandler` (or `onRequest`, after
+ * `fastify.entraId.authenticate`, to refuse before the body is read). When the request has not been
+ * authenticated yet, the guard authenticates it first, so a guard alone protects a route.
+ */
+export type EntraGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+/** What {@link requireByCallerType} asks of one kind of caller. Both parts, when given, must hold. */
+export interface CallerRequirement {
+  /** Delegated scopes, read from `scp`. */
+  readonly scopes?: Requirement
+  /** App roles, read from `roles`. */
+  readonly roles?: Requirement
+}
+
+type Decision = InsufficientScopeError | null
+
+/**
+ * Requires delegated scopes (`scp`). App-only tokens carry no `scp`, so they never pass.
+ *
+ * @example
+ * ```ts
+ * app.get('/todos', { preHandler: requireScopes('Todo.Read') }, handler)
+ * app.post('/todos', { preHandler: requireScopes({ allOf: ['Todo.Read', 'Todo.Write'] }) }, handler)
+ * ```
+ * @throws {@link EntraConfigError} when built with a bad requirement.
+ */
+export function requireScopes(scopes: Requirement): EntraGuard {
+  const required = compileRequirement(scopes, 'scopes')
+  return guard((identity, realm) => satisfies(identity.scopes, required)
+    ? null
+    : forbidden(required.values, `The token lacks the required scope: ${describe(required)}`, realm))
+}
+
+/**
+ * Requires app roles (`roles`): application permissions of an app-only caller, or roles assigned to a user.
+ *
+ * @example
+ * ```ts
+ * app.delete('/todos', { preHandler: requireRoles('Todo.Write.All') }, handler)
+ * ```
+ * @throws {@link EntraConfigError} when built with a bad requirement.
+ */
+export function requireRoles(roles: Requirement): EntraGuard {
+  const required = compileRequirement(roles, 'roles')
+  return guard((identity, realm) => satisfies(identity.roles, required)
+    ? null
+    : forbidden(required.values, `The token lacks the required app role: ${describe(required)}`, realm))
+}
+
+/**
+ * Requires the scopes or the app roles: either one satisfies the route, whatever the kind of caller
+ * (Microsoft.Identity.Web's `RequiredScopeOrAppPermission`).
+ *
+ * @example
+ * ```ts
+ * app.get('/todos', { preHandler: requireScopesOrRoles({ scopes: 'Todo.Read', roles: 'Todo.Read.All' }) }, handler)
+ * ```
+ * @throws {@link EntraConfigError} when built with a bad requirement or without both parts.
+ */
+export function requireScopesOrRoles(options: { readonly scopes: Requirement, readonly roles: Requirement }): EntraGuard {
+  if (options === null || typeof options !== 'object') throw new EntraConfigError('options', 'must be { scopes, roles }')
+  const scopes = compileRequirement(options.scopes, 'scopes')
+  const roles = compileRequirement(options.roles, 'roles')
+  return guard((identity, realm) => satisfies(identity.scopes, scopes) || satisfies(identity.roles, roles)
+    ? null
+    : forbidden([...scopes.values, ...roles.values],
+      `The token lacks the required scope (${describe(scopes)}) or app role (${describe(roles)})`, realm))
+}
+
+/**
+ * Requires one thing of delegated (user) callers and another of app-only callers, told apart by
+ * {@link EntraIdentity.isAppOnly}. A kind of caller left out is refused.
+ *
+ * @example
+ * ```ts
+ * requireByCallerType({ user: { scopes: 'Todo.Read' }, app: { roles: 'Todo.Read.All' } })
+ * ```
+ * @throws {@link EntraConfigError} when built with a bad requirement, or with neither `user` nor `app`.
+ */
+export function requireByCallerType(options: { readonly user?: CallerRequirement, readonly app?: CallerRequirement }): EntraGuard {
+  if (options === null || typeof options !== 'object' || (options.user === undefined && options.app === undefined)) {
+    throw new EntraConfigError('options', 'must have a "user" or an "app" requirement (or both)')
+  }
+  const user = compileCaller(options.user, 'user')
+  const app = compileCaller(options.app, 'app')
+  return guard((identity, realm) => {
+    const side = identity.isAppOnly ? app : user
+    if (side === null) {
+      return forbidden([], identity.isAppOnly
+        ? 'This route does not accept app-only tokens'
+        : 'This route does not accept delegated (user) tokens', realm)
+    }
+    if (side.scopes !== undefined && !satisfies(identity.scopes, side.scopes)) {
+      return forbidden(side.scopes.values, `The token lacks the required scope: ${describe(side.scopes)}`, realm)
+    }
+    if (side.roles !== undefined && !satisfies(identity.roles, side.roles)) {
+      return forbidden(side.roles.values, `The token lacks the required app role: ${describe(side.roles)}`, realm)
+    }
+    return null
+  })
+}
+
+interface CompiledCaller { readonly scopes: CompiledRequirement | undefined, readonly roles: CompiledRequirement | undefined }
+
+function compileCaller(side: CallerRequirement | undefined, name: string): CompiledCaller | null {
+  if (side === undefined) return null
+  if (side === null || typeof side !== 'object' || (side.scopes === undefined && side.roles === undefined)) {
+    throw new EntraConfigError(name, 'must have scopes, roles or both')
+  }
+  return {
+    scopes: side.scopes === undefined ? undefined : compileRequirement(side.scopes, `${name}.scopes`),
+    roles: side.roles === undefined ? undefined : compileRequirement(side.roles, `${name}.roles`)
+  }
+}
+
+function forbidden(required: readonly string[], description: string, realm: string): InsufficientScopeError {
+  return new InsufficientScopeError(required, description, { realm })
+}
+
+function guard(decide: (identity: EntraIdentity, realm: string) => Decision): EntraGuard {
+  return async function entraIdGuard(request, reply) {
+    const entraId = request.server.entraId as typeof request.server.entraId | undefined
+    if (entraId === undefined) {
+      throw new Error('fastify-entra-id guards need the plugin registered in this Fastify instance or a parent')
+    }
+    if (request.auth === null) await entraId.authenticate(request, reply)
+    const refusal = decide(request.auth as EntraIdentity, entraId.realm)
+    if (refusal !== null) {
+      request.log.info({ authError: refusal.code }, 'entra-id: caller lacks the required scope or role')
+      throw refusal
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import type { TokenVersion } from './options.js'
+
+/**
+ * Claims of an Entra ID access token, as documented in "Access token claims reference" (Microsoft identity
+ * platform). Only `iss`, `aud`, `exp`, `tid` and `ver` are guaranteed by verification; the others are present
+ * when Entra issues them. Times are seconds since the epoch.
+ */
+export interface EntraAccessTokenClaims {
+  /** Issuer: `https://login.microsoftonline.com/{tid}/v2.0` (v2) or `https://sts.windows.net/{tid}/` (v1). */
+  readonly iss: string
+  /** The API the token is for: its client ID or App ID URI. */
+  readonly aud: string
+  /** Expiry, seconds since the epoch. */
+  readonly exp: number
+  /** Not before, seconds since the epoch. */
+  readonly nbf?: number
+  /** Issued at, seconds since the epoch. */
+  readonly iat?: number
+  /** Tenant ID of the caller's tenant (a GUID). */
+  readonly tid: string
+  /** Token version: `"1.0"` or `"2.0"`. */
+  readonly ver: '1.0' | '2.0'
+  /** Object ID of the user or service principal: stable across applications of one tenant. */
+  readonly oid?: string
+  /** Subject: pairwise per application; for app-only tokens usually equal to `oid`. */
+  readonly sub?: string
+  /** v2: client ID of the calling application. */
+  readonly azp?: string
+  /** v1: client ID of the calling application. */
+  readonly appid?: string
+  /** v2: how the client authenticated: `0` public, `1` secret, `2` certificate. */
+  readonly azpacr?: string
+  /** v1: how the client authenticated: `0` public, `1` secret, `2` certificate. */
+  readonly appidacr?: string
+  /** `app` for app-only tokens when the optional `idtyp` claim is configured; `user` for delegated ones. */
+  readonly idtyp?: 'app' | 'user'
+  /** Display name of the user. */
+  readonly name?: string
+  /** v2: the user's sign-in name. */
+  readonly preferred_username?: string
+  /** v1: the user's principal name. */
+  readonly upn?: string
+  /** v1: a human-readable name of the user (often the UPN). */
+  readonly unique_name?: string
+  /** Delegated scopes, space-separated. */
+  readonly scp?: string
+  /** App roles: application permissions for app-only tokens, or roles assigned to the user. */
+  readonly roles?: readonly string[]
+  /** Group object IDs, when the app is configured to emit them. */
+  readonly groups?: readonly string[]
+  /** Token identifier. */
+  readonly uti?: string
+  /** Any other claim. */
+  readonly [claim: string]: unknown
+}
+
+/**
+ * The verified caller, set as `request.auth` once the bearer token has been verified. Absent claims are `null`.
+ */
+export interface EntraIdentity {
+  /** Every claim of the verified token. */
+  readonly claims: EntraAccessTokenClaims
+  /** `tid`: the caller's tenant. */
+  readonly tenantId: string
+  /** `oid`: the user's or service principal's object ID. */
+  readonly objectId: string | null
+  /** `sub`. */
+  readonly subject: string | null
+  /** The calling application's client ID: `azp` (v2) or `appid` (v1). */
+  readonly clientAppId: string | null
+  /** `name`. */
+  readonly name: string | null
+  /** The user's sign-in name: `preferred_username` (v2), else `upn` or `unique_name` (v1). */
+  readonly username: string | null
+  /** Delegated scopes from `scp` (never from `roles`). */
+  readonly scopes: ReadonlySet<string>
+  /** App roles from `roles` (never from `scp`). */
+  readonly roles: ReadonlySet<string>
+  /**
+   * True for an application calling with its own identity (client credentials): `idtyp` is `app`, or, when that
+   * optional claim is absent, the token has no `scp` and its `oid` equals its `sub`.
+   */
+  readonly isAppOnly: boolean
+  /** 1 or 2, from the verified issuer and `ver`. */
+  readonly tokenVersion: TokenVersion
+  /** When the token expires (`exp`). */
+  readonly expiresAt: Date
+}
+
+const EMPTY: ReadonlySet<string> = new Set()
+
+/** Builds the identity of verified claims. `scp` and `roles` have been type-checked by the verifier. */
+export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion): EntraIdentity {
+  const scopes = typeof claims.scp === 'string' ? new Set(claims.scp.split(' ').filter((s) => s !== '')) : EMPTY
+  const roles = Array.isArray(claims.roles) ? new Set(claims.roles) : EMPTY
+  const oid = str(claims.oid)
+  const sub = str(claims.sub)
+  const isAppOnly = claims.idtyp === 'app' || (claims.idtyp !== 'user' && scopes.size === 0 && oid !== null && oid === sub)
+  return Object.freeze({
+    claims: Object.freeze(claims),
+    tenantId: claims.tid,
+    objectId: oid,
+    subject: sub,
+    clientAppId: str(claims.azp) ?? str(claims.appid),
+    name: str(claims.name),
+    username: str(claims.preferred_username) ?? str(claims.upn) ?? str(claims.unique_name),
+    scopes,
+    roles,
+    isAppOnly,
+    tokenVersion,
+    expiresAt: new Date(claims.exp * 1000)
+  })
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null
+}

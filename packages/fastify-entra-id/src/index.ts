@@ -1,0 +1,32 @@
+/**
+ * fastify-entra-id: protect a Fastify 5 API with Microsoft Entra ID (Azure AD) bearer access tokens.
+ *
+ * @packageDocumentation
+ */
+import { fastifyEntraId } from './plugin.js'
+
+export { fastifyEntraId }
+export default fastifyEntraId
+export type { EntraIdDecorator, EntraIdPluginOptions } from './plugin.js'
+export type { EntraIdOptions, TokenVersion } from './options.js'
+export type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
+export { EntraTokenVerifier } from './verifier.js'
+export type { VerifierInternals } from './verifier.js'
+export { requireScopes, requireRoles, requireScopesOrRoles, requireByCallerType } from './guards.js'
+export type { CallerRequirement, EntraGuard } from './guards.js'
+export type { Requirement } from './authorization.js'
+export { readBearerToken } from './bearer.js'
+export type { BearerSource } from './bearer.js'
+export {
+  EntraAuthError,
+  MissingTokenError,
+  InvalidRequestError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  KeysUnavailableError,
+  EntraConfigError,
+  bearerChallenge
+} from './errors.js'
+export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, InvalidTokenCode } from './errors.js'
+export { requestSerializer, redactUrl, authorizationRedactPaths } from './log.js'
+export type { SerializableRequest } from './log.js'

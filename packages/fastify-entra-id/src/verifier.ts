@@ -1,0 +1,301 @@
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
+import type { JWTPayload } from 'jose'
+import { InvalidTokenError, KeysUnavailableError } from './errors.js'
+import type { InvalidTokenCode } from './errors.js'
+import { discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
+import type { OpenIdMetadata } from './discovery.js'
+import { KeySet } from './key-set.js'
+import { isGuid, resolveOptions } from './options.js'
+import type { EntraIdOptions, ResolvedOptions, TokenVersion } from './options.js'
+import { toIdentity } from './identity.js'
+import type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
+
+/** Longest token accepted, in characters. Entra tokens are 1-4 KB; Node refuses headers over 16 KB anyway. */
+const MAX_TOKEN_LENGTH = 16 * 1024
+// Header parameters that make a token name its own key. Only the tenant's JWKS is trusted (RFC 8725 §3.10).
+const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
+const TEMPLATE = '{tenantid}'
+
+/** Extra settings of {@link EntraTokenVerifier.create}, beyond the plugin's options. */
+export interface VerifierInternals {
+  /** The `fetch` used for discovery and JWKS. Default: the global `fetch`. */
+  fetch?: typeof fetch
+}
+
+interface Metadata {
+  readonly v2: OpenIdMetadata
+  readonly v1: OpenIdMetadata | undefined
+  readonly keys: { readonly 1?: KeySet, readonly 2: KeySet }
+}
+
+/**
+ * Verifies Entra ID access tokens: made once (at start-up), then asked for each request. Knows nothing of HTTP
+ * frameworks.
+ *
+ * @example
+ * ```ts
+ * const verifier = EntraTokenVerifier.create({ tenantId, clientId })
+ * await verifier.hydrate()                     // discovery + keys, before traffic
+ * const identity = await verifier.verify(token) // throws InvalidTokenError or KeysUnavailableError
+ * ```
+ */
+export class EntraTokenVerifier {
+  /** The validated options. */
+  readonly options: ResolvedOptions
+  readonly #fetch: typeof fetch
+  #metadata: Metadata | null = null
+  #metadataLoading: Promise<Metadata> | null = null
+  #loading: Promise<void> | null = null
+  #ready = false
+  #failures = 0
+  #nextAttemptAt = Number.NEGATIVE_INFINITY
+  #retryTimer: NodeJS.Timeout | null = null
+  #closed = false
+  #keyListeners: ((removedKids: readonly string[]) => void)[] = []
+
+  private constructor(options: ResolvedOptions, internals: VerifierInternals) {
+    this.options = options
+    this.#fetch = internals.fetch ?? fetch
+  }
+
+  /** Validates `options` (throws {@link EntraConfigError} naming a bad one) and makes a verifier. No I/O. */
+  static create(options: EntraIdOptions, internals: VerifierInternals = {}): EntraTokenVerifier {
+    return new EntraTokenVerifier(resolveOptions(options), internals)
+  }
+
+  /**
+   * True once discovery documents and every key set have loaded; stays true while an identity-provider outage
+   * is served from the keys already loaded.
+   */
+  get isReady(): boolean {
+    return this.#ready
+  }
+
+  /**
+   * Loads discovery documents and keys now (concurrent calls share one load). On failure, rejects with
+   * {@link KeysUnavailableError} and keeps retrying in the background with a growing delay (1 s doubling up to
+   * `cooldownDuration`) until it succeeds or {@link close} is called.
+   */
+  hydrate(): Promise<void> {
+    if (this.#ready) return Promise.resolve()
+    this.#loading ??= this.#load().finally(() => { this.#loading = null })
+    return this.#loading
+  }
+
+  /** Stops background retries. Safe to call more than once. */
+  close(): void {
+    this.#closed = true
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer)
+    this.#retryTimer = null
+  }
+
+  /** Called with the `kid`s removed from a key set when it is refreshed (the token cache drops their entries). */
+  onKeysRemoved(listener: (removedKids: readonly string[]) => void): void {
+    this.#keyListeners.push(listener)
+  }
+
+  /**
+   * Verifies a compact JWS access token and returns the caller's identity.
+   *
+   * @throws {@link InvalidTokenError} (401) when the token is not a valid access token for this API.
+   * @throws {@link KeysUnavailableError} (503) when keys cannot be loaded from the identity provider.
+   */
+  async verify(token: string): Promise<EntraIdentity> {
+    const metadata = this.#metadata !== null && this.#ready ? this.#metadata : await this.#whenReady()
+    const opts = this.options
+
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
+      throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT')
+    }
+    let header: ReturnType<typeof decodeProtectedHeader>
+    let claims: JWTPayload
+    try {
+      header = decodeProtectedHeader(token)
+      claims = decodeJwt(token)
+    } catch (cause) {
+      throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT', cause)
+    }
+    // Entra signs access tokens with RS256 only; refusing others first rules out "none" and HMAC-with-public-key.
+    if (header.alg !== 'RS256') {
+      throw this.#invalid('ENTRA_TOKEN_UNSUPPORTED_ALGORITHM', 'The token must be signed with RS256')
+    }
+    for (const name of KEY_BEARING_HEADERS) {
+      if (name in header) throw this.#invalid('ENTRA_TOKEN_UNTRUSTED_KEY', 'The token names a signing key the API does not trust')
+    }
+    if (typeof header.kid !== 'string' || header.kid === '') {
+      throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token header has no key ID (kid)')
+    }
+
+    // Claims are read before the signature check only to pick the issuer and key set, and to refuse cheaply;
+    // jose verifies the signature over these very bytes, so nothing read here escapes verification.
+    const { iss, tid, aud, ver } = claims as Record<string, unknown>
+    if (typeof iss !== 'string') throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token has no issuer')
+    if (!isGuid(tid)) throw this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid tenant ID (tid)')
+
+    const v2Issuer = fill(metadata.v2.issuer, tid)
+    let version: TokenVersion
+    if (iss === v2Issuer) {
+      version = 2
+    } else if (metadata.v1 !== undefined && iss === fill(metadata.v1.issuer, tid)) {
+      version = 1
+    } else {
+      throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token was not issued by the expected tenant')
+    }
+    if (!opts.tokenVersions.has(version)) {
+      throw this.#invalid('ENTRA_TOKEN_VERSION_MISMATCH', `This API does not accept v${version}.0 tokens`)
+    }
+    if (ver !== (version === 2 ? '2.0' : '1.0')) {
+      throw this.#invalid('ENTRA_TOKEN_VERSION_MISMATCH', 'The token version (ver) does not match its issuer')
+    }
+    if (opts.allowedTenants !== null && !opts.allowedTenants.has(tid.toLowerCase())) {
+      throw this.#invalid('ENTRA_TOKEN_TENANT_NOT_ALLOWED', 'The token\'s tenant is not allowed to call this API')
+    }
+    // RFC 7519 allows an array, but Entra issues one audience; an array could smuggle a second API's audience.
+    if (typeof aud !== 'string' || !opts.audiences.has(aud)) {
+      throw this.#invalid('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is not meant for this API (audience)')
+    }
+
+    const keySet = metadata.keys[version] as KeySet
+    try {
+      await jwtVerify(token, keySet.resolve, {
+        algorithms: ['RS256'],
+        clockTolerance: opts.clockTolerance,
+        currentDate: new Date(opts.clock()),
+        requiredClaims: ['exp']
+      })
+    } catch (error) {
+      throw this.#mapJoseError(error)
+    }
+
+    // Microsoft's signing-key issuer validation: a key that names an issuer signs only for that issuer. Entra
+    // puts the v2 issuer on its keys, so a v1 token matches through the v2 form of its issuer (as
+    // Microsoft.IdentityModel's AadIssuerValidator does).
+    const keyIssuer = keySet.key(header.kid)?.issuer
+    if (keyIssuer !== undefined) {
+      const expected = fill(keyIssuer, tid)
+      if (expected !== iss && !(version === 1 && expected === v2Issuer)) {
+        throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer does not match its signing key')
+      }
+    }
+
+    const { scp, roles } = claims as Record<string, unknown>
+    if (scp !== undefined && typeof scp !== 'string') {
+      throw this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s scp claim is not a string')
+    }
+    if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) {
+      throw this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s roles claim is not an array of strings')
+    }
+    // Microsoft.Identity.Web refuses tokens with neither: an ID token, or a token for another purpose.
+    if ((scp === undefined || scp.trim() === '') && (roles === undefined || roles.length === 0)) {
+      throw this.#invalid('ENTRA_TOKEN_NOT_ACCESS_TOKEN', 'The token carries no scopes (scp) or app roles (roles): it is not an access token for this API')
+    }
+    return toIdentity(claims as unknown as EntraAccessTokenClaims, version)
+  }
+
+  async #whenReady(): Promise<Metadata> {
+    if (!this.#ready) {
+      const now = this.options.clock()
+      if (this.#loading === null && now < this.#nextAttemptAt) {
+        throw new KeysUnavailableError((this.#nextAttemptAt - now) / 1000)
+      }
+      await this.hydrate()
+    }
+    return this.#metadata as Metadata
+  }
+
+  async #load(): Promise<void> {
+    try {
+      const metadata = this.#metadata ?? await (this.#metadataLoading ??= this.#loadMetadata().finally(() => {
+        this.#metadataLoading = null
+      }))
+      this.#metadata = metadata
+      const sets = new Set(Object.values(metadata.keys))
+      await Promise.all([...sets].filter((set) => !set.loaded).map((set) => set.load()))
+      this.#ready = true
+      this.#failures = 0
+    } catch (cause) {
+      const delay = Math.min(1000 * 2 ** this.#failures, Math.max(this.options.cooldownDuration, 1))
+      this.#failures++
+      this.#nextAttemptAt = this.options.clock() + delay
+      this.#scheduleRetry(delay)
+      throw cause instanceof KeysUnavailableError ? cause : new KeysUnavailableError(delay / 1000, { cause })
+    }
+  }
+
+  #scheduleRetry(delay: number): void {
+    if (this.#closed || this.#retryTimer !== null) return
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null
+      if (!this.#closed) this.hydrate().catch(() => { /* the next retry is already scheduled */ })
+    }, delay)
+    this.#retryTimer.unref()
+  }
+
+  async #loadMetadata(): Promise<Metadata> {
+    const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration } = this.options
+    const [v2, v1] = await Promise.all([
+      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2), timeoutDuration, this.#fetch),
+      tokenVersions.has(1)
+        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1), timeoutDuration, this.#fetch)
+        : Promise.resolve(undefined)
+    ])
+    for (const document of [v2, v1]) {
+      // A multi-tenant document must carry the template, a tenant one must not: otherwise the configuration
+      // and the identity provider disagree about who may issue tokens, and we refuse to guess.
+      if (document !== undefined && document.issuer.includes(TEMPLATE) !== multiTenant) {
+        throw new Error(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a ${multiTenant ? 'multi' : 'single'}-tenant configuration`)
+      }
+    }
+    // Key sets are shared by URL, so two documents naming one JWKS cause one fetch.
+    const byUrl = new Map<string, KeySet>()
+    const keySetFor = (url: URL): KeySet => {
+      let set = byUrl.get(url.href)
+      if (set === undefined) {
+        set = new KeySet(url, this.options, this.#fetch)
+        set.onChange((removed) => { for (const listener of this.#keyListeners) listener(removed) })
+        byUrl.set(url.href, set)
+      }
+      return set
+    }
+    const keys2 = keySetFor(v2.jwksUri)
+    return {
+      v2,
+      v1,
+      keys: v1 === undefined ? { 2: keys2 } : { 1: keySetFor(v1.jwksUri), 2: keys2 }
+    }
+  }
+
+  #mapJoseError(error: unknown): Error {
+    if (error instanceof KeysUnavailableError) return error
+    const { code, claim } = error as { code?: unknown, claim?: unknown }
+    switch (code) {
+      case 'ERR_JWT_EXPIRED':
+        return this.#invalid('ENTRA_TOKEN_EXPIRED', 'The token expired', error)
+      case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+        if (claim === 'nbf') return this.#invalid('ENTRA_TOKEN_NOT_YET_VALID', 'The token is not valid yet (nbf)', error)
+        if (claim === 'exp') return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid expiry (exp)', error)
+        return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', `The token's ${typeof claim === 'string' ? claim : ''} claim is invalid`, error)
+      case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+        return this.#invalid('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid', error)
+      case 'ERR_JOSE_ALG_NOT_ALLOWED':
+        return this.#invalid('ENTRA_TOKEN_UNSUPPORTED_ALGORITHM', 'The token must be signed with RS256', error)
+      case 'ERR_JWKS_NO_MATCHING_KEY':
+      case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+        return this.#invalid('ENTRA_TOKEN_UNKNOWN_KEY', 'The token was signed with a key the tenant does not publish', error)
+      case 'ERR_JWS_INVALID':
+      case 'ERR_JWT_INVALID':
+      case 'ERR_JOSE_NOT_SUPPORTED':
+        return this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT', error)
+      default:
+        return error instanceof Error ? error : new Error('Token verification failed', { cause: error })
+    }
+  }
+
+  #invalid(code: InvalidTokenCode, description: string, cause?: unknown): InvalidTokenError {
+    return new InvalidTokenError(code, description, cause === undefined ? { realm: this.options.realm } : { realm: this.options.realm, cause })
+  }
+}
+
+function fill(issuer: string, tid: string): string {
+  return issuer.includes(TEMPLATE) ? issuer.replace(TEMPLATE, tid) : issuer
+}
