@@ -130,6 +130,7 @@ export class TestIssuer {
   readonly #v1KeysCarryIssuer: boolean
   #keys: SigningKey[]
   #signingKid: string
+  readonly #pinnedIssuers = new Map<string, string>()
   #behaviour: IssuerBehaviour = 'normal'
   #behaviourOptions: BehaviourOptions = {}
 
@@ -255,7 +256,21 @@ export class TestIssuer {
     const issuer = version === 2 || this.#v1KeysCarryIssuer
       ? (MULTI_TENANT.has(tenantId) ? `${this.url}/{tenantid}/v2.0` : `${this.url}/${tenantId}/v2.0`)
       : undefined
-    return { keys: this.#keys.map((k) => (issuer === undefined ? { ...k.publicJwk } : { ...k.publicJwk, issuer })) }
+    return {
+      keys: this.#keys.map((k) => {
+        const keyIssuer = issuer === undefined ? undefined : (this.#pinnedIssuers.get(k.kid) ?? issuer)
+        return keyIssuer === undefined ? { ...k.publicJwk } : { ...k.publicJwk, issuer: keyIssuer }
+      })
+    }
+  }
+
+  /**
+   * Publishes key `kid` with a fixed `issuer` field in every key set that carries issuers, as Entra does for
+   * keys that sign for one tenant only (the personal-account keys in the `common` key set). `null` undoes it.
+   */
+  pinKeyIssuer(kid: string, issuer: string | null): void {
+    if (issuer === null) this.#pinnedIssuers.delete(kid)
+    else this.#pinnedIssuers.set(kid, issuer)
   }
 
   /** Changes how the issuer answers from now on (`normal` to recover). */

@@ -1,0 +1,436 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createPublicKey, randomUUID } from 'node:crypto'
+import { SignJWT, base64url, exportJWK, generateKeyPair } from 'jose'
+import type { FastifyInstance } from 'fastify'
+import { startTestIssuer } from '../src/testing/index.js'
+import type { TestIssuer } from '../src/testing/index.js'
+import { bearer, buildApp, outcome } from './helpers.js'
+
+const REALM = 'Bearer realm="api"'
+const invalid = (description: string): string => `${REALM}, error="invalid_token", error_description="${description}"`
+
+describe('token validation (single tenant, v1 and v2)', () => {
+  let issuer: TestIssuer
+  let app: FastifyInstance
+
+  before(async () => {
+    issuer = await startTestIssuer()
+    app = await buildApp(issuer)
+    await app.ready()
+  })
+  after(async () => {
+    await app.close()
+    await issuer.close()
+  })
+
+  const call = async (token: string) => outcome(await app.inject({ url: '/me', headers: bearer(token) }))
+
+  describe('accepts', () => {
+    it('a v2 delegated token and exposes the caller as request.auth', async () => {
+      const objectId = randomUUID()
+      const token = await issuer.mint({ scopes: ['Todo.Read', 'Todo.Write'], objectId, username: 'ada@contoso.example', name: 'Ada' })
+      const response = await app.inject({ url: '/me', headers: bearer(token) })
+      assert.equal(response.statusCode, 200)
+      const body = response.json<Record<string, unknown>>()
+      assert.equal(body.tenantId, issuer.tenantId)
+      assert.equal(body.objectId, objectId)
+      assert.equal(body.username, 'ada@contoso.example')
+      assert.equal(body.name, 'Ada')
+      assert.deepEqual(body.scopes, ['Todo.Read', 'Todo.Write'])
+      assert.deepEqual(body.roles, [])
+      assert.equal(body.isAppOnly, false)
+      assert.equal(body.tokenVersion, 2)
+      assert.equal(typeof body.clientAppId, 'string')
+    })
+
+    it('a v1 delegated token, reading appid and upn', async () => {
+      const token = await issuer.mint({ version: 1, scopes: ['Todo.Read'], clientAppId: '11111111-2222-3333-4444-555555555555', username: 'bob@contoso.example' })
+      const response = await app.inject({ url: '/me', headers: bearer(token) })
+      assert.equal(response.statusCode, 200)
+      const body = response.json<Record<string, unknown>>()
+      assert.equal(body.tokenVersion, 1)
+      assert.equal(body.clientAppId, '11111111-2222-3333-4444-555555555555')
+      assert.equal(body.username, 'bob@contoso.example')
+    })
+
+    it('an app-only token with idtyp=app as app-only, with its roles', async () => {
+      const token = await issuer.mint({ appOnly: true, roles: ['Todo.Read.All'] })
+      const body = (await app.inject({ url: '/me', headers: bearer(token) })).json<Record<string, unknown>>()
+      assert.equal(body.isAppOnly, true)
+      assert.deepEqual(body.roles, ['Todo.Read.All'])
+      assert.deepEqual(body.scopes, [])
+    })
+
+    it('an app-only v1 token without idtyp as app-only, because it has no scp and oid equals sub', async () => {
+      const token = await issuer.mint({ version: 1, appOnly: true, roles: ['Todo.Read.All'], claims: { idtyp: undefined } })
+      const body = (await app.inject({ url: '/me', headers: bearer(token) })).json<Record<string, unknown>>()
+      assert.equal(body.isAppOnly, true)
+    })
+
+    it('a delegated token that also carries user-assigned roles as not app-only', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], roles: ['Admin'] })
+      const body = (await app.inject({ url: '/me', headers: bearer(token) })).json<Record<string, unknown>>()
+      assert.equal(body.isAppOnly, false)
+      assert.deepEqual(body.roles, ['Admin'])
+    })
+
+    it('the App ID URI audience api://{clientId} by default', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], audience: `api://${issuer.clientId}` })
+      assert.equal((await call(token)).status, 200)
+    })
+
+    it('a token that expired less than the clock tolerance (300 s by default) ago', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: -120 })
+      assert.equal((await call(token)).status, 200)
+    })
+
+    it('a token whose nbf is less than the clock tolerance ahead', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], notBefore: 120 })
+      assert.equal((await call(token)).status, 200)
+    })
+  })
+
+  describe('refuses with 401 invalid_token', () => {
+    it('an expired token, saying it expired', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: -400 })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_EXPIRED', challenge: invalid('The token expired') })
+    })
+
+    it('a token not valid yet (nbf beyond the tolerance)', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], notBefore: 400 })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_NOT_YET_VALID', challenge: invalid('The token is not valid yet (nbf)') })
+    })
+
+    it('a token without exp', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { exp: undefined } })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_CLAIMS', challenge: invalid('The token has no valid expiry (exp)') })
+    })
+
+    it('a token whose audience is another API', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], audience: randomUUID() })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_AUDIENCE', challenge: invalid('The token is not meant for this API (audience)') })
+    })
+
+    it('a token whose aud is an array that contains this API among others', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { aud: [issuer.clientId, 'https://graph.microsoft.com'] } })
+      assert.equal((await call(token)).code, 'ENTRA_TOKEN_INVALID_AUDIENCE')
+    })
+
+    it('a token from another tenant', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], tenantId: randomUUID() })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_ISSUER', challenge: invalid('The token was not issued by the expected tenant') })
+    })
+
+    it('a token whose issuer is another host, even with this tenant in its path', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { iss: `https://evil.example/${issuer.tenantId}/v2.0` } })
+      assert.equal((await call(token)).code, 'ENTRA_TOKEN_INVALID_ISSUER')
+    })
+
+    it('a token with no issuer', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { iss: undefined } })
+      assert.equal((await call(token)).code, 'ENTRA_TOKEN_INVALID_ISSUER')
+    })
+
+    it('a token without a valid tid', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { tid: 'contoso' } })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_CLAIMS', challenge: invalid('The token has no valid tenant ID (tid)') })
+    })
+
+    it('a v2-issuer token that says ver 1.0, and a v1-issuer token that says ver 2.0', async () => {
+      const v2 = await issuer.mint({ scopes: ['Todo.Read'], claims: { ver: '1.0' } })
+      const v1 = await issuer.mint({ version: 1, scopes: ['Todo.Read'], claims: { ver: '2.0' } })
+      for (const token of [v2, v1]) {
+        assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_VERSION_MISMATCH', challenge: invalid('The token version (ver) does not match its issuer') })
+      }
+    })
+
+    it('a token with neither scp nor roles: an ID token, not an access token', async () => {
+      const token = await issuer.mint({ claims: { nonce: 'n-0S6_WzA2Mj' } })
+      assert.deepEqual(await call(token), {
+        status: 401,
+        code: 'ENTRA_TOKEN_NOT_ACCESS_TOKEN',
+        challenge: invalid('The token carries no scopes (scp) or app roles (roles): it is not an access token for this API')
+      })
+    })
+
+    it('a token with an empty scp and empty roles', async () => {
+      const token = await issuer.mint({ claims: { scp: '', roles: [] } })
+      assert.equal((await call(token)).code, 'ENTRA_TOKEN_NOT_ACCESS_TOKEN')
+    })
+
+    it('a token whose scp is not a string or whose roles are not strings', async () => {
+      const badScp = await issuer.mint({ claims: { scp: ['Todo.Read'] } })
+      const badRoles = await issuer.mint({ claims: { roles: 'Todo.Read.All' } })
+      assert.equal((await call(badScp)).code, 'ENTRA_TOKEN_INVALID_CLAIMS')
+      assert.equal((await call(badRoles)).code, 'ENTRA_TOKEN_INVALID_CLAIMS')
+    })
+  })
+
+  describe('refuses forged and hostile tokens', () => {
+    const encode = (value: unknown): string => base64url.encode(JSON.stringify(value))
+    const parts = async (): Promise<[string, string, string]> => (await issuer.mint({ scopes: ['Todo.Read'] })).split('.') as [string, string, string]
+
+    it('alg "none", unsigned', async () => {
+      const [, payload] = await parts()
+      const token = `${encode({ alg: 'none', typ: 'JWT', kid: issuer.signingKid })}.${payload}.`
+      const result = await call(token)
+      assert.equal(result.status, 401)
+      assert.equal(result.code, 'ENTRA_TOKEN_UNSUPPORTED_ALGORITHM')
+    })
+
+    it('HS256 signed with the tenant\'s public key as the HMAC secret (algorithm confusion)', async () => {
+      const jwk = issuer.jwks().keys[0]
+      const pem = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+      const [, payload] = await parts()
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: issuer.signingKid }).sign(Buffer.from(pem))
+      assert.equal((await call(token)).code, 'ENTRA_TOKEN_UNSUPPORTED_ALGORITHM')
+    })
+
+    it('other algorithms (RS384, PS256, ES256) naming the tenant\'s key', async () => {
+      const [, payload, signature] = await parts()
+      for (const alg of ['RS384', 'PS256', 'ES256']) {
+        const token = `${encode({ alg, typ: 'JWT', kid: issuer.signingKid })}.${payload}.${signature}`
+        assert.equal((await call(token)).code, 'ENTRA_TOKEN_UNSUPPORTED_ALGORITHM', alg)
+      }
+    })
+
+    it('a token that brings its own key in jwk, jku, x5u or x5c', async () => {
+      const attacker = await generateKeyPair('RS256', { extractable: true })
+      const attackerJwk = await exportJWK(attacker.publicKey)
+      const headers: Record<string, unknown>[] = [
+        { jwk: attackerJwk },
+        { jku: 'https://evil.example/keys' },
+        { x5u: 'https://evil.example/cert.pem' },
+        { x5c: ['MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA'] }
+      ]
+      const [, payload] = await parts()
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+      for (const extra of headers) {
+        const token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'attacker', ...extra }).sign(attacker.privateKey)
+        assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_UNTRUSTED_KEY', challenge: invalid('The token names a signing key the API does not trust') }, Object.keys(extra)[0])
+      }
+    })
+
+    it('a token signed by another key under the tenant\'s kid', async () => {
+      const attacker = await generateKeyPair('RS256')
+      const [, payload] = await parts()
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: issuer.signingKid }).sign(attacker.privateKey)
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_SIGNATURE', challenge: invalid('The token signature is invalid') })
+    })
+
+    it('a token whose payload was changed after signing (a scope added)', async () => {
+      const [header, payload, signature] = await parts()
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+      const forged = `${header}.${encode({ ...claims, scp: 'Todo.Read Todo.Write' })}.${signature}`
+      assert.equal((await call(forged)).code, 'ENTRA_TOKEN_INVALID_SIGNATURE')
+    })
+
+    it('a token whose signature was altered', async () => {
+      const [header, payload, signature] = await parts()
+      const middle = Math.floor(signature.length / 2)
+      const flipped = signature.slice(0, middle) + (signature[middle] === 'A' ? 'B' : 'A') + signature.slice(middle + 1)
+      assert.equal((await call(`${header}.${payload}.${flipped}`)).code, 'ENTRA_TOKEN_INVALID_SIGNATURE')
+    })
+
+    it('a token with no kid', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], header: { kid: undefined } })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_MALFORMED', challenge: invalid('The token header has no key ID (kid)') })
+    })
+
+    it('a token signed with a key the tenant does not publish', async () => {
+      const attacker = await generateKeyPair('RS256')
+      const [, payload] = await parts()
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'not-a-tenant-key' }).sign(attacker.privateKey)
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_UNKNOWN_KEY', challenge: invalid('The token was signed with a key the tenant does not publish') })
+    })
+
+    it('strings that are not JWTs, without echoing them', async () => {
+      const samples = ['abc', 'a.b.c', 'eyJhbGciOiJSUzI1NiJ9.e30', `${'a'.repeat(20)}.${'b'.repeat(20)}.${'c'.repeat(20)}`,
+        'eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d']
+      for (const token of samples) {
+        const response = await app.inject({ url: '/me', headers: bearer(token) })
+        assert.equal(response.statusCode, 401, token)
+        assert.equal(response.json<{ code: string }>().code, 'ENTRA_TOKEN_MALFORMED', token)
+        assert.ok(!response.body.includes(token), 'the response must not echo the token')
+      }
+    })
+
+    it('a token longer than 16 KiB', async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { padding: 'x'.repeat(17 * 1024) } })
+      const response = await app.inject({ url: '/me', headers: bearer(token) })
+      assert.equal(response.statusCode, 401)
+      assert.equal(response.json<{ code: string }>().code, 'ENTRA_TOKEN_MALFORMED')
+    })
+  })
+})
+
+describe('token validation options', () => {
+  let issuer: TestIssuer
+  before(async () => { issuer = await startTestIssuer() })
+  after(async () => { await issuer.close() })
+
+  it('accepts only the configured audiences when audience is given', async () => {
+    const app = await buildApp(issuer, { audience: ['https://contoso.example/todo'] })
+    try {
+      const custom = await issuer.mint({ scopes: ['Todo.Read'], audience: 'https://contoso.example/todo' })
+      const byClientId = await issuer.mint({ scopes: ['Todo.Read'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(custom) })).statusCode, 200)
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(byClientId) })).code, 'ENTRA_TOKEN_INVALID_AUDIENCE')
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('with tokenVersions [2], refuses v1 tokens and never reads the v1 discovery document', async () => {
+    issuer.resetCounts()
+    const app = await buildApp(issuer, { tokenVersions: [2] })
+    try {
+      const v1 = await issuer.mint({ version: 1, scopes: ['Todo.Read'] })
+      const v2 = await issuer.mint({ scopes: ['Todo.Read'] })
+      // A v1 issuer is unknown when v1 is not accepted: the token is from an issuer this API does not trust.
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(v1) })).code, 'ENTRA_TOKEN_INVALID_ISSUER')
+      assert.equal((await app.inject({ url: '/me', headers: bearer(v2) })).statusCode, 200)
+      assert.equal(issuer.count('discovery-v1'), 0)
+      assert.equal(issuer.count('jwks-v1'), 0)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('with tokenVersions [1], refuses v2 tokens as a version this API does not accept', async () => {
+    const app = await buildApp(issuer, { tokenVersions: [1] })
+    try {
+      const v2 = await issuer.mint({ scopes: ['Todo.Read'] })
+      assert.deepEqual(outcome(await app.inject({ url: '/me', headers: bearer(v2) })), {
+        status: 401, code: 'ENTRA_TOKEN_VERSION_MISMATCH', challenge: invalid('This API does not accept v2.0 tokens')
+      })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint({ version: 1, scopes: ['Todo.Read'] })) })).statusCode, 200)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('applies clockTolerance in seconds', async () => {
+    const app = await buildApp(issuer, { clockTolerance: 0 })
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: -5 })
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(token) })).code, 'ENTRA_TOKEN_EXPIRED')
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('resolves a verified-domain tenantId through discovery and accepts that tenant\'s tokens', async () => {
+    const domainIssuer = await startTestIssuer({ domains: { 'contoso.example': randomUUID() } })
+    const tenantId = domainIssuer.tenantId
+    await domainIssuer.close()
+    const withDomain = await startTestIssuer({ tenantId, domains: { 'contoso.example': tenantId } })
+    const app = await buildApp(withDomain, { tenantId: 'contoso.example' })
+    try {
+      const token = await withDomain.mint({ scopes: ['Todo.Read'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+      assert.ok(withDomain.requests.some((r) => r.path === '/contoso.example/v2.0/.well-known/openid-configuration'))
+    } finally {
+      await app.close()
+      await withDomain.close()
+    }
+  })
+
+  it('uses a custom realm in every challenge', async () => {
+    const app = await buildApp(issuer, { realm: 'todo-api' })
+    try {
+      const response = await app.inject({ url: '/me' })
+      assert.equal(response.headers['www-authenticate'], 'Bearer realm="todo-api"')
+    } finally {
+      await app.close()
+    }
+  })
+})
+
+describe('multi-tenant APIs', () => {
+  let issuer: TestIssuer
+  const tenantA = randomUUID()
+  const tenantB = randomUUID()
+  before(async () => { issuer = await startTestIssuer() })
+  after(async () => { await issuer.close() })
+
+  it('accept v1 and v2 tokens of an allowed tenant and refuse other tenants', async () => {
+    const app = await buildApp(issuer, { tenantId: 'organizations', allowedTenants: [tenantA] })
+    try {
+      for (const version of [1, 2] as const) {
+        const fromA = await issuer.mint({ version, tenantId: tenantA, scopes: ['Todo.Read'] })
+        const fromB = await issuer.mint({ version, tenantId: tenantB, scopes: ['Todo.Read'] })
+        const ok = await app.inject({ url: '/me', headers: bearer(fromA) })
+        assert.equal(ok.statusCode, 200)
+        assert.equal(ok.json<{ tenantId: string }>().tenantId, tenantA)
+        assert.deepEqual(outcome(await app.inject({ url: '/me', headers: bearer(fromB) })), {
+          status: 401, code: 'ENTRA_TOKEN_TENANT_NOT_ALLOWED', challenge: invalid('The token\'s tenant is not allowed to call this API')
+        })
+      }
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('accept every tenant only when allowedTenants is "*"', async () => {
+    const app = await buildApp(issuer, { tenantId: 'common', allowedTenants: '*' })
+    try {
+      const token = await issuer.mint({ tenantId: tenantB, scopes: ['Todo.Read'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('refuse a token whose issuer names another tenant than its tid', async () => {
+    const app = await buildApp(issuer, { tenantId: 'organizations', allowedTenants: [tenantA, tenantB] })
+    try {
+      const token = await issuer.mint({ tenantId: tenantA, scopes: ['Todo.Read'], claims: { iss: issuer.issuer(2, tenantB) } })
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(token) })).code, 'ENTRA_TOKEN_INVALID_ISSUER')
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('refuse a token signed by a key whose issuer field names another tenant (signing-key issuer validation)', async () => {
+    const pinnedKid = await issuer.addKey()
+    issuer.pinKeyIssuer(pinnedKid, issuer.issuer(2, tenantA))
+    const app = await buildApp(issuer, { tenantId: 'organizations', allowedTenants: '*' })
+    try {
+      const fromA = await issuer.mint({ tenantId: tenantA, scopes: ['Todo.Read'], kid: pinnedKid })
+      const fromB = await issuer.mint({ tenantId: tenantB, scopes: ['Todo.Read'], kid: pinnedKid })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(fromA) })).statusCode, 200)
+      assert.deepEqual(outcome(await app.inject({ url: '/me', headers: bearer(fromB) })), {
+        status: 401, code: 'ENTRA_TOKEN_INVALID_ISSUER', challenge: invalid('The token\'s issuer does not match its signing key')
+      })
+    } finally {
+      issuer.pinKeyIssuer(pinnedKid, null)
+      issuer.removeKey(pinnedKid)
+      await app.close()
+    }
+  })
+})
+
+describe('signing-key issuer with v1 tokens', () => {
+  it('matches a v1 token through the v2 form of its issuer, and refuses another tenant\'s key', async () => {
+    const issuer = await startTestIssuer({ v1KeysCarryIssuer: true })
+    const other = randomUUID()
+    const pinned = await issuer.addKey()
+    issuer.pinKeyIssuer(pinned, issuer.issuer(2, randomUUID()))
+    const app = await buildApp(issuer, { tenantId: 'organizations', allowedTenants: '*' })
+    try {
+      const v1 = await issuer.mint({ version: 1, tenantId: other, scopes: ['Todo.Read'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(v1) })).statusCode, 200)
+
+      const foreign = await issuer.mint({ version: 1, tenantId: other, scopes: ['Todo.Read'], kid: pinned })
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(foreign) })).code, 'ENTRA_TOKEN_INVALID_ISSUER')
+    } finally {
+      await app.close()
+      await issuer.close()
+    }
+  })
+})
