@@ -1,0 +1,267 @@
+/**
+ * The package as users get it: `npm pack`, then a fresh Fastify project that installs the tarball from the npm
+ * registry's point of view (its own dependencies, fastify as a peer), type-checks the README's registration
+ * example with its own TypeScript, and runs it against a local issuer from `fastify-entra-id/testing`.
+ *
+ * Needs the npm registry (not GitHub). Takes 10-90 s, mostly `npm install`.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
+
+const packageDir = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const isWindows = process.platform === 'win32'
+
+interface RunResult { readonly code: number, readonly stdout: string, readonly stderr: string }
+
+/** Runs a command to completion; never rejects for a non-zero exit (the caller asserts on `code`). */
+function run(command: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<RunResult> {
+  return new Promise((done) => {
+    execFile(command, args, {
+      cwd,
+      env: childEnv(),
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+      shell: isWindows && command === 'npm'
+    }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1
+      done({ code, stdout, stderr: error !== null && error.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr })
+    })
+  })
+}
+
+/** The environment without what `npm test` sets for this workspace, so child npm commands see only their own project. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^npm_(package_|lifecycle_|command$|config_local_prefix$|config_call$)/i.test(name) || name === 'INIT_CWD') continue
+    env[name] = value
+  }
+  return env
+}
+
+function explain(step: string, result: RunResult): string {
+  return `${step} exited with ${result.code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+}
+
+/** Builds dist/ when it is missing or older than a source file. */
+async function buildIfNeeded(): Promise<void> {
+  const outputs = ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts']
+  let oldestOutput = Number.POSITIVE_INFINITY
+  try {
+    for (const file of outputs) oldestOutput = Math.min(oldestOutput, (await stat(join(packageDir, file))).mtimeMs)
+  } catch {
+    oldestOutput = Number.NEGATIVE_INFINITY
+  }
+  let newestSource = Number.NEGATIVE_INFINITY
+  for (const file of await filesUnder(join(packageDir, 'src'))) newestSource = Math.max(newestSource, (await stat(file)).mtimeMs)
+  if (newestSource <= oldestOutput) return
+  const build = await run('npm', ['run', 'build'], packageDir, 120_000)
+  assert.equal(build.code, 0, explain('npm run build', build))
+}
+
+/** Reads a (gzipped) tar archive into path → content. Enough of ustar for what `npm pack` writes. */
+function readTarball(gzipped: Buffer): Map<string, Buffer> {
+  const tar = gunzipSync(gzipped)
+  const files = new Map<string, Buffer>()
+  let offset = 0
+  while (offset + 512 <= tar.length) {
+    const header = tar.subarray(offset, offset + 512)
+    if (header.every((byte) => byte === 0)) break
+    const field = (start: number, length: number): string => header.toString('utf8', start, start + length).replace(/\0[\s\S]*$/, '')
+    const name = field(0, 100)
+    const prefix = field(345, 155)
+    const size = Number.parseInt(field(124, 12).trim() || '0', 8)
+    const type = field(156, 1)
+    const path = prefix === '' ? name : `${prefix}/${name}`
+    if (type === '0' || type === '') files.set(path, tar.subarray(offset + 512, offset + 512 + size))
+    offset += 512 + Math.ceil(size / 512) * 512
+  }
+  return files
+}
+
+interface PackedManifest {
+  readonly name?: string
+  readonly type?: string
+  readonly dependencies?: Record<string, string>
+  readonly devDependencies?: Record<string, string>
+  readonly peerDependencies?: Record<string, string>
+  readonly exports?: Record<string, { readonly types?: string, readonly default?: string } | string>
+}
+
+interface HarnessResponse { readonly status: number, readonly challenge: string | null, readonly body: Record<string, unknown> }
+interface HarnessResult {
+  readonly ready: boolean
+  readonly tokens: readonly string[]
+  readonly objectId: string
+  readonly withToken: HarnessResponse
+  readonly withoutToken: HarnessResponse
+  readonly withoutScope: HarnessResponse
+  readonly tokenInQuery: HarnessResponse
+  readonly health: HarnessResponse
+}
+
+// Put before the README example: a local Entra-shaped issuer, and the configuration the example reads.
+const HARNESS_PREFIX = `import { writeFile as harnessWriteFile } from 'node:fs/promises'
+import { startTestIssuer } from 'fastify-entra-id/testing'
+const issuer = await startTestIssuer()
+process.env.ENTRA_TENANT_ID = issuer.tenantId
+process.env.ENTRA_CLIENT_ID = issuer.clientId
+process.env.ENTRA_AUTHORITY_HOST = issuer.url
+process.env.PORT = '0'
+// ---- README example ----
+`
+
+// Put after it: real HTTP calls to the listening example (which must name its Fastify instance \`app\`).
+const HARNESS_SUFFIX = `
+// ---- harness ----
+const [address] = app.addresses()
+if (address === undefined || typeof address === 'string') throw new Error('the README example does not listen on TCP')
+const base = \`http://\${address.family === 'IPv6' ? \`[\${address.address}]\` : address.address}:\${address.port}\`
+const objectId = '0f9e8d7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f'
+const reader = await issuer.mint({ scopes: ['Todo.Read'], objectId })
+const writer = await issuer.mint({ scopes: ['Todo.Write'] })
+async function call(path: string, token?: string) {
+  const response = await fetch(base + path, token === undefined ? {} : { headers: { authorization: \`Bearer \${token}\` } })
+  return { status: response.status, challenge: response.headers.get('www-authenticate'), body: await response.json() as unknown }
+}
+const result = {
+  ready: app.entraId.isReady(),
+  tokens: [reader, writer],
+  objectId,
+  withToken: await call('/todos', reader),
+  withoutToken: await call('/todos'),
+  withoutScope: await call('/todos', writer),
+  tokenInQuery: await call('/todos?access_token=' + reader),
+  health: await call('/health')
+}
+await harnessWriteFile(new URL('../result.json', import.meta.url), JSON.stringify(result))
+await app.close()
+await issuer.close()
+`
+
+const APP_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    strict: true,
+    // Stricter than most users, so the published types hold up in any project.
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
+    verbatimModuleSyntax: true,
+    skipLibCheck: false,
+    types: ['node'],
+    rootDir: '.',
+    outDir: 'out'
+  },
+  include: ['*.ts']
+}
+
+void test('the packed package installs into a fresh Fastify app whose README example type-checks and answers', { timeout: 300_000 }, async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'fastify-entra-id-pack-'))
+  t.after(() => rm(root, { recursive: true, force: true, maxRetries: 3 }))
+
+  // (a) Build if needed, then pack.
+  await buildIfNeeded()
+  const packDir = join(root, 'pack')
+  await mkdir(packDir)
+  const pack = await run('npm', ['pack', '--json', '--pack-destination', packDir], packageDir, 120_000)
+  assert.equal(pack.code, 0, explain('npm pack', pack))
+  const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[]
+  assert.ok(packed !== undefined, 'npm pack reports one tarball')
+  const tarballPath = join(packDir, packed.filename)
+
+  // (b) The tarball: runtime dependencies, peer, and files.
+  const tarball = readTarball(await readFile(tarballPath))
+  const paths = [...tarball.keys()].map((p) => p.replace(/^package\//, ''))
+  const manifestBytes = tarball.get('package/package.json')
+  assert.ok(manifestBytes !== undefined, 'the tarball has package/package.json')
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as PackedManifest
+  assert.equal(manifest.name, 'fastify-entra-id')
+  assert.equal(manifest.type, 'module')
+  assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['fastify-plugin', 'jose'])
+  assert.ok(manifest.peerDependencies?.fastify !== undefined, 'fastify is a peer dependency')
+  assert.equal(manifest.dependencies?.fastify, undefined, 'fastify is not a runtime dependency')
+
+  for (const required of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts']) {
+    assert.ok(paths.includes(required), `the tarball contains ${required}`)
+  }
+  for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
+    if (typeof target === 'string') continue
+    for (const file of [target.types, target.default]) {
+      if (file !== undefined) assert.ok(paths.includes(file.replace(/^\.\//, '')), `export "${entry}" points at ${file}, which is packed`)
+    }
+  }
+  assert.ok(manifest.exports?.['./testing'] !== undefined, 'the package exports ./testing')
+  const unexpected = paths.filter((p) => !(p.startsWith('dist/') || ['package.json', 'README.md'].includes(p) || /^LICEN[CS]E/i.test(p)))
+  assert.deepEqual(unexpected, [], 'only dist/, package.json, README.md and a licence are packed (no src/, test/ or sample files)')
+  assert.deepEqual(paths.filter((p) => p.endsWith('.tsbuildinfo') || /(^|\/)(src|test)\//.test(p) || /\.test\./.test(p)), [])
+  for (const js of paths.filter((p) => p.endsWith('.js'))) {
+    assert.ok(paths.includes(js.replace(/\.js$/, '.d.ts')), `${js} has a declaration file`)
+    // What the shipped code imports at run time: Node built-ins, its own files and its two dependencies.
+    const code = (tarball.get(`package/${js}`) ?? Buffer.alloc(0)).toString('utf8')
+    for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) {
+      const specifier = match[1] ?? ''
+      assert.ok(specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('node:') ||
+        ['jose', 'fastify-plugin'].includes(specifier), `${js} imports only what the package depends on, not "${specifier}"`)
+    }
+  }
+
+  // (c) A fresh Fastify project that installs the tarball.
+  const appDir = join(root, 'app')
+  await mkdir(appDir)
+  await writeFile(join(appDir, 'package.json'), JSON.stringify({ name: 'entra-id-pack-check', private: true, type: 'module' }, null, 2))
+  const install = await run('npm', [
+    'install', '--no-audit', '--no-fund', '--ignore-scripts',
+    tarballPath, 'fastify@5', 'typescript@~6.0.3', '@types/node@20'
+  ], appDir, 240_000)
+  assert.equal(install.code, 0, explain('npm install', install))
+
+  // The README's example, alone (as users paste it) and wrapped in the harness that runs it.
+  const readme = await readFile(join(packageDir, 'README.md'), 'utf8')
+  const blocks = [...readme.matchAll(/^```ts example\r?\n([\s\S]*?)^```\s*$/gm)].map((m) => m[1] ?? '')
+  assert.equal(blocks.length, 1, 'the README has exactly one ```ts example block')
+  const example = blocks[0] ?? ''
+  await writeFile(join(appDir, 'example.ts'), example)
+  await writeFile(join(appDir, 'run.ts'), HARNESS_PREFIX + example + HARNESS_SUFFIX)
+  await writeFile(join(appDir, 'tsconfig.json'), JSON.stringify(APP_TSCONFIG, null, 2))
+
+  const tsc = await run(process.execPath, [join(appDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', appDir], appDir, 120_000)
+  assert.equal(tsc.code, 0, explain('tsc (strict, module nodenext) on the README example', tsc))
+
+  const app = await run(process.execPath, [join(appDir, 'out', 'run.js')], appDir, 60_000)
+  assert.equal(app.code, 0, explain('the README example', app))
+  const result = JSON.parse(await readFile(join(appDir, 'result.json'), 'utf8')) as HarnessResult
+
+  assert.equal(result.ready, true, 'app.entraId.isReady() once the app listens')
+  assert.equal(result.health.status, 200, 'a public route needs no token')
+  assert.equal(result.withToken.status, 200, JSON.stringify(result.withToken))
+  assert.equal(result.withToken.body.owner, result.objectId, 'the handler sees request.auth from the minted token')
+  assert.equal(result.withoutToken.status, 401)
+  assert.equal(result.withoutToken.challenge, 'Bearer realm="api"')
+  assert.equal(result.withoutToken.body.code, 'ENTRA_TOKEN_MISSING')
+  assert.equal(result.withoutScope.status, 403)
+  assert.match(result.withoutScope.challenge ?? '', /^Bearer realm="api", error="insufficient_scope", error_description="[^"]+", scope="Todo\.Read"$/)
+  assert.equal(result.tokenInQuery.status, 400)
+  assert.match(result.tokenInQuery.challenge ?? '', /^Bearer realm="api", error="invalid_request", error_description="[^"]+"$/)
+
+  // The example logs every request (with the README's requestSerializer): no token may appear in its output,
+  // not even the one sent in the query string.
+  assert.ok(app.stdout.includes('"incoming request"'), 'the example logs requests')
+  for (const token of result.tokens) {
+    assert.ok(!app.stdout.includes(token) && !app.stderr.includes(token), 'no token appears in the logs')
+    const signature = token.split('.')[2] ?? token
+    assert.ok(!app.stdout.includes(signature) && !app.stderr.includes(signature), 'no token signature appears in the logs')
+  }
+})
