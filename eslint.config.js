@@ -15,7 +15,11 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-confusing-void-expression': 'off',
       // Options and guard arguments are validated at run time for JavaScript callers, whatever their types say.
-      '@typescript-eslint/no-unnecessary-condition': 'off'
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      // node:test's describe/it return promises that the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': ['error', {
+        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] }]
+      }]
     }
   },
   {

@@ -54,7 +54,7 @@ function rejectQueryToken(query: unknown, options: { realm?: string }): void {
   if (query === null || typeof query !== 'object') return
   for (const name of QUERY_TOKEN_PARAMS) {
     if (Object.hasOwn(query, name)) {
-      throw new InvalidRequestError('Tokens in the URL are not accepted: send "Authorization: Bearer <token>"', options)
+      throw new InvalidRequestError('Tokens in the URL are not accepted: send the token in the Authorization header', options)
     }
   }
 }

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createPublicKey, randomUUID } from 'node:crypto'
+import type { JsonWebKey } from 'node:crypto'
 import { SignJWT, base64url, exportJWK, generateKeyPair } from 'jose'
 import type { FastifyInstance } from 'fastify'
 import { startTestIssuer } from '../src/testing/index.js'
@@ -181,7 +182,7 @@ describe('token validation (single tenant, v1 and v2)', () => {
 
     it('HS256 signed with the tenant\'s public key as the HMAC secret (algorithm confusion)', async () => {
       const jwk = issuer.jwks().keys[0]
-      const pem = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+      const pem = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
       const [, payload] = await parts()
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
       const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: issuer.signingKid }).sign(Buffer.from(pem))

@@ -1,0 +1,123 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
+import Fastify from 'fastify'
+import type { FastifyError } from 'fastify'
+import { fastifyEntraId, requestSerializer, requireScopes } from '../src/index.js'
+import { bearer, buildApp, withIssuer } from './helpers.js'
+
+/** A pino destination that keeps every line. */
+function logSink(): { stream: Writable, lines: () => Record<string, unknown>[], text: () => string } {
+  const chunks: string[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() }
+  })
+  const text = () => chunks.join('')
+  return { stream, text, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
+}
+
+describe('the plugin in a Fastify app', () => {
+  it('leaves request.auth null on routes that do not authenticate', () => withIssuer(async (issuer) => {
+    const app = await buildApp(issuer)
+    app.get('/peek', (request) => ({ auth: request.auth }))
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      const response = await app.inject({ url: '/peek', headers: bearer(token) })
+      assert.deepEqual(response.json(), { auth: null })
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('authenticates in onRequest: a refused caller\'s body is never parsed', () => withIssuer(async (issuer) => {
+    const app = await buildApp(issuer)
+    let parsed = 0
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+      parsed++
+      done(null, JSON.parse(body as string))
+    })
+    app.post('/items', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+    try {
+      const response = await app.inject({ method: 'POST', url: '/items', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' })
+      assert.equal(response.statusCode, 401)
+      assert.equal(parsed, 0)
+      const ok = await app.inject({ method: 'POST', url: '/items', headers: { ...bearer(await issuer.mint({ scopes: ['x'] })), 'content-type': 'application/json' }, payload: '{"a":1}' })
+      assert.equal(ok.statusCode, 200)
+      assert.equal(parsed, 1)
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('keeps the WWW-Authenticate challenge with an application error handler that copies error.headers', () => withIssuer(async (issuer) => {
+    const app = Fastify()
+    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    // The documented pattern: an application's own error body, with the plugin's headers kept.
+    app.setErrorHandler((error: FastifyError & { headers?: Record<string, string> }, _request, reply) => {
+      if (error.headers !== undefined) void reply.headers(error.headers)
+      void reply.status(error.statusCode ?? 500).send({ problem: error.code, detail: error.message })
+    })
+    app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+    app.get('/guarded', { preHandler: requireScopes('Todo.Write') }, () => ({ ok: true }))
+    try {
+      const missing = await app.inject({ url: '/me' })
+      assert.equal(missing.statusCode, 401)
+      assert.equal(missing.headers['www-authenticate'], 'Bearer realm="api"')
+      assert.deepEqual(missing.json(), { problem: 'ENTRA_TOKEN_MISSING', detail: 'Authentication required: send an access token as "Authorization: Bearer <token>"' })
+      const forbidden = await app.inject({ url: '/guarded', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) })
+      assert.equal(forbidden.statusCode, 403)
+      assert.equal(forbidden.headers['www-authenticate'], 'Bearer realm="api", error="insufficient_scope", error_description="The token lacks the required scope: Todo.Write", scope="Todo.Write"')
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('answers errors in Fastify\'s error shape with a stable code and no stack trace', () => withIssuer(async (issuer) => {
+    const app = await buildApp(issuer)
+    try {
+      const response = await app.inject({ url: '/me', headers: bearer(await issuer.mint({ scopes: ['x'], expiresIn: -3600 })) })
+      assert.deepEqual(response.json(), { statusCode: 401, code: 'ENTRA_TOKEN_EXPIRED', error: 'Unauthorized', message: 'The token expired' })
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('never logs a token, logs refusals with their code, and names the verified caller in later log lines', () => withIssuer(async (issuer) => {
+    const sink = logSink()
+    const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream, serializers: { req: requestSerializer } } } })
+    try {
+      const good = await issuer.mint({ scopes: ['Todo.Read'] })
+      const expired = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: -3600 })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(good) })).statusCode, 200)
+      assert.equal((await app.inject({ url: '/me', headers: bearer(expired) })).statusCode, 401)
+      assert.equal((await app.inject({ url: `/public?access_token=${good}&code=secret-code&page=2` })).statusCode, 200)
+      assert.equal((await app.inject({ url: '/me', headers: bearer('garbage.token.value') })).statusCode, 401)
+
+      const text = sink.text()
+      for (const secret of [good, expired, good.split('.')[2] as string, 'secret-code', 'garbage.token.value']) {
+        assert.ok(!text.includes(secret), 'a token or credential reached the logs')
+      }
+      const lines = sink.lines()
+      assert.ok(lines.some((l) => l.authError === 'ENTRA_TOKEN_EXPIRED'), 'the refusal reason code is logged')
+      assert.ok(lines.some((l) => (l.req as { url?: string } | undefined)?.url === '/public?access_token=[REDACTED]&code=[REDACTED]&page=2'))
+      const identity = (await app.inject({ url: '/me', headers: bearer(good) })).json<{ objectId: string, clientAppId: string }>()
+      const completed = lines.filter((l) => l.msg === 'request completed' && l.oid !== undefined)
+      assert.ok(completed.length >= 1, 'the request-completed line carries the caller')
+      const first = completed[0] as Record<string, unknown>
+      assert.equal(first.tid, issuer.tenantId)
+      assert.equal(first.azp, identity.clientAppId)
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('reports readiness through app.entraId.isReady()', () => withIssuer(async (issuer) => {
+    const app = await buildApp(issuer)
+    try {
+      await app.ready()
+      assert.equal(app.entraId.isReady(), true)
+    } finally {
+      await app.close()
+    }
+  }))
+})
