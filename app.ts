@@ -1,0 +1,102 @@
+import Fastify from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import { TypeBoxValidatorCompiler, registerAjvFormats } from '@fastify/type-provider-typebox'
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
+import { EntraAuthError } from 'fastify-entra-id'
+import authPlugin from './plugins/auth.js'
+import configPlugin from './plugins/config.js'
+import storePlugin from './plugins/store.js'
+import swaggerPlugin from './plugins/swagger.js'
+import healthRoutes from './routes/health.js'
+import meRoutes from './routes/me.js'
+import todoRoutes from './routes/todos.js'
+import type { TodoStore } from './lib/store.js'
+import { StoreUnavailableError } from './lib/store.js'
+import { HttpError } from './lib/http-errors.js'
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  /** The environment variables to read. Default: `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>
+  /** A store to use instead of the configured one; the caller closes it. */
+  store?: TodoStore
+  /** Fastify's options (logger, timeouts). Default: no logger. */
+  fastify?: FastifyServerOptions
+}
+
+// TypeBox checks `format: "uuid"` and `"date-time"` with ajv-formats' validators.
+registerAjvFormats()
+
+/**
+ * Builds the todo API, ready to `listen` or to `inject` into. Rejects with a `ConfigError` naming every bad
+ * environment variable.
+ */
+export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...options.fastify,
+    // Requests carry small JSON bodies: refuse anything large before parsing it.
+    bodyLimit: 64 * 1024,
+    schemaErrorFormatter
+  })
+  // Bodies are checked as sent (no type coercion: `"true"` is not a boolean); query strings and params are
+  // converted from text first.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  app.setErrorHandler(errorHandler)
+
+  try {
+    await app.register(configPlugin, options.env === undefined ? {} : { env: options.env })
+    // The logger exists before the configuration is read; its level follows LOG_LEVEL from here on.
+    app.log.level = app.config.LOG_LEVEL
+    await app.register(authPlugin)
+    await app.register(storePlugin, options.store === undefined ? {} : { store: options.store })
+    await app.register(swaggerPlugin)
+    await app.register(healthRoutes, { prefix: '/health' })
+    await app.register(todoRoutes, { prefix: '/api/todos' })
+    await app.register(meRoutes, { prefix: '/api/me' })
+    await app.ready()
+  } catch (error) {
+    // Release what did start (the development issuer, the database) before reporting.
+    await app.close().catch(() => undefined)
+    throw error
+  }
+  return app
+}
+
+/** Validation messages that name the field at fault, e.g. `body has an unknown property "color"`. */
+function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const messages: string[] = []
+  for (const e of errors) {
+    const path = `${dataVar}${e.instancePath}`
+    const unknown = (e.params as { additionalProperties?: unknown }).additionalProperties
+    let message: string
+    if (e.keyword === 'additionalProperties' && Array.isArray(unknown)) {
+      message = `${path} has unknown ${unknown.length === 1 ? 'property' : 'properties'} ${unknown.map((p) => `"${String(p)}"`).join(', ')}`
+    } else if (e.keyword === 'additionalProperties' || e.keyword === 'boolean') {
+      // TypeBox reports each unknown property twice: as `additionalProperties` and as the `false` schema it meets.
+      continue
+    } else {
+      message = `${path} ${e.message ?? 'is invalid'}`
+    }
+    if (!messages.includes(message)) messages.push(message)
+  }
+  return new Error(messages.join('; '))
+}
+
+/**
+ * Fastify's answer for every known error (auth, validation, 404, 503), with the error's `headers` (the
+ * `WWW-Authenticate` challenge, `Retry-After`). An unexpected error becomes a bare 500: its message may carry
+ * internals (SQL, host names) and is only logged.
+ */
+function errorHandler(error: Error & { statusCode?: number, code?: string, headers?: Record<string, string> }, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode ?? 500
+  const known = error instanceof EntraAuthError || error instanceof StoreUnavailableError || error instanceof HttpError
+  if (status < 500 || known) {
+    if (status >= 500) request.log.warn({ err: error.cause ?? error }, error.message)
+    if (error.headers !== undefined) void reply.headers(error.headers)
+    void reply.code(status).send({ statusCode: status, code: error.code, error: STATUS_CODES[status] ?? 'Error', message: error.message })
+    return
+  }
+  request.log.error({ err: error }, 'unexpected error')
+  void reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error' })
+}

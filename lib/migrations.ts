@@ -1,0 +1,48 @@
+import { Migrator } from 'kysely'
+import type { Kysely, Migration } from 'kysely'
+
+/**
+ * The schema's migrations, in order. Each runs once per database; Kysely records them in `kysely_migration` and
+ * takes a lock, so several instances starting together migrate once. The same migrations serve SQLite and
+ * PostgreSQL: only portable types are used (`text`, `boolean`), and times are ISO 8601 UTC text, whose fixed
+ * width makes text order equal time order on both engines.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '0001_todos': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('todos')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner_tid', 'text', (c) => c.notNull())
+        .addColumn('owner_oid', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('done', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+      // A user's page: their todos in list order.
+      await db.schema.createIndex('todos_owner_order_idx').on('todos')
+        .columns(['owner_tid', 'owner_oid', 'created_at', 'id']).execute()
+      // An application's page over every todo.
+      await db.schema.createIndex('todos_order_idx').on('todos').columns(['created_at', 'id']).execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('todos').execute()
+    }
+  }
+}
+
+/**
+ * Brings the database to the latest schema. `schema` (PostgreSQL only) names the schema that holds the tables
+ * and Kysely's bookkeeping; it is created when missing.
+ *
+ * @throws the first migration's error.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve({ ...migrations }) },
+    ...(schema === undefined ? {} : { migrationTableSchema: schema })
+  })
+  const { error } = await migrator.migrateToLatest()
+  if (error !== undefined) throw error instanceof Error ? error : new Error("migration failed", { cause: error })
+}

@@ -1,0 +1,115 @@
+import fp from 'fastify-plugin'
+import fastifyEntraId, { EntraConfigError } from 'fastify-entra-id'
+import type { EntraIdPluginOptions } from 'fastify-entra-id'
+import type { FastifyInstance } from 'fastify'
+import { anyToken, userScopeOrAppRole } from '../lib/access.js'
+import type { RouteAccess } from '../lib/access.js'
+import { ConfigError } from '../lib/config-error.js'
+import { startDevIssuer } from '../lib/dev-issuer.js'
+import type { DevIssuer } from '../lib/dev-issuer.js'
+import { list } from './config.js'
+
+/** Where and how callers sign in, for the OpenAPI document and the start-up banner. */
+export interface AuthSettings {
+  readonly tenantId: string
+  readonly clientId: string
+  readonly authorityHost: string
+  /** `api://<clientId>`: the prefix of the scopes clients request. */
+  readonly apiUri: string
+  readonly scopes: { readonly read: string, readonly write: string }
+  readonly roles: { readonly readAll: string, readonly writeAll: string }
+  /** The local development issuer, or `null` with Entra ID. */
+  readonly devIssuer: DevIssuer | null
+}
+
+/** Who may call what: one {@link RouteAccess} per kind of route. */
+export interface Access {
+  readonly read: RouteAccess
+  readonly write: RouteAccess
+  readonly anyToken: RouteAccess
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authSettings: AuthSettings
+    access: Access
+  }
+}
+
+// The plugin's option names, as the variables that set them.
+const VARIABLE_OF_OPTION: Readonly<Record<string, string>> = {
+  tenantId: 'AZURE_TENANT_ID',
+  clientId: 'AZURE_CLIENT_ID',
+  authorityHost: 'AZURE_AUTHORITY_HOST',
+  audience: 'AUTH_AUDIENCES',
+  allowedTenants: 'AUTH_ALLOWED_TENANTS'
+}
+
+async function auth(app: FastifyInstance): Promise<void> {
+  const c = app.config
+  let options: EntraIdPluginOptions
+  let devIssuer: DevIssuer | null = null
+  const allowedTenants = c.AUTH_ALLOWED_TENANTS === undefined
+    ? undefined
+    : (c.AUTH_ALLOWED_TENANTS.trim() === '*' ? '*' as const : list(c.AUTH_ALLOWED_TENANTS))
+
+  if (c.AZURE_TENANT_ID === undefined) {
+    // The config plugin refuses this already; checked again here because it is the one rule that must never break.
+    if (c.NODE_ENV === 'production') throw new ConfigError(['AZURE_TENANT_ID is required when NODE_ENV=production'])
+    devIssuer = await startDevIssuer({ dataDir: c.DATA_DIR, port: c.DEV_ISSUER_PORT })
+    const issuer = devIssuer
+    app.addHook('onClose', async () => { await issuer.close() })
+    app.log.warn({ authorityHost: issuer.url, tenantId: issuer.tenantId, clientId: issuer.clientId },
+      'DEVELOPMENT MODE: AZURE_TENANT_ID is not set, so tokens are verified against a local development issuer ' +
+      'whose keys are in DATA_DIR. Never expose this service; set AZURE_TENANT_ID and AZURE_CLIENT_ID for Entra ID.')
+    if (issuer.portChanged) {
+      app.log.warn(`development issuer: port ${c.DEV_ISSUER_PORT} was busy, listening at ${issuer.url}; tokens minted for the old port no longer verify`)
+    }
+    // A multi-tenant development API accepts tokens minted for other tenants (`npm run token -- --tenant ...`).
+    options = allowedTenants === undefined
+      ? { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url }
+      : { tenantId: 'organizations', clientId: issuer.clientId, authorityHost: issuer.url, allowedTenants }
+  } else {
+    const clientId = c.AZURE_CLIENT_ID ?? ''
+    options = {
+      tenantId: c.AZURE_TENANT_ID,
+      clientId,
+      ...(c.AZURE_AUTHORITY_HOST === undefined ? {} : { authorityHost: c.AZURE_AUTHORITY_HOST.replace(/\/$/, '') }),
+      // The plugin's `audience` is the whole list: keep its defaults and add the extra ones.
+      ...(c.AUTH_AUDIENCES === undefined ? {} : { audience: [clientId, `api://${clientId}`, ...list(c.AUTH_AUDIENCES)] }),
+      ...(allowedTenants === undefined ? {} : { allowedTenants })
+    }
+  }
+
+  try {
+    await app.register(fastifyEntraId, options)
+  } catch (error) {
+    if (error instanceof EntraConfigError) {
+      throw new ConfigError([`${VARIABLE_OF_OPTION[error.option] ?? error.option}: ${error.message}`])
+    }
+    throw error
+  }
+
+  const settings: AuthSettings = {
+    tenantId: options.tenantId,
+    clientId: options.clientId,
+    authorityHost: options.authorityHost ?? 'https://login.microsoftonline.com',
+    apiUri: `api://${options.clientId}`,
+    scopes: { read: c.AUTH_SCOPE_READ, write: c.AUTH_SCOPE_WRITE },
+    roles: { readAll: c.AUTH_ROLE_READ_ALL, writeAll: c.AUTH_ROLE_WRITE_ALL },
+    devIssuer
+  }
+  const context = { apiUri: settings.apiUri, development: devIssuer !== null }
+  app.decorate('authSettings', settings)
+  app.decorate('access', {
+    read: userScopeOrAppRole(context, c.AUTH_SCOPE_READ, c.AUTH_ROLE_READ_ALL),
+    write: userScopeOrAppRole(context, c.AUTH_SCOPE_WRITE, c.AUTH_ROLE_WRITE_ALL),
+    anyToken: anyToken(context, app.entraId.authenticate)
+  } satisfies Access)
+}
+
+/**
+ * Registers fastify-entra-id from the configuration: Entra ID when `AZURE_TENANT_ID` is set, else (never in
+ * production) the local development issuer. Decorates `fastify.authSettings` and `fastify.access`.
+ */
+export default fp(auth, { name: 'auth', fastify: '5.x', dependencies: ['config'] })

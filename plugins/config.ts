@@ -1,0 +1,130 @@
+import fastifyEnv from '@fastify/env'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
+import type { Static } from 'typebox'
+import type { FastifyInstance } from 'fastify'
+import { ConfigError } from '../lib/config-error.js'
+
+const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
+// Entra scope and app-role values: no spaces and no quotes.
+const PERMISSION = '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$'
+
+/**
+ * Every environment variable the service reads: the contract of the container. One schema, validated once at
+ * start-up by `@fastify/env` (types coerced, defaults applied, unknown variables ignored).
+ */
+export const configSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
+  AZURE_TENANT_ID: Type.Optional(Type.String({ pattern: `^(?:${GUID}|organizations|common|(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,63})$` })),
+  AZURE_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
+  AZURE_AUTHORITY_HOST: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+/?$' })),
+  AUTH_AUDIENCES: Type.Optional(Type.String({ pattern: '^[^\\s,]+(?:\\s*,\\s*[^\\s,]+)*$' })),
+  AUTH_ALLOWED_TENANTS: Type.Optional(Type.String({ pattern: `^(?:\\*|${GUID}(?:\\s*,\\s*${GUID})*)$` })),
+  AUTH_SCOPE_READ: Type.String({ default: 'Todo.Read', pattern: PERMISSION }),
+  AUTH_SCOPE_WRITE: Type.String({ default: 'Todo.Write', pattern: PERMISSION }),
+  AUTH_ROLE_READ_ALL: Type.String({ default: 'Todo.Read.All', pattern: PERMISSION }),
+  AUTH_ROLE_WRITE_ALL: Type.String({ default: 'Todo.Write.All', pattern: PERMISSION }),
+  OPENAPI_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
+  PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(?:ql)?://' })),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  DEV_ISSUER_PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 })
+})
+
+/** The validated configuration, as `fastify.config`. */
+export type Config = Readonly<Static<typeof configSchema>>
+
+/** What each variable must be, for start-up errors. */
+const EXPECTED: Readonly<Record<keyof Config, string>> = {
+  NODE_ENV: 'a string such as "production" or "development"',
+  AZURE_TENANT_ID: 'the Entra tenant ID (a GUID), a verified domain, "organizations" or "common"',
+  AZURE_CLIENT_ID: 'the API\'s application (client) ID, a GUID',
+  AZURE_AUTHORITY_HOST: 'an origin such as https://login.microsoftonline.com (no path)',
+  AUTH_AUDIENCES: 'a comma-separated list of accepted token audiences',
+  AUTH_ALLOWED_TENANTS: 'a comma-separated list of tenant IDs (GUIDs), or * for every tenant',
+  AUTH_SCOPE_READ: 'a scope name without spaces or quotes',
+  AUTH_SCOPE_WRITE: 'a scope name without spaces or quotes',
+  AUTH_ROLE_READ_ALL: 'an app role name without spaces or quotes',
+  AUTH_ROLE_WRITE_ALL: 'an app role name without spaces or quotes',
+  OPENAPI_CLIENT_ID: 'the application (client) ID of the Swagger UI client, a GUID',
+  PORT: 'an integer from 0 to 65535',
+  HOST: 'a host name or address to listen on',
+  DATA_DIR: 'a directory path',
+  DATABASE_URL: 'a PostgreSQL connection URL, postgres://user:password@host:5432/database',
+  LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  DEV_ISSUER_PORT: 'an integer from 0 to 65535'
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The validated environment configuration. */
+    config: Config
+  }
+}
+
+/** Options of the config plugin. */
+export interface ConfigPluginOptions {
+  /** The variables to read. Default: `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>
+}
+
+async function config(app: FastifyInstance, options: ConfigPluginOptions): Promise<void> {
+  try {
+    await app.register(fastifyEnv, {
+      // env-schema sets additionalProperties on the schema it is given: give it a copy.
+      schema: structuredClone(configSchema),
+      ...(options.env === undefined ? {} : { env: false, data: { ...options.env } }),
+      confKey: 'config'
+    })
+  } catch (error) {
+    throw new ConfigError(schemaProblems(error))
+  }
+  const problems = crossCheck(app.config)
+  if (problems.length > 0) throw new ConfigError(problems)
+}
+
+/** Turns env-schema's Ajv errors into one line per variable. */
+function schemaProblems(error: unknown): string[] {
+  const errors = (error as { errors?: unknown }).errors
+  if (!Array.isArray(errors)) return [error instanceof Error ? error.message : String(error)]
+  const names = new Set<string>()
+  for (const e of errors as { instancePath?: string, params?: { missingProperty?: string } }[]) {
+    const name = e.params?.missingProperty ?? e.instancePath?.split('/')[1]
+    if (name !== undefined && name !== '') names.add(name)
+  }
+  return [...names].map((name) => `${name} must be ${EXPECTED[name as keyof Config] ?? 'valid'}`)
+}
+
+/** Rules between variables, which a schema says less clearly. */
+function crossCheck(c: Config): string[] {
+  const problems: string[] = []
+  const production = c.NODE_ENV === 'production'
+  if (c.AZURE_TENANT_ID === undefined) {
+    if (production) {
+      problems.push('AZURE_TENANT_ID is required when NODE_ENV=production (the development issuer never runs in production)')
+      if (c.AZURE_CLIENT_ID === undefined) problems.push('AZURE_CLIENT_ID is required when NODE_ENV=production')
+    } else if (c.AZURE_CLIENT_ID !== undefined) {
+      problems.push('AZURE_TENANT_ID is required when AZURE_CLIENT_ID is set (unset both for development mode)')
+    }
+    return problems
+  }
+  if (c.AZURE_CLIENT_ID === undefined) problems.push('AZURE_CLIENT_ID is required when AZURE_TENANT_ID is set')
+  const multiTenant = ['organizations', 'common'].includes(c.AZURE_TENANT_ID.toLowerCase())
+  if (multiTenant && c.AUTH_ALLOWED_TENANTS === undefined) {
+    problems.push(`AUTH_ALLOWED_TENANTS is required when AZURE_TENANT_ID=${c.AZURE_TENANT_ID}: list the tenant IDs to accept, or * for every tenant`)
+  }
+  if (!multiTenant && c.AUTH_ALLOWED_TENANTS !== undefined) {
+    problems.push('AUTH_ALLOWED_TENANTS is only for a multi-tenant API (AZURE_TENANT_ID=organizations or common)')
+  }
+  return problems
+}
+
+/** Splits a comma-separated variable. */
+export function list(value: string): string[] {
+  return value.split(',').map((v) => v.trim()).filter((v) => v !== '')
+}
+
+/** Validates the environment and decorates `fastify.config`; throws a {@link ConfigError} naming every bad variable. */
+export default fp(config, { name: 'config', fastify: '5.x' })

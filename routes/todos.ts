@@ -1,0 +1,182 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { InsufficientScopeError } from 'fastify-entra-id'
+import type { EntraIdentity } from 'fastify-entra-id'
+import { Type } from 'typebox'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { decodeCursor, encodeCursor } from '../lib/cursor.js'
+import { HttpError, todoNotFound } from '../lib/http-errors.js'
+import { ErrorSchema, TitleSchema, TodoSchema, protectedErrors } from '../lib/schemas.js'
+import type { Owner, OwnerFilter, Todo } from '../lib/store.js'
+
+/** Largest page. */
+export const MAX_LIMIT = 100
+/** Largest `offset`: deeper pages use the cursor, which costs the same at any depth. */
+export const MAX_OFFSET = 10_000
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The todo\'s ID' }) }, { additionalProperties: false })
+
+/**
+ * The todo routes, under `/api/todos`. A user sees and changes only their own todos (another user's answer 404, so
+ * their existence is not revealed); an application with the "all" app role sees or changes every todo.
+ */
+export default function todos(fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const { read, write } = app.access
+  const realm = app.entraId.realm
+
+  app.get('/', {
+    onRequest: read.guard,
+    schema: {
+      tags: ['todos'],
+      summary: 'List todos',
+      description: `${read.description} Users get their own todos; applications get every todo, optionally filtered by \`owner\`. ` +
+        `Oldest first. Pass \`nextCursor\` back as \`cursor\` for the next page (or use \`offset\`).`,
+      security: read.security,
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 20, description: `Page size, 1 to ${MAX_LIMIT}` }),
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The `nextCursor` of the previous page' })),
+        offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, description: 'Items to skip (instead of `cursor`)' })),
+        owner: Type.Optional(Type.String({ format: 'uuid', description: 'Applications only: the object ID (oid) of the owner' }))
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ items: Type.Array(TodoSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+        ...protectedErrors
+      }
+    }
+  }, async (request) => {
+    const { limit, cursor, offset, owner } = request.query
+    if (cursor !== undefined && offset !== undefined) {
+      throw new HttpError(400, 'TODO_BAD_PAGINATION', 'querystring must have either cursor or offset, not both')
+    }
+    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    if (after === null) throw new HttpError(400, 'TODO_BAD_CURSOR', 'querystring/cursor is not a cursor given by this API')
+    const caller = callerOf(request)
+    let filter: OwnerFilter
+    if (caller.all) {
+      filter = owner === undefined ? {} : { objectId: owner.toLowerCase() }
+    } else {
+      if (owner !== undefined) {
+        throw new InsufficientScopeError([app.authSettings.roles.readAll],
+          `Only applications with the app role ${app.authSettings.roles.readAll} may list todos by owner`, { realm })
+      }
+      filter = caller.owner
+    }
+    const page = await app.store.list({
+      filter,
+      limit,
+      ...(after === undefined ? {} : { cursor: after }),
+      ...(offset === undefined ? {} : { offset })
+    })
+    return { items: page.items.map(view), nextCursor: page.next === null ? null : encodeCursor(page.next) }
+  })
+
+  app.post('/', {
+    onRequest: write.guard,
+    schema: {
+      tags: ['todos'],
+      summary: 'Create a todo',
+      description: `${write.description} The todo belongs to the caller.`,
+      security: write.security,
+      body: Type.Object({
+        title: TitleSchema,
+        done: Type.Optional(Type.Boolean({ default: false }))
+      }, { additionalProperties: false }),
+      response: { 201: TodoSchema, ...protectedErrors }
+    }
+  }, async (request, reply) => {
+    const caller = callerOf(request)
+    const todo = await app.store.create(caller.owner, { title: request.body.title, done: request.body.done ?? false })
+    return reply.code(201).header('location', `${request.url.replace(/[?#].*$/, '').replace(/\/$/, '')}/${todo.id}`).send(view(todo))
+  })
+
+  app.get('/:id', {
+    onRequest: read.guard,
+    schema: {
+      tags: ['todos'],
+      summary: 'Read a todo',
+      description: read.description,
+      security: read.security,
+      params: IdParams,
+      response: { 200: TodoSchema, 404: ErrorSchema, ...protectedErrors }
+    }
+  }, async (request) => {
+    const todo = await app.store.get(request.params.id.toLowerCase(), callerOf(request).filter)
+    if (todo === null) throw todoNotFound()
+    return view(todo)
+  })
+
+  app.patch('/:id', {
+    onRequest: write.guard,
+    schema: {
+      tags: ['todos'],
+      summary: 'Change a todo',
+      description: write.description,
+      security: write.security,
+      params: IdParams,
+      body: Type.Object({
+        title: Type.Optional(TitleSchema),
+        done: Type.Optional(Type.Boolean())
+      }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: TodoSchema, 404: ErrorSchema, ...protectedErrors }
+    }
+  }, async (request) => {
+    const { title, done } = request.body
+    const todo = await app.store.update(request.params.id.toLowerCase(), callerOf(request).filter, {
+      ...(title === undefined ? {} : { title }),
+      ...(done === undefined ? {} : { done })
+    })
+    if (todo === null) throw todoNotFound()
+    return view(todo)
+  })
+
+  app.delete('/:id', {
+    onRequest: write.guard,
+    schema: {
+      tags: ['todos'],
+      summary: 'Delete a todo',
+      description: write.description,
+      security: write.security,
+      params: IdParams,
+      response: { 204: Type.Null({ description: 'Deleted' }), 404: ErrorSchema, ...protectedErrors }
+    }
+  }, async (request, reply) => {
+    const deleted = await app.store.delete(request.params.id.toLowerCase(), callerOf(request).filter)
+    if (!deleted) throw todoNotFound()
+    return reply.code(204).send(null)
+  })
+  done()
+}
+
+interface Caller {
+  /** The caller as an owner of todos. */
+  readonly owner: Owner
+  /** True for an application holding the app role that reaches every todo (the route's guard checked it). */
+  readonly all: boolean
+  /** What the caller may see: their own todos, or every todo. */
+  readonly filter: OwnerFilter
+}
+
+/**
+ * The verified caller of a todo route. The route's guard has already required, of an app-only token, the "all"
+ * app role, and of a delegated token, the scope: so an app-only caller here reaches every todo.
+ */
+function callerOf(request: FastifyRequest): Caller {
+  const identity = request.auth as EntraIdentity
+  if (identity.objectId === null) {
+    // Entra puts `oid` in every access token; a token without it cannot own anything.
+    throw new HttpError(403, 'TODO_NO_OWNER', 'The access token has no oid claim, so it cannot own todos')
+  }
+  const owner = { tenantId: identity.tenantId.toLowerCase(), objectId: identity.objectId.toLowerCase() }
+  return identity.isAppOnly ? { owner, all: true, filter: {} } : { owner, all: false, filter: owner }
+}
+
+function view(todo: Todo) {
+  return {
+    id: todo.id,
+    title: todo.title,
+    done: todo.done,
+    createdAt: todo.createdAt,
+    updatedAt: todo.updatedAt,
+    owner: { tid: todo.owner.tenantId, oid: todo.owner.objectId }
+  }
+}
