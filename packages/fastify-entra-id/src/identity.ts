@@ -87,29 +87,78 @@ export interface EntraIdentity {
   readonly expiresAt: Date
 }
 
-const EMPTY: ReadonlySet<string> = new Set()
+/**
+ * A set that cannot be changed, even through a cast: identities are shared by every request that presents the
+ * same token (see the token cache), so one request must not be able to grant another a scope.
+ */
+class FrozenSet implements ReadonlySet<string> {
+  readonly #set: Set<string>
+  constructor(values: Iterable<string>) {
+    this.#set = new Set(values)
+    Object.freeze(this)
+  }
+
+  get size(): number { return this.#set.size }
+  has(value: string): boolean { return this.#set.has(value) }
+  forEach(callback: (value: string, key: string, set: ReadonlySet<string>) => void, thisArg?: unknown): void {
+    this.#set.forEach((value) => { callback.call(thisArg, value, value, this) })
+  }
+
+  entries(): SetIterator<[string, string]> { return this.#set.entries() }
+  keys(): SetIterator<string> { return this.#set.keys() }
+  values(): SetIterator<string> { return this.#set.values() }
+  [Symbol.iterator](): SetIterator<string> { return this.#set.values() }
+}
+
+const EMPTY: ReadonlySet<string> = new FrozenSet([])
+
+/** The verified caller: immutable, so one instance can serve every request that presents the same token. */
+class Identity implements EntraIdentity {
+  readonly claims: EntraAccessTokenClaims
+  readonly tenantId: string
+  readonly objectId: string | null
+  readonly subject: string | null
+  readonly clientAppId: string | null
+  readonly name: string | null
+  readonly username: string | null
+  readonly scopes: ReadonlySet<string>
+  readonly roles: ReadonlySet<string>
+  readonly isAppOnly: boolean
+  readonly tokenVersion: TokenVersion
+
+  constructor(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion) {
+    this.claims = deepFreeze(claims)
+    this.scopes = typeof claims.scp === 'string' ? new FrozenSet(claims.scp.split(' ').filter((s) => s !== '')) : EMPTY
+    this.roles = Array.isArray(claims.roles) ? new FrozenSet(claims.roles) : EMPTY
+    this.tenantId = claims.tid
+    this.objectId = str(claims.oid)
+    this.subject = str(claims.sub)
+    this.clientAppId = str(claims.azp) ?? str(claims.appid)
+    this.name = str(claims.name)
+    this.username = str(claims.preferred_username) ?? str(claims.upn) ?? str(claims.unique_name)
+    this.isAppOnly = claims.idtyp === 'app' ||
+      (claims.idtyp !== 'user' && this.scopes.size === 0 && this.objectId !== null && this.objectId === this.subject)
+    this.tokenVersion = tokenVersion
+    Object.freeze(this)
+  }
+
+  /** A new Date on each read: a Date is mutable, and this identity is shared. */
+  get expiresAt(): Date {
+    return new Date(this.claims.exp * 1000)
+  }
+}
 
 /** Builds the identity of verified claims. `scp` and `roles` have been type-checked by the verifier. */
 export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion): EntraIdentity {
-  const scopes = typeof claims.scp === 'string' ? new Set(claims.scp.split(' ').filter((s) => s !== '')) : EMPTY
-  const roles = Array.isArray(claims.roles) ? new Set(claims.roles) : EMPTY
-  const oid = str(claims.oid)
-  const sub = str(claims.sub)
-  const isAppOnly = claims.idtyp === 'app' || (claims.idtyp !== 'user' && scopes.size === 0 && oid !== null && oid === sub)
-  return Object.freeze({
-    claims: Object.freeze(claims),
-    tenantId: claims.tid,
-    objectId: oid,
-    subject: sub,
-    clientAppId: str(claims.azp) ?? str(claims.appid),
-    name: str(claims.name),
-    username: str(claims.preferred_username) ?? str(claims.upn) ?? str(claims.unique_name),
-    scopes,
-    roles,
-    isAppOnly,
-    tokenVersion,
-    expiresAt: new Date(claims.exp * 1000)
-  })
+  return new Identity(claims, tokenVersion)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
 }
 
 function str(value: unknown): string | null {

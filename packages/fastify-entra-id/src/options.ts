@@ -1,4 +1,6 @@
 import { EntraConfigError, DEFAULT_REALM } from './errors.js'
+import { resolveTokenCacheOptions } from './token-cache.js'
+import type { ResolvedTokenCacheOptions, TokenCacheOptions } from './token-cache.js'
 
 /** An Entra token version: 1 (`ver: "1.0"`, issuer `https://sts.windows.net/{tid}/`) or 2 (`ver: "2.0"`). */
 export type TokenVersion = 1 | 2
@@ -54,6 +56,14 @@ export interface EntraIdOptions {
   /** The `realm` of `WWW-Authenticate` challenges. Default `"api"`. */
   realm?: string
   /**
+   * The verified-token cache: a token seen before, byte for byte, skips the signature check; `exp` and `nbf`
+   * are checked again on every use, and guards still run per request. Only successful verifications are kept,
+   * least recently used evicted first; an entry lives no longer than its token's `exp` nor `maxAge`, and is
+   * dropped when its signing key leaves the key set. Default `{ maxEntries: 10000, maxBytes: 16 MiB,
+   * maxAge: 300000 ms }`; `false` turns it off.
+   */
+  tokenCache?: TokenCacheOptions | false
+  /**
    * The clock, in milliseconds since the epoch. Default `Date.now`. For tests that need to move time; production
    * code leaves it alone.
    */
@@ -76,6 +86,7 @@ export interface ResolvedOptions {
   readonly cacheMaxAge: number
   readonly realm: string
   readonly clock: () => number
+  readonly tokenCache: ResolvedTokenCacheOptions | false
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -174,7 +185,8 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     cooldownDuration: duration(options.cooldownDuration, 30_000, 'cooldownDuration'),
     cacheMaxAge: duration(options.cacheMaxAge, 600_000, 'cacheMaxAge'),
     realm,
-    clock
+    clock,
+    tokenCache: resolveTokenCacheOptions(options.tokenCache) ?? false
   }
 }
 

@@ -1,10 +1,10 @@
-import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
-import type { JWTPayload } from 'jose'
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import type { InvalidTokenCode } from './errors.js'
 import { discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
 import type { OpenIdMetadata } from './discovery.js'
-import { KeySet } from './key-set.js'
+import { KeySet, NoMatchingKeyError } from './key-set.js'
+import { decodeJws, verifyRs256 } from './jws.js'
+import { TokenCache } from './token-cache.js'
 import { isGuid, resolveOptions } from './options.js'
 import type { EntraIdOptions, ResolvedOptions, TokenVersion } from './options.js'
 import { toIdentity } from './identity.js'
@@ -43,7 +43,9 @@ export class EntraTokenVerifier {
   /** The validated options. */
   readonly options: ResolvedOptions
   readonly #fetch: typeof fetch
+  readonly #cache: TokenCache<EntraIdentity> | null
   #metadata: Metadata | null = null
+  #keySets: readonly KeySet[] = []
   #metadataLoading: Promise<Metadata> | null = null
   #loading: Promise<void> | null = null
   #ready = false
@@ -56,6 +58,11 @@ export class EntraTokenVerifier {
   private constructor(options: ResolvedOptions, internals: VerifierInternals) {
     this.options = options
     this.#fetch = internals.fetch ?? fetch
+    this.#cache = options.tokenCache === false ? null : new TokenCache(options.tokenCache)
+    if (this.#cache !== null) {
+      const cache = this.#cache
+      this.#keyListeners.push((removed) => { cache.deleteKids(removed) })
+    }
   }
 
   /** Validates `options` (throws {@link EntraConfigError} naming a bad one) and makes a verifier. No I/O. */
@@ -82,6 +89,11 @@ export class EntraTokenVerifier {
     return this.#loading
   }
 
+  /** How many verified tokens the token cache holds now (0 when it is off). */
+  get cachedTokens(): number {
+    return this.#cache?.size ?? 0
+  }
+
   /** Stops background retries. Safe to call more than once. */
   close(): void {
     this.#closed = true
@@ -101,20 +113,24 @@ export class EntraTokenVerifier {
    * @throws {@link KeysUnavailableError} (503) when keys cannot be loaded from the identity provider.
    */
   async verify(token: string): Promise<EntraIdentity> {
-    const metadata = this.#metadata !== null && this.#ready ? this.#metadata : await this.#whenReady()
     const opts = this.options
-
+    const now = opts.clock()
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
       throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT')
     }
-    let header: ReturnType<typeof decodeProtectedHeader>
-    let claims: JWTPayload
-    try {
-      header = decodeProtectedHeader(token)
-      claims = decodeJwt(token)
-    } catch (cause) {
-      throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT', cause)
+    // A hit is a token verified before, byte for byte: only time can have made it invalid since.
+    const cached = this.#cache?.get(token, now)
+    if (cached !== undefined && this.#timeValid(cached.claims, now) === null) {
+      // Cached tokens skip the key lookup, which is where stale keys are noticed: refresh from here too, so
+      // that keys leaving the set (and the cache entries they vouch for) go even under repeated tokens.
+      for (const set of this.#keySets) set.refreshIfStale(now)
+      return cached
     }
+
+    const metadata = this.#ready ? this.#metadata as Metadata : await this.#whenReady()
+    const jws = decodeJws(token)
+    if (jws === null) throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT')
+    const { header, payload: claims } = jws
     // Entra signs access tokens with RS256 only; refusing others first rules out "none" and HMAC-with-public-key.
     if (header.alg !== 'RS256') {
       throw this.#invalid('ENTRA_TOKEN_UNSUPPORTED_ALGORITHM', 'The token must be signed with RS256')
@@ -122,13 +138,19 @@ export class EntraTokenVerifier {
     for (const name of KEY_BEARING_HEADERS) {
       if (name in header) throw this.#invalid('ENTRA_TOKEN_UNTRUSTED_KEY', 'The token names a signing key the API does not trust')
     }
-    if (typeof header.kid !== 'string' || header.kid === '') {
+    // RFC 7515 §4.1.11: extensions we do not implement must be refused, and b64=false (RFC 7797) changes what
+    // is signed. Entra uses neither.
+    if ('crit' in header || 'b64' in header) {
+      throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token uses an unsupported header extension (crit)')
+    }
+    const kid = header.kid
+    if (typeof kid !== 'string' || kid === '') {
       throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token header has no key ID (kid)')
     }
 
-    // Claims are read before the signature check only to pick the issuer and key set, and to refuse cheaply;
-    // jose verifies the signature over these very bytes, so nothing read here escapes verification.
-    const { iss, tid, aud, ver } = claims as Record<string, unknown>
+    // Claims are checked before the signature only because those checks are cheap: a token refused here would
+    // be refused after the signature check too, and nothing read here is trusted until the signature holds.
+    const { iss, tid, aud, ver } = claims
     if (typeof iss !== 'string') throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token has no issuer')
     if (!isGuid(tid)) throw this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid tenant ID (tid)')
 
@@ -154,31 +176,36 @@ export class EntraTokenVerifier {
     if (typeof aud !== 'string' || !opts.audiences.has(aud)) {
       throw this.#invalid('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is not meant for this API (audience)')
     }
+    const timeError = this.#timeValid(claims, now)
+    if (timeError !== null) throw timeError
 
     const keySet = metadata.keys[version] as KeySet
-    try {
-      await jwtVerify(token, keySet.resolve, {
-        algorithms: ['RS256'],
-        clockTolerance: opts.clockTolerance,
-        currentDate: new Date(opts.clock()),
-        requiredClaims: ['exp']
-      })
-    } catch (error) {
-      throw this.#mapJoseError(error)
+    let key = keySet.cached(kid, now)
+    if (key === undefined) {
+      try {
+        key = await keySet.fetch(kid, now)
+      } catch (error) {
+        if (error instanceof NoMatchingKeyError) {
+          throw this.#invalid('ENTRA_TOKEN_UNKNOWN_KEY', 'The token was signed with a key the tenant does not publish', error)
+        }
+        throw error
+      }
+    }
+    if (!verifyRs256(jws, key.key)) {
+      throw this.#invalid('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid')
     }
 
     // Microsoft's signing-key issuer validation: a key that names an issuer signs only for that issuer. Entra
     // puts the v2 issuer on its keys, so a v1 token matches through the v2 form of its issuer (as
     // Microsoft.IdentityModel's AadIssuerValidator does).
-    const keyIssuer = keySet.key(header.kid)?.issuer
-    if (keyIssuer !== undefined) {
-      const expected = fill(keyIssuer, tid)
+    if (key.issuer !== undefined) {
+      const expected = fill(key.issuer, tid)
       if (expected !== iss && !(version === 1 && expected === v2Issuer)) {
         throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer does not match its signing key')
       }
     }
 
-    const { scp, roles } = claims as Record<string, unknown>
+    const { scp, roles } = claims
     if (scp !== undefined && typeof scp !== 'string') {
       throw this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s scp claim is not a string')
     }
@@ -189,7 +216,33 @@ export class EntraTokenVerifier {
     if ((scp === undefined || scp.trim() === '') && (roles === undefined || roles.length === 0)) {
       throw this.#invalid('ENTRA_TOKEN_NOT_ACCESS_TOKEN', 'The token carries no scopes (scp) or app roles (roles): it is not an access token for this API')
     }
-    return toIdentity(claims as unknown as EntraAccessTokenClaims, version)
+    const identity = toIdentity(claims as unknown as EntraAccessTokenClaims, version)
+    this.#cache?.set(token, identity, kid, ((claims.exp as number) + opts.clockTolerance) * 1000, now, jws.payloadLength)
+    return identity
+  }
+
+  /**
+   * `exp` (required) and `nbf` (optional) against `now`, with `clockTolerance`; `iat`, when present, must be a
+   * number. The same arithmetic as jose's JWT claims set validation (RFC 7519 §4.1.4, §4.1.5).
+   */
+  #timeValid(claims: Readonly<Record<string, unknown>>, now: number): InvalidTokenError | null {
+    const { exp, nbf, iat } = claims
+    const seconds = Math.floor(now / 1000)
+    const tolerance = this.options.clockTolerance
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+      return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid expiry (exp)')
+    }
+    if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) {
+      return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s nbf claim is invalid')
+    }
+    if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat))) {
+      return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s iat claim is invalid')
+    }
+    if (exp <= seconds - tolerance) return this.#invalid('ENTRA_TOKEN_EXPIRED', 'The token expired')
+    if (nbf !== undefined && nbf > seconds + tolerance) {
+      return this.#invalid('ENTRA_TOKEN_NOT_YET_VALID', 'The token is not valid yet (nbf)')
+    }
+    return null
   }
 
   async #whenReady(): Promise<Metadata> {
@@ -209,8 +262,8 @@ export class EntraTokenVerifier {
         this.#metadataLoading = null
       }))
       this.#metadata = metadata
-      const sets = new Set(Object.values(metadata.keys))
-      await Promise.all([...sets].filter((set) => !set.loaded).map((set) => set.load()))
+      this.#keySets = [...new Set(Object.values(metadata.keys))]
+      await Promise.all(this.#keySets.filter((set) => !set.loaded).map((set) => set.load()))
       this.#ready = true
       this.#failures = 0
     } catch (cause) {
@@ -262,32 +315,6 @@ export class EntraTokenVerifier {
       v2,
       v1,
       keys: v1 === undefined ? { 2: keys2 } : { 1: keySetFor(v1.jwksUri), 2: keys2 }
-    }
-  }
-
-  #mapJoseError(error: unknown): Error {
-    if (error instanceof KeysUnavailableError) return error
-    const { code, claim } = error as { code?: unknown, claim?: unknown }
-    switch (code) {
-      case 'ERR_JWT_EXPIRED':
-        return this.#invalid('ENTRA_TOKEN_EXPIRED', 'The token expired', error)
-      case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-        if (claim === 'nbf') return this.#invalid('ENTRA_TOKEN_NOT_YET_VALID', 'The token is not valid yet (nbf)', error)
-        if (claim === 'exp') return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid expiry (exp)', error)
-        return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', `The token's ${typeof claim === 'string' ? claim : ''} claim is invalid`, error)
-      case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-        return this.#invalid('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid', error)
-      case 'ERR_JOSE_ALG_NOT_ALLOWED':
-        return this.#invalid('ENTRA_TOKEN_UNSUPPORTED_ALGORITHM', 'The token must be signed with RS256', error)
-      case 'ERR_JWKS_NO_MATCHING_KEY':
-      case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
-        return this.#invalid('ENTRA_TOKEN_UNKNOWN_KEY', 'The token was signed with a key the tenant does not publish', error)
-      case 'ERR_JWS_INVALID':
-      case 'ERR_JWT_INVALID':
-      case 'ERR_JOSE_NOT_SUPPORTED':
-        return this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT', error)
-      default:
-        return error instanceof Error ? error : new Error('Token verification failed', { cause: error })
     }
   }
 

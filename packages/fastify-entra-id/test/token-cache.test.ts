@@ -1,0 +1,146 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { EntraTokenVerifier, requireScopes } from '../src/index.js'
+import { TokenCache, resolveTokenCacheOptions } from '../src/token-cache.js'
+import { bearer, buildApp, outcome, withIssuer } from './helpers.js'
+
+describe('the verified-token cache', () => {
+  it('serves a repeated token from the cache, and still refuses it once it expires', () => withIssuer(async (issuer) => {
+    let offset = 0
+    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, clock: () => Date.now() + offset })
+    try {
+      await verifier.hydrate()
+      const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: 60 })
+      await verifier.verify(token)
+      assert.equal(verifier.cachedTokens, 1)
+      await verifier.verify(token)
+      assert.equal(verifier.cachedTokens, 1)
+      offset = (60 + 300 + 1) * 1000
+      await assert.rejects(verifier.verify(token), { code: 'ENTRA_TOKEN_EXPIRED' })
+      assert.equal(verifier.cachedTokens, 0)
+    } finally {
+      verifier.close()
+    }
+  }))
+
+  it('re-checks exp on every hit: a cached token is refused past exp plus tolerance even before maxAge', () => withIssuer(async (issuer) => {
+    let offset = 0
+    const verifier = EntraTokenVerifier.create({
+      tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, clockTolerance: 0,
+      clock: () => Date.now() + offset, tokenCache: { maxAge: 3_600_000 }
+    })
+    try {
+      await verifier.hydrate()
+      const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: 30 })
+      await verifier.verify(token)
+      offset = 31_000
+      await assert.rejects(verifier.verify(token), { code: 'ENTRA_TOKEN_EXPIRED' })
+    } finally {
+      verifier.close()
+    }
+  }))
+
+  it('never lets a token with a changed signature hit the cache', () => withIssuer(async (issuer) => {
+    const app = await buildApp(issuer)
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+      const [header, payload, signature] = token.split('.') as [string, string, string]
+      const middle = Math.floor(signature.length / 2)
+      const altered = `${header}.${payload}.${signature.slice(0, middle)}${signature[middle] === 'A' ? 'B' : 'A'}${signature.slice(middle + 1)}`
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(altered) })).code, 'ENTRA_TOKEN_INVALID_SIGNATURE')
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(`${header}.${payload}.`) })).code, 'ENTRA_TOKEN_INVALID_SIGNATURE')
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('still authorizes every request: a cached token lacking a scope is refused by the guard each time', () => withIssuer(async (issuer) => {
+    const app = await buildApp(issuer)
+    app.get('/write', { preHandler: requireScopes('Todo.Write') }, () => ({ ok: true }))
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+      for (let i = 0; i < 3; i++) assert.equal((await app.inject({ url: '/write', headers: bearer(token) })).statusCode, 403)
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('drops the entries of a key that left the key set', () => withIssuer(async (issuer) => {
+    let offset = 0
+    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, cacheMaxAge: 60_000, clock: () => Date.now() + offset })
+    try {
+      await verifier.hydrate()
+      const retiring = issuer.signingKid
+      const oldToken = await issuer.mint({ scopes: ['Todo.Read'] })
+      await issuer.rotateKeys()
+      const newToken = await issuer.mint({ scopes: ['Todo.Read'] })
+      await verifier.verify(oldToken)
+      assert.equal(verifier.cachedTokens, 1)
+      issuer.removeKey(retiring)
+      offset = 61_000
+      await verifier.verify(oldToken) // served from the cache; starts the background refresh
+      const cached = (): number => verifier.cachedTokens
+      for (let i = 0; i < 200 && cached() !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      assert.equal(verifier.cachedTokens, 0)
+      await assert.rejects(verifier.verify(oldToken), { code: 'ENTRA_TOKEN_UNKNOWN_KEY' })
+      await verifier.verify(newToken)
+    } finally {
+      verifier.close()
+    }
+  }))
+
+  it('can be turned off', () => withIssuer(async (issuer) => {
+    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, tokenCache: false })
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      await verifier.verify(token)
+      await verifier.verify(token)
+      assert.equal(verifier.cachedTokens, 0)
+    } finally {
+      verifier.close()
+    }
+  }))
+})
+
+describe('TokenCache bounds', () => {
+  const token = (i: number) => `eyJ${String(i).padStart(8, '0')}.${'p'.repeat(1200)}.${'s'.repeat(342)}`
+
+  it('holds at most maxEntries and maxBytes under 100,000 distinct tokens, evicting the least recently used', () => {
+    const options = resolveTokenCacheOptions(undefined)
+    assert.ok(options !== null)
+    const cache = new TokenCache<number>(options)
+    const now = Date.now()
+    let peakBytes = 0
+    let peakEntries = 0
+    for (let i = 0; i < 100_000; i++) {
+      cache.set(token(i), i, 'kid', now + 3_600_000, now, 1200)
+      if (i % 1000 === 999) cache.get(token(0), now) // keep one entry recently used
+      peakBytes = Math.max(peakBytes, cache.bytes)
+      peakEntries = Math.max(peakEntries, cache.size)
+    }
+    assert.ok(peakEntries <= options.maxEntries, `entries ${peakEntries}`)
+    assert.ok(peakBytes <= options.maxBytes, `bytes ${peakBytes}`)
+    assert.equal(cache.get(token(0), now), 0, 'a recently used entry survives')
+    assert.equal(cache.get(token(1), now), undefined, 'the least recently used entries are gone')
+    assert.equal(cache.get(token(99_999), now), 99_999)
+  })
+
+  it('never keeps an entry past its expiry or maxAge', () => {
+    const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 1000 })
+    cache.set('a.b.c', 'short', 'kid', 5_000, 0, 0)
+    cache.set('d.e.f', 'expiring', 'kid', 500, 0, 0)
+    assert.equal(cache.get('d.e.f', 499), 'expiring')
+    assert.equal(cache.get('d.e.f', 500), undefined)
+    assert.equal(cache.get('a.b.c', 999), 'short')
+    assert.equal(cache.get('a.b.c', 1000), undefined)
+    assert.equal(cache.size, 0)
+  })
+
+  it('rejects bad settings at registration', () => {
+    for (const bad of [{ maxEntries: 0 }, { maxBytes: -1 }, { maxAge: 1.5 }, 'yes']) {
+      assert.throws(() => resolveTokenCacheOptions(bad as never), { code: 'ENTRA_CONFIG_INVALID' })
+    }
+  })
+})
