@@ -8,6 +8,8 @@ import { HttpError, todoNotFound } from '../lib/http-errors.js'
 import { ErrorSchema, TitleSchema, TodoSchema, protectedErrors } from '../lib/schemas.js'
 import type { Owner, OwnerFilter, Todo } from '../lib/store.js'
 
+/** Page size when `limit` is not given. */
+export const DEFAULT_LIMIT = 20
 /** Largest page. */
 export const MAX_LIMIT = 100
 /** Largest `offset`: deeper pages use the cursor, which costs the same at any depth. */
@@ -33,7 +35,7 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
         `Oldest first. Pass \`nextCursor\` back as \`cursor\` for the next page (or use \`offset\`).`,
       security: read.security,
       querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 20, description: `Page size, 1 to ${MAX_LIMIT}` }),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: `Page size, 1 to ${MAX_LIMIT}` })),
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The `nextCursor` of the previous page' })),
         offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, description: 'Items to skip (instead of `cursor`)' })),
         owner: Type.Optional(Type.String({ format: 'uuid', description: 'Applications only: the object ID (oid) of the owner' }))
@@ -44,7 +46,7 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
       }
     }
   }, async (request) => {
-    const { limit, cursor, offset, owner } = request.query
+    const { limit = DEFAULT_LIMIT, cursor, offset, owner } = request.query
     if (cursor !== undefined && offset !== undefined) {
       throw new HttpError(400, 'TODO_BAD_PAGINATION', 'querystring must have either cursor or offset, not both')
     }

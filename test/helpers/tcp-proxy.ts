@@ -1,0 +1,49 @@
+import { connect, createServer } from 'node:net'
+import type { AddressInfo, Server, Socket } from 'node:net'
+
+/**
+ * A TCP proxy on loopback that can be cut and restored: the database "goes down" for the code under test (its
+ * connections drop and new ones are refused) while the real server keeps running.
+ */
+export class TcpProxy {
+  readonly #target: { host: string, port: number }
+  readonly #sockets = new Set<Socket>()
+  #server: Server | null = null
+  #port = 0
+
+  constructor(target: { host: string, port: number }) {
+    this.#target = target
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  /** Listens (again, on the same port once one was taken). */
+  async start(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(this.#target.port, this.#target.host)
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s)
+        s.on('close', () => this.#sockets.delete(s))
+        s.on('error', () => { client.destroy(); upstream.destroy() })
+      }
+      client.pipe(upstream)
+      upstream.pipe(client)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.#port, '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
+    this.#port = (server.address() as AddressInfo).port
+    this.#server = server
+  }
+
+  /** Drops every connection and stops listening: connecting is refused until {@link start}. */
+  async stop(): Promise<void> {
+    for (const s of this.#sockets) s.destroy()
+    const server = this.#server
+    this.#server = null
+    if (server !== null) await new Promise<void>((resolve) => server.close(() => { resolve() }))
+  }
+}
