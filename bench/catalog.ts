@@ -1,0 +1,36 @@
+// The servers under test, each a file in bench/servers/, and how their figures relate to one another.
+
+/** What a server is in the comparison. */
+export type ServerRole =
+  /** No authentication: the ceiling its framework's authenticated servers are measured against. */
+  | 'ceiling'
+  /** fastify-entra-id. */
+  | 'subject'
+  /** Another library doing the same job. */
+  | 'peer'
+
+/** One server under test. */
+export interface ServerSpec {
+  /** Also the file name in bench/servers/ (without `.ts`). */
+  readonly id: string
+  readonly label: string
+  readonly role: ServerRole
+  /** The server without authentication on the same framework: "auth CPU" is CPU per request over it. */
+  readonly baseline: string
+}
+
+/** Every server, in table order. */
+export const SERVERS: readonly ServerSpec[] = [
+  { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', baseline: 'fastify-bare' },
+  { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', baseline: 'fastify-bare' },
+  { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', baseline: 'fastify-bare' },
+  { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', baseline: 'fastify-bare' },
+  { id: 'fastify-jwt-get-jwks', label: 'Fastify + @fastify/jwt + get-jwks, token cache on', role: 'peer', baseline: 'fastify-bare' },
+  { id: 'express-bare', label: 'Express, no auth (the Express ceiling)', role: 'ceiling', baseline: 'express-bare' },
+  { id: 'express-oauth2-jwt-bearer', label: 'Express + express-oauth2-jwt-bearer (Auth0)', role: 'peer', baseline: 'express-bare' }
+]
+
+/** The server every req/s ratio is taken against. */
+export const CEILING_ID = 'fastify-bare'
+/** The server the peers are compared with. */
+export const SUBJECT_ID = 'fastify-entra-id'

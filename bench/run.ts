@@ -1,0 +1,143 @@
+// `npm run bench [-- --quick]`: the whole benchmark in one run. Progress goes to stderr; the Markdown table to
+// stdout and, with the JSON of every measurement, to bench/results/.
+import { execFileSync, fork } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { availableParallelism, cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { CEILING_ID, SERVERS, SUBJECT_ID } from './catalog.js'
+import { coldStart } from './cold-start.js'
+import type { ColdStart } from './cold-start.js'
+import { pinCores } from './cores.js'
+import type { FloorConfig, FloorResult } from './crypto-floor.js'
+import { openFixture } from './fixture.js'
+import { busyShare } from './machine.js'
+import { TokenFeed } from './load.js'
+import { peakRssUnderTokens } from './memory.js'
+import { renderMarkdown } from './report.js'
+import type { BenchResults } from './report.js'
+import { runScenario } from './scenario.js'
+import type { ScenarioDefinition } from './scenario.js'
+import type { BenchServerConfig } from './servers/harness.js'
+import { settingsFromArgs } from './settings.js'
+import { checkTargets, summarizeColdStarts, summarizeScenario } from './summary.js'
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+function git(args: readonly string[]): string {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return ''
+  }
+}
+
+/** Runs bench/crypto-floor.ts pinned to the servers' core. */
+async function measureFloor(config: FloorConfig, core: number | null): Promise<FloorResult> {
+  const script = fileURLToPath(new URL('./crypto-floor.ts', import.meta.url))
+  const child = core === null
+    ? fork(script, { env: { ...process.env, BENCH_FLOOR_CONFIG: JSON.stringify(config) } })
+    : fork(script, { execPath: 'taskset', execArgv: ['-c', String(core), process.execPath, ...process.execArgv], env: { ...process.env, BENCH_FLOOR_CONFIG: JSON.stringify(config) } })
+  return new Promise((resolve, reject) => {
+    child.once('message', (result: FloorResult) => { resolve(result) })
+    child.once('exit', (code) => { if (code !== 0) reject(new Error(`bench: the crypto floor measurement exited with ${code}`)) })
+  })
+}
+
+const settings = settingsFromArgs(process.argv.slice(2))
+const startedAt = new Date()
+const wallStart = performance.now()
+const pluginChanges = git(['status', '--porcelain', '--', 'packages/fastify-entra-id']) !== ''
+
+log(`fastify-entra-id benchmark: ${settings.mode} run`)
+const fixture = await openFixture(Math.max(settings.distinctTokens, settings.memoryTokens, settings.coldStartBurst), log)
+const { issuer, tokens } = fixture
+const cores = pinCores()
+log(cores.note ?? `load generator and issuer pinned to core ${cores.loadCore ?? '-'}, servers to core ${cores.serverCore ?? '-'}`)
+const busyBefore = await busyShare()
+if (busyBefore !== null && busyBefore > 0.1) {
+  log(`warning: the machine was ${(busyBefore * 100).toFixed(0)}% busy before the run: other processes will distort the figures`)
+}
+const config: BenchServerConfig = {
+  authorityHost: issuer.url,
+  tenantId: issuer.tenantId,
+  clientId: issuer.clientId,
+  issuer: issuer.issuer(2),
+  jwksUri: `${issuer.url}/${issuer.tenantId}/discovery/v2.0/keys`
+}
+
+try {
+  log('RS256 verification floor...')
+  const floor = await measureFloor({ tokenFile: fixture.tokenFile, count: settings.floorVerifies, publicJwk: fixture.publicJwk }, cores.serverCore)
+
+  const distinctTokens = tokens.slice(0, settings.distinctTokens)
+  const scenarios: ScenarioDefinition[] = [
+    { id: 'same-token', title: 'One token repeated', feed: () => new TokenFeed(distinctTokens.slice(0, 1)) },
+    {
+      id: 'distinct-tokens',
+      title: `${distinctTokens.length.toLocaleString('en-US')} distinct valid tokens, cycled in order`,
+      feed: () => new TokenFeed(distinctTokens)
+    }
+  ]
+  const scenarioResults: BenchResults['scenarios'][number][] = []
+  for (const scenario of scenarios) {
+    log(`scenario: ${scenario.title}`)
+    const raw = await runScenario(scenario, SERVERS, config, settings, cores.serverCore, log)
+    scenarioResults.push({ id: scenario.id, title: scenario.title, summary: summarizeScenario(raw), raw })
+  }
+
+  log(`cold start: ${settings.coldStartRepeats} × ${SERVERS.length} servers, ${settings.coldStartBurst} concurrent requests each`)
+  const burst = tokens.slice(0, settings.coldStartBurst)
+  const coldRuns: Record<string, ColdStart[]> = Object.fromEntries(SERVERS.map((s) => [s.id, []]))
+  for (let repeat = 0; repeat < settings.coldStartRepeats; repeat++) {
+    for (const spec of SERVERS) coldRuns[spec.id]?.push(await coldStart(spec, config, issuer, burst, cores.serverCore))
+  }
+  const coldSummaries = SERVERS.map((spec) => summarizeColdStarts(spec.id, coldRuns[spec.id] ?? []))
+
+  const memoryTokens = tokens.slice(0, settings.memoryTokens)
+  log(`peak RSS: ${memoryTokens.length.toLocaleString('en-US')} distinct tokens, each once`)
+  const memoryRuns = []
+  for (const spec of SERVERS.filter((s) => s.id === CEILING_ID || s.id === SUBJECT_ID)) {
+    memoryRuns.push({ id: spec.id, label: spec.label, ...await peakRssUnderTokens(spec, config, memoryTokens, cores.serverCore, settings.connections) })
+  }
+  const memory = { tokens: memoryTokens.length, runs: memoryRuns }
+
+  const [same, distinct] = scenarioResults
+  if (same === undefined || distinct === undefined) throw new Error('bench: a scenario is missing')
+  const results: BenchResults = {
+    meta: {
+      startedAt: startedAt.toISOString(),
+      command: settings.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench',
+      wallSeconds: (performance.now() - wallStart) / 1000,
+      node: process.versions.node,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
+      cores: availableParallelism(),
+      busyBeforeRun: busyBefore,
+      pinning: cores.note ?? `servers pinned to core ${cores.serverCore ?? '-'}, load generator to core ${cores.loadCore ?? '-'} (taskset)`,
+      commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
+      pluginWorkingTreeChanges: pluginChanges,
+      tokenChars: Math.round(distinctTokens.reduce((n, t) => n + t.length, 0) / distinctTokens.length),
+      tokensMinted: fixture.minted,
+      mintSeconds: fixture.mintSeconds
+    },
+    settings,
+    floor,
+    scenarios: scenarioResults,
+    coldStart: { summaries: coldSummaries, raw: coldRuns },
+    memory,
+    targets: checkTargets({ same: same.summary, distinct: distinct.summary, floor, coldStarts: coldSummaries, memory })
+  }
+  const markdown = renderMarkdown(results)
+  // Full runs are kept (one file per run); quick runs overwrite one file (bench/.gitignore keeps it out of git).
+  const name = settings.mode === 'quick' ? 'quick-latest' : startedAt.toISOString().slice(0, 16).replace(/[:T]/g, '-')
+  await mkdir(RESULTS_DIR, { recursive: true })
+  await writeFile(`${RESULTS_DIR}${name}.md`, markdown)
+  await writeFile(`${RESULTS_DIR}${name}.json`, `${JSON.stringify(results, null, 2)}\n`)
+  process.stdout.write(`${markdown}\n`)
+  log(`written: bench/results/${name}.md and .json (${results.meta.wallSeconds.toFixed(0)} s)`)
+} finally {
+  await issuer.close()
+}

@@ -1,0 +1,87 @@
+// One load scenario over every server: all servers start, each is checked (valid token 200, forged token 401)
+// and warmed up, then measured in rounds; within a round the servers take turns (in a rotating order), so that
+// drift of the machine hits all of them alike.
+import type { ServerSpec } from './catalog.js'
+import { applyLoad } from './load.js'
+import type { LoadResult, TokenFeed } from './load.js'
+import { checkServer } from './sanity.js'
+import type { SanityResult } from './sanity.js'
+import { ServerProcess } from './server-process.js'
+import type { BenchServerConfig } from './servers/harness.js'
+import type { BenchSettings } from './settings.js'
+
+/** One measured load run of one server, with the server's CPU time during it. */
+export interface RoundResult {
+  readonly round: number
+  readonly load: LoadResult
+  readonly cpuMicros: number
+}
+
+/** Everything measured of one server in one scenario. */
+export interface ServerScenarioResult {
+  readonly id: string
+  readonly sanity: SanityResult
+  readonly warmup: LoadResult
+  readonly rounds: readonly RoundResult[]
+  /** Peak RSS (VmHWM) at the end of the scenario, in bytes. */
+  readonly peakRssBytes: number
+}
+
+/** A scenario: which tokens the requests carry. */
+export interface ScenarioDefinition {
+  readonly id: 'same-token' | 'distinct-tokens'
+  readonly title: string
+  /** A fresh feed for one server (each server walks the same sequence of tokens). */
+  readonly feed: () => TokenFeed
+}
+
+/** Runs `scenario` on every server of `specs`. */
+export async function runScenario(scenario: ScenarioDefinition, specs: readonly ServerSpec[], config: BenchServerConfig,
+  settings: BenchSettings, core: number | null, log: (line: string) => void): Promise<ServerScenarioResult[]> {
+  const servers: ServerProcess[] = []
+  try {
+    for (const spec of specs) servers.push(await ServerProcess.start(spec, config, { core }))
+    const feeds = new Map(servers.map((server) => [server, scenario.feed()]))
+    const feedOf = (server: ServerProcess): TokenFeed => feeds.get(server) as TokenFeed
+    const load = { connections: settings.connections }
+
+    const sanity = new Map<ServerProcess, SanityResult>()
+    const warmups = new Map<ServerProcess, LoadResult>()
+    for (const server of servers) {
+      const check = await checkServer(server.spec, server.port, feedOf(server).next())
+      sanity.set(server, check)
+      if (!check.passed) {
+        log(`  ${server.spec.id}: SANITY CHECK FAILED (valid token ${check.validStatus}, forged token ${check.forgedStatus}); its figures are not meaningful`)
+      }
+      warmups.set(server, await applyLoad(server.port, feedOf(server), { ...load, durationSeconds: settings.warmupSeconds }))
+    }
+
+    const rounds = new Map<ServerProcess, RoundResult[]>(servers.map((server) => [server, []]))
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerProcess)
+      for (const server of order) {
+        const before = await server.usage()
+        const result = await applyLoad(server.port, feedOf(server), { ...load, durationSeconds: settings.durationSeconds })
+        const after = await server.usage()
+        rounds.get(server)?.push({ round, load: result, cpuMicros: after.cpuMicros - before.cpuMicros })
+        const flag = result.non2xx + result.errors > 0 ? `  !! ${result.non2xx} non-2xx, ${result.errors} errors` : ''
+        log(`  round ${round + 1}/${settings.rounds} ${server.spec.id.padEnd(26)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s${flag}`)
+      }
+    }
+
+    const results: ServerScenarioResult[] = []
+    for (const server of servers) {
+      const { peakRssBytes } = await server.usage()
+      results.push({
+        id: server.spec.id,
+        sanity: sanity.get(server) as SanityResult,
+        warmup: warmups.get(server) as LoadResult,
+        rounds: rounds.get(server) ?? [],
+        peakRssBytes
+      })
+    }
+    return results
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()))
+  }
+}

@@ -1,0 +1,53 @@
+/** How long and how hard one `npm run bench` runs: the full run (default) or `--quick`. */
+export interface BenchSettings {
+  readonly mode: 'full' | 'quick'
+  /** Rounds over all servers per scenario; servers are interleaved within a round so drift hits all. */
+  readonly rounds: number
+  /** Load before the first measured round of each server, in seconds (JIT, key fetches, caches). */
+  readonly warmupSeconds: number
+  /** One measured load run, in seconds. */
+  readonly durationSeconds: number
+  /** Connections of the load generator. */
+  readonly connections: number
+  /** Distinct valid tokens of the distinct-token scenario, cycled in order. */
+  readonly distinctTokens: number
+  /** Distinct tokens sent once each in the peak-RSS scenario. */
+  readonly memoryTokens: number
+  /** Cold starts per server; the median time is reported. */
+  readonly coldStartRepeats: number
+  /** Concurrent requests fired at a cold server. */
+  readonly coldStartBurst: number
+  /** Signature checks timed for the `node:crypto` floor. */
+  readonly floorVerifies: number
+}
+
+const FULL: BenchSettings = {
+  mode: 'full',
+  rounds: 3,
+  warmupSeconds: 2,
+  durationSeconds: 4,
+  connections: 50,
+  distinctTokens: 10_000,
+  memoryTokens: 100_000,
+  coldStartRepeats: 3,
+  coldStartBurst: 200,
+  floorVerifies: 10_000
+}
+
+const QUICK: BenchSettings = {
+  ...FULL,
+  mode: 'quick',
+  rounds: 1,
+  warmupSeconds: 0.7,
+  durationSeconds: 1.2,
+  memoryTokens: 20_000,
+  coldStartRepeats: 1,
+  floorVerifies: 2_000
+}
+
+/** Reads the settings from the command line: `--quick` for the short run, nothing for the full one. */
+export function settingsFromArgs(args: readonly string[]): BenchSettings {
+  const unknown = args.filter((a) => a !== '--quick')
+  if (unknown.length > 0) throw new Error(`bench: unknown argument(s) ${unknown.join(' ')}; the only option is --quick`)
+  return args.includes('--quick') ? QUICK : FULL
+}
