@@ -23,38 +23,38 @@ export interface EntraIdOptions {
    * Default: `[clientId, "api://" + clientId]`. To add an App ID URI such as `https://contoso.com/todo`, list
    * all the values you accept.
    */
-  audience?: string | readonly string[]
+  audience?: string | readonly string[] | undefined
   /**
    * Where discovery documents are read: `{authorityHost}/{tenantId}/v2.0/.well-known/openid-configuration`.
    * Default `https://login.microsoftonline.com`. National clouds: `https://login.microsoftonline.us`,
    * `https://login.chinacloudapi.cn`. `http://` is allowed only for loopback hosts (a local issuer in tests and
    * development). Must be an origin: no path, query or fragment.
    */
-  authorityHost?: string
+  authorityHost?: string | undefined
   /**
    * Multi-tenant APIs only (`tenantId` of `organizations` or `common`): the tenant IDs (GUIDs) whose tokens are
    * accepted, or `"*"` to accept every tenant, said explicitly. No default: a multi-tenant API without it fails
    * to register. Not allowed for a single-tenant API (its tenant is `tenantId`).
    */
-  allowedTenants?: readonly string[] | '*'
+  allowedTenants?: readonly string[] | '*' | undefined
   /** Accepted token versions. Default `[1, 2]`. Set `accessTokenAcceptedVersion: 2` in the app manifest to get v2. */
-  tokenVersions?: readonly TokenVersion[]
+  tokenVersions?: readonly TokenVersion[] | undefined
   /** Leeway for `exp` and `nbf`, in seconds. Default 300 (Microsoft.Identity.Web's default clock skew). */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
   /** Timeout of one discovery or JWKS HTTP request, in milliseconds. Default 5000 (jose's default). */
-  timeoutDuration?: number
+  timeoutDuration?: number | undefined
   /**
    * Minimum time between two key-set fetches caused by an unknown `kid`, in milliseconds; also the longest wait
    * between retries while the identity provider is unreachable. Default 30000 (jose's default).
    */
-  cooldownDuration?: number
+  cooldownDuration?: number | undefined
   /**
    * Age after which a loaded key set is refreshed, in milliseconds. Default 600000 (10 minutes, jose's default).
    * The refresh runs in the background and, while it fails, the keys already loaded keep serving.
    */
-  cacheMaxAge?: number
+  cacheMaxAge?: number | undefined
   /** The `realm` of `WWW-Authenticate` challenges. Default `"api"`. */
-  realm?: string
+  realm?: string | undefined
   /**
    * The verified-token cache: a token seen before, byte for byte, skips the signature check; `exp` and `nbf`
    * are checked again on every use, and guards still run per request. Only successful verifications are kept,
@@ -62,12 +62,12 @@ export interface EntraIdOptions {
    * dropped when its signing key leaves the key set. Default `{ maxEntries: 10000, maxBytes: 16 MiB,
    * maxAge: 300000 ms }`; `false` turns it off.
    */
-  tokenCache?: TokenCacheOptions | false
+  tokenCache?: TokenCacheOptions | false | undefined
   /**
    * The clock, in milliseconds since the epoch. Default `Date.now`. For tests that need to move time; production
    * code leaves it alone.
    */
-  clock?: () => number
+  clock?: (() => number) | undefined
 }
 
 /** The options after validation, with every default applied and every lookup structure built once. */

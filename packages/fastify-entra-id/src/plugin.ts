@@ -12,7 +12,7 @@ export interface EntraIdPluginOptions extends EntraIdOptions {
    * Bind the verified caller's `tid`, `oid` and `azp` to the request's logger, so every later log line of the
    * request (including Fastify's "request completed") names the caller. Default `true`.
    */
-  logCaller?: boolean
+  logCaller?: boolean | undefined
 }
 
 /** What the plugin adds to the Fastify instance, as `fastify.entraId`. */

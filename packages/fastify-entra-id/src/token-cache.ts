@@ -3,11 +3,11 @@ import { EntraConfigError } from './errors.js'
 /** Settings of the verified-token cache. */
 export interface TokenCacheOptions {
   /** Most tokens kept. Default 10000. */
-  maxEntries?: number
+  maxEntries?: number | undefined
   /** Most memory the cached tokens and claims may take, estimated, in bytes. Default 16777216 (16 MiB). */
-  maxBytes?: number
+  maxBytes?: number | undefined
   /** Longest time one verification is reused, in milliseconds; never past the token's `exp`. Default 300000 (5 minutes). */
-  maxAge?: number
+  maxAge?: number | undefined
 }
 
 /** The validated settings. */

@@ -160,6 +160,9 @@ export class EntraTokenVerifier {
       version = 2
     } else if (metadata.v1 !== undefined && iss === fill(metadata.v1.issuer, tid)) {
       version = 1
+    } else if (metadata.v1 === undefined && ver === '1.0') {
+      // v1 tokens are not accepted, so the v1 issuer was never read: say what is wrong with the token.
+      throw this.#invalid('ENTRA_TOKEN_VERSION_MISMATCH', 'This API does not accept v1.0 tokens')
     } else {
       throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token was not issued by the expected tenant')
     }

@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { EntraTokenVerifier, KeysUnavailableError } from '../src/index.js'
@@ -199,4 +201,78 @@ describe('hostile or broken discovery documents', () => {
       }
     })
   }
+})
+
+describe('hostile or unusable key sets', () => {
+  const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47'
+  const clientId = '3a691ed5-bdea-43b1-be30-dcee49f19605'
+
+  /** A real issuer on loopback serving one v2 document and the given key set. */
+  const serveKeys = async (keys: () => object[]) => {
+    const server = createServer((req, res) => {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const body = req.url?.endsWith('/keys') === true
+        ? { keys: keys() }
+        : { issuer: `${base}/${tenantId}/v2.0`, jwks_uri: `${base}/${tenantId}/discovery/v2.0/keys` }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+  }
+  const sign = (privateKey: KeyObject, kid: string, claims: Record<string, unknown>): string => {
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+    const input = `${encode({ alg: 'RS256', typ: 'JWT', kid })}.${encode(claims)}`
+    return `${input}.${cryptoSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
+  }
+  const claimsFor = (url: string) => {
+    const now = Math.floor(Date.now() / 1000)
+    return { iss: `${url}/${tenantId}/v2.0`, aud: clientId, tid: tenantId, ver: '2.0', exp: now + 600, iat: now, scp: 'Todo.Read' }
+  }
+
+  it('never use an RSA key shorter than 2048 bits, nor two keys published under one kid', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 })
+    const strong = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const jwk = (key: KeyObject, kid: string) => ({ ...key.export({ format: 'jwk' }), kid, use: 'sig' })
+    const server = await serveKeys(() => [jwk(weak.publicKey, 'weak'), jwk(strong.publicKey, 'twice'), jwk(other.publicKey, 'twice'), jwk(strong.publicKey, 'good')])
+    const verifier = EntraTokenVerifier.create({ tenantId, clientId, authorityHost: server.url, tokenVersions: [2] })
+    try {
+      await verifier.hydrate()
+      const claims = claimsFor(server.url)
+      await assert.rejects(verifier.verify(sign(weak.privateKey, 'weak', claims)), { code: 'ENTRA_TOKEN_UNKNOWN_KEY' })
+      await assert.rejects(verifier.verify(sign(strong.privateKey, 'twice', claims)), { code: 'ENTRA_TOKEN_UNKNOWN_KEY' })
+      const identity = await verifier.verify(sign(strong.privateKey, 'good', claims))
+      assert.equal(identity.tenantId, tenantId)
+    } finally {
+      verifier.close()
+      await server.close()
+    }
+  })
+
+  it('answer 503 at once, without a fetch, for an unknown kid right after a failed fetch', () => withIssuer(async (issuer) => {
+    let offset = 0
+    const app = await buildApp(issuer, { cacheMaxAge: 60_000, clock: () => Date.now() + offset })
+    try {
+      await app.ready()
+      const known = await issuer.mint({ scopes: ['Todo.Read'] })
+      const kid = await issuer.addKey()
+      const unknown = await issuer.mint({ scopes: ['Todo.Read'], kid })
+      issuer.setBehaviour('down')
+      offset = 61_000
+      // Stale keys: this request is served, and its background refresh fails against the down issuer.
+      assert.equal((await app.inject({ url: '/me', headers: bearer(known) })).statusCode, 200)
+      await eventually(() => issuer.count('jwks-v2') === 2)
+      let response = await app.inject({ url: '/me', headers: bearer(unknown) })
+      for (let i = 0; i < 100 && response.statusCode !== 503; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        response = await app.inject({ url: '/me', headers: bearer(unknown) })
+      }
+      assert.equal(response.statusCode, 503)
+      assert.match(String(response.headers['retry-after']), /^[1-9]\d*$/)
+      assert.equal(issuer.count('jwks-v2'), 2, 'no fetch during the cooldown after a failure')
+    } finally {
+      await app.close()
+    }
+  }))
 })
