@@ -9,6 +9,7 @@ export { fastifyEntraId }
 export default fastifyEntraId
 export type { EntraIdDecorator, EntraIdPluginOptions } from './plugin.js'
 export type { EntraIdOptions, TokenVersion } from './options.js'
+export type { TokenCacheOptions } from './token-cache.js'
 export type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
 export { EntraTokenVerifier } from './verifier.js'
 export type { VerifierInternals } from './verifier.js'
