@@ -40,6 +40,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   })
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on('error', (error) => { options.onIdleError?.(error) })
+  // A connection lost while checked out (a query in flight) makes pg's Client emit 'error' as well as failing
+  // the query, and the pool listens only to idle clients: without this listener the process would crash. The
+  // query's own rejection reports the failure (answered as 503).
+  pool.on('connect', (client) => { client.on('error', () => undefined) })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
     await migrateToLatest(db as Kysely<unknown>, schema)
@@ -51,6 +55,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 }
 
 function isPostgresUnavailable(error: unknown): boolean {
+
   if (!(error instanceof Error)) return false
   const { code } = error as { code?: unknown }
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import Sqlite from 'better-sqlite3'
+import { join } from 'node:path'
+import { openPostgresStore } from '../lib/postgres-store.js'
+import { openSqliteStore } from '../lib/sqlite-store.js'
+import { StoreUnavailableError } from '../lib/store.js'
+import type { TodoStore } from '../lib/store.js'
+import { ENGINES, openTestStore, tempDir } from './helpers/app.js'
+import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres, withHostPort } from './helpers/postgres.js'
+import { TcpProxy } from './helpers/tcp-proxy.js'
+
+const alice = { tenantId: 't1', objectId: 'alice' }
+const bob = { tenantId: 't1', objectId: 'bob' }
+const aliceElsewhere = { tenantId: 't2', objectId: 'alice' }
+
+for (const engine of ENGINES) {
+  describe(`store (${engine})`, { skip: engine === 'postgres' ? skipWithoutPostgres() : false }, () => {
+    const dir = tempDir()
+    let store: TodoStore
+    let dispose: () => Promise<void>
+    before(async () => { ({ store, dispose } = await openTestStore(engine, dir.path)) })
+    after(async () => { await dispose(); dir.remove() })
+
+    test('creates, reads back and lists a todo with its owner', async () => {
+      const todo = await store.create(alice, { title: 'One', done: false })
+      assert.equal(todo.title, 'One')
+      assert.equal(todo.done, false)
+      assert.deepEqual(todo.owner, alice)
+      assert.match(todo.createdAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+      assert.deepEqual(await store.get(todo.id, alice), todo)
+      assert.ok((await store.list({ filter: alice, limit: 100 })).items.some((t) => t.id === todo.id))
+    })
+
+    test('keeps owners apart: by object ID and by tenant', async () => {
+      const todo = await store.create(alice, { title: 'Mine', done: true })
+      assert.equal((await store.get(todo.id, bob)), null)
+      assert.equal((await store.get(todo.id, aliceElsewhere)), null)
+      assert.equal(await store.update(todo.id, bob, { title: 'No' }), null)
+      assert.equal(await store.delete(todo.id, aliceElsewhere), false)
+      assert.deepEqual(await store.get(todo.id, alice), todo)
+      assert.ok((await store.list({ filter: bob, limit: 100 })).items.every((t) => t.owner.objectId === 'bob'))
+    })
+
+    test('an empty filter reaches every todo; objectId alone filters by owner', async () => {
+      const b = await store.create(bob, { title: 'Bob\'s', done: false })
+      const all = await store.list({ filter: {}, limit: 100 })
+      assert.ok(all.items.some((t) => t.id === b.id))
+      assert.ok(all.items.some((t) => t.owner.objectId === 'alice'))
+      const bobs = await store.list({ filter: { objectId: 'bob' }, limit: 100 })
+      assert.ok(bobs.items.length > 0 && bobs.items.every((t) => t.owner.objectId === 'bob'))
+    })
+
+    test('updates only the given fields and moves updatedAt', async () => {
+      const todo = await store.create(alice, { title: 'Before', done: false })
+      const done = await store.update(todo.id, alice, { done: true })
+      assert.equal(done?.done, true)
+      assert.equal(done?.title, 'Before')
+      assert.ok((done?.updatedAt ?? '') >= todo.updatedAt)
+      const renamed = await store.update(todo.id, alice, { title: 'After' })
+      assert.deepEqual([renamed?.title, renamed?.done, renamed?.createdAt], ['After', true, todo.createdAt])
+    })
+
+    test('deletes once', async () => {
+      const todo = await store.create(alice, { title: 'Gone', done: false })
+      assert.equal(await store.delete(todo.id, alice), true)
+      assert.equal(await store.delete(todo.id, alice), false)
+      assert.equal(await store.get(todo.id, alice), null)
+    })
+
+    test('pages by cursor and by offset in the same order', async () => {
+      const owner = { tenantId: 't3', objectId: 'pager' }
+      for (let i = 0; i < 7; i++) await store.create(owner, { title: `P${i}`, done: false })
+      const byCursor: string[] = []
+      let page = await store.list({ filter: owner, limit: 3 })
+      byCursor.push(...page.items.map((t) => t.id))
+      while (page.next !== null) {
+        page = await store.list({ filter: owner, limit: 3, cursor: page.next })
+        byCursor.push(...page.items.map((t) => t.id))
+      }
+      const all = await store.list({ filter: owner, limit: 100 })
+      assert.equal(all.next, null)
+      assert.deepEqual(byCursor, all.items.map((t) => t.id))
+      assert.equal(new Set(byCursor).size, 7)
+      const skipped = await store.list({ filter: owner, limit: 3, offset: 5 })
+      assert.deepEqual(skipped.items.map((t) => t.id), byCursor.slice(5))
+      assert.equal(skipped.next, null)
+    })
+
+    test('keeps titles with quotes and non-ASCII characters intact', async () => {
+      const title = 'It\'s "done"; DROP TABLE todos; -- ✓ 日本'
+      const todo = await store.create(alice, { title, done: false })
+      assert.equal((await store.get(todo.id, alice))?.title, title)
+    })
+
+    test('answers ping', async () => {
+      await store.ping()
+    })
+  })
+}
+
+describe('store migrations', () => {
+  test('run once: reopening a SQLite file keeps its todos', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'todos.sqlite')
+    const first = await openSqliteStore({ file })
+    const todo = await first.create(alice, { title: 'Persisted', done: false })
+    await first.close()
+    const second = await openSqliteStore({ file })
+    assert.deepEqual(await second.get(todo.id, alice), todo)
+    await second.close()
+    dir.remove()
+  })
+
+  test('run once: reopening a PostgreSQL schema keeps its todos', { skip: skipWithoutPostgres() }, async () => {
+    const url = postgresUrl() as string
+    const schema = freshSchema()
+    try {
+      const first = await openPostgresStore({ connectionString: url, schema })
+      const todo = await first.create(alice, { title: 'Persisted', done: false })
+      await first.close()
+      const second = await openPostgresStore({ connectionString: url, schema })
+      assert.deepEqual(await second.get(todo.id, alice), todo)
+      await second.close()
+    } finally {
+      await dropSchema(url, schema)
+    }
+  })
+})
+
+describe('store unavailable', () => {
+  test('SQLite: a closed database rejects with StoreUnavailableError', async () => {
+    const dir = tempDir()
+    const database = new Sqlite(join(dir.path, 'closed.sqlite'))
+    const store = await openSqliteStore({ database })
+    database.close()
+    await assert.rejects(store.list({ filter: alice, limit: 10 }), StoreUnavailableError)
+    await assert.rejects(store.create(alice, { title: 'x', done: false }), StoreUnavailableError)
+    await assert.rejects(store.ping(), StoreUnavailableError)
+    dir.remove()
+  })
+
+  test('PostgreSQL: a lost server rejects with StoreUnavailableError, and the pool recovers', { skip: skipWithoutPostgres() }, async () => {
+    const url = postgresUrl() as string
+    const target = new URL(url)
+    const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    await proxy.start()
+    const schema = freshSchema()
+    const store = await openPostgresStore({ connectionString: withHostPort(url, '127.0.0.1', proxy.port), schema, connectTimeout: 2000 })
+    try {
+      await store.create(alice, { title: 'Before the outage', done: false })
+      await proxy.stop()
+      await assert.rejects(store.list({ filter: alice, limit: 10 }), StoreUnavailableError)
+      await assert.rejects(store.create(alice, { title: 'During the outage', done: false }), StoreUnavailableError)
+      await proxy.start()
+      const titles = (await store.list({ filter: alice, limit: 10 })).items.map((t) => t.title)
+      assert.deepEqual(titles, ['Before the outage'])
+    } finally {
+      await proxy.stop()
+      await store.close()
+      await dropSchema(url, schema)
+    }
+  })
+
+  test('PostgreSQL: an unreachable server fails start-up with a connection error', async () => {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    await assert.rejects(openPostgresStore({ connectionString: 'postgres://u:p@127.0.0.1:1/db', connectTimeout: 2000 }), /ECONNREFUSED/)
+  })
+})
