@@ -2,7 +2,7 @@
 // stdout and, with the JSON of every measurement, to bench/results/.
 import { execFileSync, fork } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { availableParallelism, cpus } from 'node:os'
+import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { CEILING_ID, SERVERS, SUBJECT_ID } from './catalog.js'
 import { coldStart } from './cold-start.js'
@@ -114,7 +114,7 @@ try {
       wallSeconds: (performance.now() - wallStart) / 1000,
       node: process.versions.node,
       cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
-      cores: availableParallelism(),
+      cores: cpus().length,
       busyBeforeRun: busyBefore,
       pinning: cores.note ?? `servers pinned to core ${cores.serverCore ?? '-'}, load generator to core ${cores.loadCore ?? '-'} (taskset)`,
       commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',

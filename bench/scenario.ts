@@ -40,7 +40,11 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
   settings: BenchSettings, core: number | null, log: (line: string) => void): Promise<ServerScenarioResult[]> {
   const servers: ServerProcess[] = []
   try {
-    for (const spec of specs) servers.push(await ServerProcess.start(spec, config, { core }))
+    // Started together: they boot on the same core, but their boots overlap with one another's I/O.
+    const started = await Promise.allSettled(specs.map((spec) => ServerProcess.start(spec, config, { core })))
+    for (const outcome of started) if (outcome.status === 'fulfilled') servers.push(outcome.value)
+    const failed = started.find((outcome) => outcome.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     const feeds = new Map(servers.map((server) => [server, scenario.feed()]))
     const feedOf = (server: ServerProcess): TokenFeed => feeds.get(server) as TokenFeed
     const load = { connections: settings.connections }

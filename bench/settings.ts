@@ -38,9 +38,9 @@ const QUICK: BenchSettings = {
   ...FULL,
   mode: 'quick',
   rounds: 1,
-  warmupSeconds: 0.7,
-  durationSeconds: 1.2,
-  memoryTokens: 20_000,
+  warmupSeconds: 0.5,
+  durationSeconds: 1,
+  memoryTokens: 5_000,
   coldStartRepeats: 1,
   floorVerifies: 2_000
 }
