@@ -37,6 +37,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     ...options.fastify,
     // Requests carry small JSON bodies: refuse anything large before parsing it.
     bodyLimit: 64 * 1024,
+    // `/api/todos` and `/api/todos/` are the same resource.
+    routerOptions: { ignoreTrailingSlash: true },
     schemaErrorFormatter
   })
   // Bodies are checked as sent (no type coercion: `"true"` is not a boolean); query strings and params are

@@ -10,7 +10,7 @@ const Nullable = (schema: ReturnType<typeof Type.String>) => Type.Union([schema,
 export default function me(fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const access = app.access.anyToken
-  app.get('/', {
+  app.get('', {
     onRequest: access.guard,
     schema: {
       tags: ['identity'],

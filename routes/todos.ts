@@ -26,7 +26,7 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
   const { read, write } = app.access
   const realm = app.entraId.realm
 
-  app.get('/', {
+  app.get('', {
     onRequest: read.guard,
     schema: {
       tags: ['todos'],
@@ -72,7 +72,7 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
     return { items: page.items.map(view), nextCursor: page.next === null ? null : encodeCursor(page.next) }
   })
 
-  app.post('/', {
+  app.post('', {
     onRequest: write.guard,
     schema: {
       tags: ['todos'],

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { startHarness, tempDir } from './helpers/app.js'
+import type { Harness } from './helpers/app.js'
+import { buildApp } from '../app.js'
+
+interface Operation { security?: Record<string, string[]>[], responses: Record<string, unknown> }
+interface OpenApi {
+  components: { securitySchemes: Record<string, { type: string, flows?: Record<string, { authorizationUrl?: string, tokenUrl: string, scopes: Record<string, string> }> }> }
+  paths: Record<string, Record<string, Operation>>
+}
+
+describe('OpenAPI and Swagger UI', () => {
+  let h: Harness
+  let doc: OpenApi
+  before(async () => {
+    h = await startHarness('sqlite')
+    doc = (await h.app.inject({ url: '/docs/json' })).json()
+  })
+  after(async () => { await h.close() })
+
+  test('declares the tenant\'s OAuth2 flows: authorization code for users, client credentials for apps', () => {
+    const api = `api://${h.issuer.clientId}`
+    const authority = `${h.issuer.url}/${h.issuer.tenantId}/oauth2/v2.0`
+    const schemes = doc.components.securitySchemes
+    assert.deepEqual(schemes.entraUser?.flows?.authorizationCode, {
+      authorizationUrl: `${authority}/authorize`,
+      tokenUrl: `${authority}/token`,
+      scopes: { [`${api}/Todo.Read`]: 'Read your todos', [`${api}/Todo.Write`]: 'Create, change and delete your todos' }
+    })
+    assert.equal(schemes.entraApp?.flows?.clientCredentials?.tokenUrl, `${authority}/token`)
+    assert.equal(schemes.bearerToken?.type, 'http')
+  })
+
+  test('each route\'s security follows its guard', () => {
+    const api = `api://${h.issuer.clientId}`
+    const read = [{ entraUser: [`${api}/Todo.Read`] }, { entraApp: [`${api}/.default`] }, { bearerToken: [] }]
+    const write = [{ entraUser: [`${api}/Todo.Write`] }, { entraApp: [`${api}/.default`] }, { bearerToken: [] }]
+    assert.deepEqual(doc.paths['/api/todos']?.get?.security, read)
+    assert.deepEqual(doc.paths['/api/todos']?.post?.security, write)
+    assert.deepEqual(doc.paths['/api/todos/{id}']?.get?.security, read)
+    assert.deepEqual(doc.paths['/api/todos/{id}']?.patch?.security, write)
+    assert.deepEqual(doc.paths['/api/todos/{id}']?.delete?.security, write)
+    assert.deepEqual(doc.paths['/api/me']?.get?.security, [{ entraUser: [] }, { entraApp: [`${api}/.default`] }, { bearerToken: [] }])
+    assert.equal(doc.paths['/health/ready']?.get?.security, undefined)
+  })
+
+  test('serves Swagger UI at /docs with PKCE', async () => {
+    const page = await h.app.inject({ url: '/docs/' })
+    assert.equal(page.statusCode, 200)
+    assert.match(String(page.headers['content-type']), /text\/html/)
+    const init = await h.app.inject({ url: '/docs/static/swagger-initializer.js' })
+    assert.equal(init.statusCode, 200)
+    assert.match(init.body, /usePkceWithAuthorizationCodeGrant/)
+  })
+
+  test('in development mode, offers only the pasted bearer token', async () => {
+    const dir = tempDir()
+    const app = await buildApp({ env: { DATA_DIR: dir.path, DEV_ISSUER_PORT: '0', LOG_LEVEL: 'silent' } })
+    try {
+      const dev = (await app.inject({ url: '/docs/json' })).json<OpenApi>()
+      assert.deepEqual(Object.keys(dev.components.securitySchemes), ['bearerToken'])
+      assert.deepEqual(dev.paths['/api/todos']?.get?.security, [{ bearerToken: [] }])
+    } finally {
+      await app.close()
+      dir.remove()
+    }
+  })
+})
