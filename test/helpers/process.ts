@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+
+/** A child process whose output is collected, with waits on its output and its exit. */
+export class Child {
+  readonly process: ChildProcess
+  stdout = ''
+  stderr = ''
+  readonly exited: Promise<number | null>
+
+  constructor(command: string, args: readonly string[], options: { cwd: string, env: NodeJS.ProcessEnv }) {
+    this.process = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk })
+    this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
+    this.exited = new Promise((resolve) => { this.process.on('exit', (code) => { resolve(code) }) })
+  }
+
+  /** Resolves with the first match of `pattern` in stdout; rejects if the process exits first or after `timeout` ms. */
+  async waitFor(pattern: RegExp, timeout = 60_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeout
+    for (;;) {
+      const match = pattern.exec(this.stdout)
+      if (match !== null) return match
+      if (this.process.exitCode !== null) throw new Error(`the process exited (${this.process.exitCode}) before printing ${pattern}:\n${this.stdout}\n${this.stderr}`)
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.stdout}\n${this.stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  /** Sends `signal` and waits for the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal)
+    return this.exited
+  }
+}
+
+/** Runs a command to completion; rejects with its output when it fails. */
+export async function run(command: string, args: readonly string[], options: { cwd: string, env?: NodeJS.ProcessEnv }): Promise<{ stdout: string, stderr: string }> {
+  const child = new Child(command, args, { cwd: options.cwd, env: options.env ?? process.env })
+  const code = await child.exited
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${String(code)}:\n${child.stdout}\n${child.stderr}`)
+  return { stdout: child.stdout, stderr: child.stderr }
+}
