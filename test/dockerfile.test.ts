@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict'
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { startTestIssuer } from 'fastify-entra-id/testing'
+import { tempDir } from './helpers/app.js'
+import { dockerignore, parseDockerfile } from './helpers/dockerfile.js'
+import type { Stage } from './helpers/dockerfile.js'
+import { Child, run } from './helpers/process.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+/** The environment of the replayed steps: ours, without the service's variables, plus the stage's ENV. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const ours = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|npm_)/
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !ours.test(name)))
+}
+
+function envOf(stage: Stage): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const i of stage.instructions.filter((x) => x.keyword === 'ENV')) {
+    for (const pair of i.args) {
+      const [name = '', ...value] = pair.split('=')
+      env[name] = value.join('=')
+    }
+  }
+  return env
+}
+
+/** The context as Docker sends it: the repository's files minus .dockerignore. */
+function copyContext(to: string): void {
+  const ignored = dockerignore(join(ROOT, '.dockerignore'))
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      const rel = relative(ROOT, path)
+      if (ignored(rel) || rel === '.git') continue
+      if (entry.isDirectory()) walk(path)
+      else if (entry.isFile()) { mkdirSync(dirname(join(to, rel)), { recursive: true }); cpSync(path, join(to, rel)) }
+    }
+  }
+  walk(ROOT)
+}
+
+/** COPY <sources...> <dest>: a directory's contents go into dest; a dest ending in / receives files by name. */
+function copy(sources: readonly string[], dest: string, from: string, workdir: string): void {
+  for (const source of sources) {
+    const src = join(from, source)
+    assert.ok(existsSync(src), `COPY source ${source} exists`)
+    const target = dest.endsWith('/') || sources.length > 1 ? join(workdir, dest, statSync(src).isDirectory() ? '' : source.split('/').pop() ?? '') : join(workdir, dest)
+    mkdirSync(dirname(target), { recursive: true })
+    cpSync(src, target, { recursive: true, verbatimSymlinks: true })
+  }
+}
+
+test('the Dockerfile, replayed outside Docker, builds an image that serves the API in production', { timeout: 600_000 }, async () => {
+  const stages = parseDockerfile(join(ROOT, 'Dockerfile'))
+  const [build, runtime] = stages
+  assert.ok(build !== undefined && runtime !== undefined && stages.length === 2, 'two stages: build and runtime')
+
+  // What the image promises, read from the Dockerfile itself.
+  assert.match(runtime.image, /^node:24(?:\.\d+)*-/, 'a current Node.js LTS base')
+  assert.equal(build.image, runtime.image)
+  const runtimeEnv = envOf(runtime)
+  assert.equal(runtimeEnv.NODE_ENV, 'production')
+  assert.equal(runtimeEnv.PORT, '8080')
+  const user = runtime.instructions.filter((i) => i.keyword === 'USER').pop()
+  assert.ok(user !== undefined && !['root', '0'].includes(user.args[0] ?? ''), 'runs as a non-root user')
+  assert.deepEqual(runtime.instructions.find((i) => i.keyword === 'EXPOSE')?.args, ['8080'])
+  const healthcheck = runtime.instructions.find((i) => i.keyword === 'HEALTHCHECK')
+  const cmd = runtime.instructions.find((i) => i.keyword === 'CMD')
+  assert.ok(healthcheck !== undefined && cmd !== undefined)
+  assert.equal(runtime.instructions.some((i) => i.keyword === 'RUN'), false, 'the runtime stage only copies')
+
+  const work = tempDir('todo-docker-')
+  const issuer = await startTestIssuer()
+  let server: Child | undefined
+  try {
+    const context = join(work.path, 'context')
+    copyContext(context)
+    assert.equal(existsSync(join(context, 'node_modules')), false)
+    assert.equal(existsSync(join(context, 'packages/fastify-entra-id/dist')), false)
+
+    // Stage "build": WORKDIR maps to a directory of ours; each RUN runs there, as `sh -c` would.
+    const buildDir = join(work.path, 'build')
+    let workdir = buildDir
+    const buildEnv = { ...baseEnv(), ...envOf(build), npm_config_prefer_offline: 'true' }
+    for (const i of build.instructions) {
+      if (i.keyword === 'WORKDIR') { workdir = join(buildDir, relative('/app', i.args[0] ?? '/app')); mkdirSync(workdir, { recursive: true }) }
+      if (i.keyword === 'COPY') copy(i.args.slice(0, -1), i.args[i.args.length - 1] ?? '.', context, workdir)
+      if (i.keyword === 'RUN') await run('sh', ['-c', i.args[0] ?? ''], { cwd: workdir, env: buildEnv })
+    }
+
+    // Stage "runtime": only what it copies from the build stage.
+    const runtimeDir = join(work.path, 'runtime')
+    workdir = runtimeDir
+    for (const i of runtime.instructions) {
+      if (i.keyword === 'WORKDIR') { workdir = join(runtimeDir, relative('/app', i.args[0] ?? '/app')); mkdirSync(workdir, { recursive: true }) }
+      if (i.keyword === 'COPY') {
+        assert.equal(i.flags.from, 'build', 'the runtime stage copies from the build stage only')
+        copy(i.args.slice(0, -1).map((s) => relative('/app', s)), i.args[i.args.length - 1] ?? '.', buildDir, workdir)
+      }
+    }
+    // Nothing may reach back into the build stage (a link would): delete it.
+    rmSync(buildDir, { recursive: true, force: true })
+    const modules = join(runtimeDir, 'node_modules')
+    for (const dev of ['typescript', 'tsx', 'eslint', 'pino-pretty', '@types/node']) {
+      assert.equal(existsSync(join(modules, dev)), false, `no development dependency ${dev}`)
+    }
+    for (const prod of ['fastify', 'better-sqlite3', 'kysely', 'pg', 'jose', 'fastify-entra-id/dist/index.js']) {
+      assert.ok(existsSync(join(modules, prod)), `production dependency ${prod}`)
+    }
+
+    // docker run: the image's ENV (its /app paths mapped here), and the Entra configuration of the test issuer.
+    const env = {
+      ...baseEnv(),
+      ...Object.fromEntries(Object.entries(runtimeEnv).map(([k, v]) => [k, v.startsWith('/app') ? join(runtimeDir, relative('/app', v)) : v])),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AZURE_TENANT_ID: issuer.tenantId,
+      AZURE_CLIENT_ID: issuer.clientId,
+      AZURE_AUTHORITY_HOST: issuer.url
+    }
+    const [command = '', ...args] = cmd.args
+    server = new Child(command === 'node' ? process.execPath : command, args, { cwd: workdir, env })
+    const [, base = ''] = await server.waitFor(/"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)
+
+    const port = new URL(base).port
+    const [hcCommand = '', ...hcArgs] = healthcheck.args
+    await run(hcCommand === 'node' ? process.execPath : hcCommand, hcArgs, { cwd: workdir, env: { ...env, PORT: port } })
+
+    const ready = await fetch(`${base}/health/ready`)
+    assert.equal(ready.status, 200)
+    const write = await issuer.mint({ scopes: ['Todo.Read', 'Todo.Write'] })
+    const created = await fetch(`${base}/api/todos`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${write}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'From the container' })
+    })
+    assert.equal(created.status, 201)
+    const list = await fetch(`${base}/api/todos`, { headers: { authorization: `Bearer ${write}` } })
+    assert.deepEqual((await list.json() as { items: { title: string }[] }).items.map((t) => t.title), ['From the container'])
+    assert.equal((await fetch(`${base}/api/todos`)).status, 401)
+    assert.ok(existsSync(join(runtimeDir, 'data', 'todos.sqlite')), 'SQLite under DATA_DIR')
+    assert.equal(await server.stop('SIGTERM'), 0)
+  } finally {
+    await server?.stop('SIGKILL')
+    await issuer.close()
+    work.remove()
+  }
+})
