@@ -1,5 +1,5 @@
 // `npm run bench:profile [-- <server id>] [-- --same]`: a CPU profile (node --cpu-prof) of one server under the
-// distinct-token load (or the same token with --same), and its top functions by self time.
+// distinct-token load (or the same token with --same), and its top functions by self time over the last 8 s.
 // Writes bench/results/profiles/<server>-<scenario>.cpuprofile (open it in Chrome DevTools or speedscope).
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
@@ -25,6 +25,8 @@ const same = args.includes('--same')
 const id = args.find((a) => !a.startsWith('--')) ?? 'fastify-entra-id'
 const spec = SERVERS.find((s) => s.id === id)
 if (spec === undefined) throw new Error(`bench:profile: unknown server ${id}; one of ${SERVERS.map((s) => s.id).join(', ')}`)
+// Warm-up, then the window the table covers (the profile's last SECONDS: the server stops right after the load).
+const WARMUP_SECONDS = 2
 const SECONDS = 8
 const dir = fileURLToPath(new URL('./results/profiles/', import.meta.url))
 const scratch = `${dir}tmp-${process.pid}/`
@@ -37,6 +39,7 @@ try {
   const config = { authorityHost: issuer.url, tenantId: issuer.tenantId, clientId: issuer.clientId, issuer: issuer.issuer(2), jwksUri: `${issuer.url}/${issuer.tenantId}/discovery/v2.0/keys` }
   const server = await ServerProcess.start(spec, config, { core: cores.serverCore, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${scratch}`] })
   const feed = new TokenFeed(same ? fixture.tokens.slice(0, 1) : fixture.tokens)
+  await applyLoad(server.port, feed, { connections: 50, durationSeconds: WARMUP_SECONDS })
   const result = await applyLoad(server.port, feed, { connections: 50, durationSeconds: SECONDS })
   await server.stop()
   process.stderr.write(`${spec.id}: ${result.reqPerSec.toFixed(0)} req/s, ${result.non2xx} non-2xx, ${result.errors} errors\n`)
@@ -54,8 +57,15 @@ try {
 
 /** The `count` functions with most self time, as a Markdown table. */
 function topFunctions(profile: CpuProfile, count: number): string {
+  // Only the samples of the measured window: start-up (module loading) and warm-up are left out.
+  const end = profile.timeDeltas.reduce((a, b) => a + b, 0)
   const byNode = new Map<number, number>()
-  profile.samples.forEach((nodeId, i) => byNode.set(nodeId, (byNode.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  let at = 0
+  profile.samples.forEach((nodeId, i) => {
+    const delta = profile.timeDeltas[i] ?? 0
+    at += delta
+    if (at >= end - SECONDS * 1e6) byNode.set(nodeId, (byNode.get(nodeId) ?? 0) + delta)
+  })
   const total = [...byNode.values()].reduce((a, b) => a + b, 0)
   const byFunction = new Map<string, number>()
   for (const node of profile.nodes) {

@@ -23,9 +23,7 @@ import { checkTargets, summarizeColdStarts, summarizeScenario } from './summary.
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 
-function log(line: string): void {
-  process.stderr.write(`${line}\n`)
-}
+
 
 function git(args: readonly string[]): string {
   try {
@@ -50,6 +48,9 @@ async function measureFloor(config: FloorConfig, core: number | null): Promise<F
 const settings = settingsFromArgs(process.argv.slice(2))
 const startedAt = new Date()
 const wallStart = performance.now()
+function log(line: string): void {
+  process.stderr.write(`[${((performance.now() - wallStart) / 1000).toFixed(1).padStart(5)} s] ${line}\n`)
+}
 const pluginChanges = git(['status', '--porcelain', '--', 'packages/fastify-entra-id']) !== ''
 
 log(`fastify-entra-id benchmark: ${settings.mode} run`)

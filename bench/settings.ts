@@ -38,8 +38,8 @@ const QUICK: BenchSettings = {
   ...FULL,
   mode: 'quick',
   rounds: 1,
-  warmupSeconds: 0.5,
-  durationSeconds: 1,
+  warmupSeconds: 0.4,
+  durationSeconds: 0.8,
   memoryTokens: 5_000,
   coldStartRepeats: 1,
   floorVerifies: 2_000
