@@ -154,9 +154,13 @@ export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVe
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
+    if (Array.isArray(value)) {
+      for (const item of value) deepFreeze(item)
+    } else {
+      for (const key in value) deepFreeze(value[key])
+    }
   }
   return value
 }

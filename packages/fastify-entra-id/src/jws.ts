@@ -13,27 +13,23 @@ export interface DecodedJws {
   readonly payloadLength: number
 }
 
-// base64url without padding (RFC 7515 §2): anything else is not a JWS, and Buffer would silently skip it.
-const SEGMENT = /^[A-Za-z0-9_-]+$/
+// Three base64url segments without padding (RFC 7515 §2, §7.1); the signature may be empty, to be refused by the
+// algorithm check ("none") or the signature check. Anything else is not a JWS, and Buffer would silently skip it.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 /**
- * Splits and decodes a compact JWS (RFC 7515 §7.1): exactly three base64url segments, a JSON object
- * header and a JSON object payload. Returns null for anything else. Decoding once here replaces jose's
- * `decodeProtectedHeader`, `decodeJwt` and `jwtVerify`'s own decoding: a third of the work per token.
+ * Splits and decodes a compact JWS (RFC 7515 §7.1): three base64url segments, a JSON object header and a JSON
+ * object payload. Returns null for anything else. Decoding once here replaces jose's `decodeProtectedHeader`,
+ * `decodeJwt` and `jwtVerify`'s own decoding: a third of the work per token.
  */
 export function decodeJws(token: string): DecodedJws | null {
+  if (!COMPACT_JWS.test(token)) return null
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
-  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) return null
-  const headerPart = token.slice(0, first)
-  const payloadPart = token.slice(first + 1, second)
-  const signature = token.slice(second + 1)
-  // An empty signature is let through to be refused by the algorithm check ("none") or the signature check.
-  if (!SEGMENT.test(headerPart) || !SEGMENT.test(payloadPart) || (signature !== '' && !SEGMENT.test(signature))) return null
-  const header = parseObject(headerPart)
-  const payload = parseObject(payloadPart)
+  const header = parseObject(token.slice(0, first))
+  const payload = parseObject(token.slice(first + 1, second))
   if (header === null || payload === null) return null
-  return { header, payload, signingInput: token.slice(0, second), signature, payloadLength: payloadPart.length }
+  return { header, payload, signingInput: token.slice(0, second), signature: token.slice(second + 1), payloadLength: second - first - 1 }
 }
 
 function parseObject(segment: string): Record<string, unknown> | null {

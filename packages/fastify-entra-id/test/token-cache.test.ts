@@ -69,7 +69,11 @@ describe('the verified-token cache', () => {
 
   it('drops the entries of a key that left the key set', () => withIssuer(async (issuer) => {
     let offset = 0
-    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, cacheMaxAge: 60_000, clock: () => Date.now() + offset })
+    // One key set (v2 only), so the refresh that drops the entries is the one that removes the key.
+    const verifier = EntraTokenVerifier.create({
+      tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, tokenVersions: [2],
+      cacheMaxAge: 60_000, clock: () => Date.now() + offset
+    })
     try {
       await verifier.hydrate()
       const retiring = issuer.signingKid
@@ -105,7 +109,7 @@ describe('the verified-token cache', () => {
 })
 
 describe('TokenCache bounds', () => {
-  const token = (i: number) => `eyJ${String(i).padStart(8, '0')}.${'p'.repeat(1200)}.${'s'.repeat(342)}`
+  const token = (i: number) => `eyJ${String(i).padStart(8, '0')}.${'p'.repeat(1200)}.${String(i).padStart(8, '0')}${'s'.repeat(334)}`
 
   it('holds at most maxEntries and maxBytes under 100,000 distinct tokens, evicting the least recently used', () => {
     const options = resolveTokenCacheOptions(undefined)
@@ -125,6 +129,13 @@ describe('TokenCache bounds', () => {
     assert.equal(cache.get(token(0), now), 0, 'a recently used entry survives')
     assert.equal(cache.get(token(1), now), undefined, 'the least recently used entries are gone')
     assert.equal(cache.get(token(99_999), now), 99_999)
+  })
+
+  it('finds an entry only for the exact token: another token with the same signature segment misses', () => {
+    const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 60_000 })
+    cache.set('header.payload.signature', 'verified', 'kid', 60_000, 0, 0)
+    assert.equal(cache.get('header.forged-payload.signature', 1), undefined)
+    assert.equal(cache.get('header.payload.signature', 1), 'verified')
   })
 
   it('never keeps an entry past its expiry or maxAge', () => {
