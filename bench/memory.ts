@@ -12,18 +12,20 @@ export interface MemoryRun {
   readonly idlePeakRssBytes: number
   /** Peak RSS after the run, in bytes. */
   readonly peakRssBytes: number
+  /** V8 heap still in use after the run and a full garbage collection, in bytes: what the process retains. */
+  readonly retainedHeapBytes: number
   readonly load: LoadResult
 }
 
 /** Starts `spec` fresh and sends it each of `tokens` once. */
 export async function peakRssUnderTokens(spec: ServerSpec, config: BenchServerConfig, tokens: readonly string[],
   core: number | null, connections: number): Promise<MemoryRun> {
-  const server = await ServerProcess.start(spec, config, { core })
+  const server = await ServerProcess.start(spec, config, { core, nodeFlags: ['--expose-gc'] })
   try {
     const idle = await server.usage()
     const load = await applyLoad(server.port, new TokenFeed(tokens), { connections, amount: tokens.length })
-    const after = await server.usage()
-    return { idlePeakRssBytes: idle.peakRssBytes, peakRssBytes: after.peakRssBytes, load }
+    const after = await server.usage(true)
+    return { idlePeakRssBytes: idle.peakRssBytes, peakRssBytes: after.peakRssBytes, retainedHeapBytes: after.heapUsedBytes, load }
   } finally {
     await server.stop()
   }

@@ -96,10 +96,10 @@ export function renderMarkdown(results: BenchResults): string {
   out.push('', 'The bare servers\' times are the cost of starting Node.js, tsx and the framework: the floor under the others.', '')
 
   out.push(`## Peak RSS with ${results.memory.tokens.toLocaleString('en-US')} distinct tokens, each sent once to a fresh server`, '')
-  out.push('| server | peak RSS idle MiB | peak RSS after MiB | req/s | non-2xx / errors |')
-  out.push('|---|---|---|---|---|')
+  out.push('| server | peak RSS idle MiB | peak RSS after MiB | heap retained after GC MiB | req/s | non-2xx / errors |')
+  out.push('|---|---|---|---|---|---|')
   for (const m of results.memory.runs) {
-    out.push(`| ${m.label} | ${(m.idlePeakRssBytes / MiB).toFixed(1)} | ${(m.peakRssBytes / MiB).toFixed(1)} | ${m.load.reqPerSec.toFixed(0)} | ${m.load.non2xx} / ${m.load.errors} |`)
+    out.push(`| ${m.label} | ${(m.idlePeakRssBytes / MiB).toFixed(1)} | ${(m.peakRssBytes / MiB).toFixed(1)} | ${(m.retainedHeapBytes / MiB).toFixed(1)} | ${m.load.reqPerSec.toFixed(0)} | ${m.load.non2xx} / ${m.load.errors} |`)
   }
   out.push('')
 

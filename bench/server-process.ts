@@ -17,6 +17,8 @@ export interface ProcessUsage {
   readonly cpuMicros: number
   /** Peak resident set size (VmHWM), in bytes. */
   readonly peakRssBytes: number
+  /** V8 heap in use, in bytes (after a full garbage collection when asked for one). */
+  readonly heapUsedBytes: number
 }
 
 /** Where and how to start a server process. */
@@ -86,8 +88,11 @@ export class ServerProcess {
     return this.#child.pid ?? -1
   }
 
-  /** Asks the process for its CPU time; reads its peak RSS. */
-  async usage(): Promise<ProcessUsage> {
+  /**
+   * Asks the process for its CPU time and heap use (after a full garbage collection with `gc`, for a process
+   * started with `--expose-gc`); reads its peak RSS.
+   */
+  async usage(gc = false): Promise<ProcessUsage> {
     const answer = await new Promise<Extract<ChildMessage, { type: 'usage' }>>((resolve, reject) => {
       const onMessage = (message: ChildMessage): void => {
         if (message.type !== 'usage') return
@@ -95,10 +100,10 @@ export class ServerProcess {
         resolve(message)
       }
       this.#child.on('message', onMessage)
-      const question: ParentMessage = { type: 'usage' }
+      const question: ParentMessage = { type: 'usage', gc }
       this.#child.send(question, (error) => { if (error !== null) reject(error) })
     })
-    return { cpuMicros: answer.cpuMicros, peakRssBytes: (await this.#vmHwmBytes()) ?? answer.maxRssKiB * 1024 }
+    return { cpuMicros: answer.cpuMicros, peakRssBytes: (await this.#vmHwmBytes()) ?? answer.maxRssKiB * 1024, heapUsedBytes: answer.heapUsedBytes }
   }
 
   /** Ends the process (it exits when its IPC channel closes) and waits for it. */

@@ -16,13 +16,13 @@ export interface BenchServerConfig {
   readonly jwksUri: string
 }
 
-/** A message from the orchestrator. */
-export type ParentMessage = { readonly type: 'usage' }
+/** A message from the orchestrator; `gc` asks for a full garbage collection first (needs `--expose-gc`). */
+export type ParentMessage = { readonly type: 'usage', readonly gc?: boolean }
 
 /** A message to the orchestrator. */
 export type ChildMessage =
   | { readonly type: 'listening', readonly port: number }
-  | { readonly type: 'usage', readonly cpuMicros: number, readonly maxRssKiB: number }
+  | { readonly type: 'usage', readonly cpuMicros: number, readonly maxRssKiB: number, readonly heapUsedBytes: number }
 
 /** The route's response: a small JSON array. */
 export const TODOS = [
@@ -62,7 +62,8 @@ export function announce(server: Server): void {
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage()
-      reply({ type: 'usage', cpuMicros: cpu.user + cpu.system, maxRssKiB: process.resourceUsage().maxRSS })
+      if (message.gc === true) (globalThis as { gc?: () => void }).gc?.()
+      reply({ type: 'usage', cpuMicros: cpu.user + cpu.system, maxRssKiB: process.resourceUsage().maxRSS, heapUsedBytes: process.memoryUsage().heapUsed })
     }
   })
   // The orchestrator died or is done: leave no server behind.
