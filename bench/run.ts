@@ -15,7 +15,7 @@ import { TokenFeed } from './load.js'
 import { peakRssUnderTokens } from './memory.js'
 import { renderMarkdown } from './report.js'
 import type { BenchResults } from './report.js'
-import { runScenario } from './scenario.js'
+import { runScenario, startServers } from './scenario.js'
 import type { ScenarioDefinition } from './scenario.js'
 import type { BenchServerConfig } from './servers/harness.js'
 import { settingsFromArgs } from './settings.js'
@@ -84,10 +84,15 @@ try {
     }
   ]
   const scenarioResults: BenchResults['scenarios'][number][] = []
-  for (const scenario of scenarios) {
-    log(`scenario: ${scenario.title}`)
-    const raw = await runScenario(scenario, SERVERS, config, settings, cores.serverCore, log)
-    scenarioResults.push({ id: scenario.id, title: scenario.title, summary: summarizeScenario(raw), raw })
+  const shared = settings.freshServersPerScenario ? undefined : await startServers(SERVERS, config, cores.serverCore)
+  try {
+    for (const scenario of scenarios) {
+      log(`scenario: ${scenario.title}`)
+      const raw = await runScenario(scenario, SERVERS, config, settings, cores.serverCore, log, shared)
+      scenarioResults.push({ id: scenario.id, title: scenario.title, summary: summarizeScenario(raw), raw })
+    }
+  } finally {
+    await Promise.all((shared ?? []).map((server) => server.stop()))
   }
 
   log(`cold start: ${settings.coldStartRepeats} × ${SERVERS.length} servers, ${settings.coldStartBurst} concurrent requests each`)

@@ -35,16 +35,27 @@ export interface ScenarioDefinition {
   readonly feed: () => TokenFeed
 }
 
-/** Runs `scenario` on every server of `specs`. */
+/** Starts a server process for each of `specs`, all at once (on failure, stops those that started). */
+export async function startServers(specs: readonly ServerSpec[], config: BenchServerConfig, core: number | null): Promise<ServerProcess[]> {
+  const started = await Promise.allSettled(specs.map((spec) => ServerProcess.start(spec, config, { core })))
+  const servers = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))
+  const failed = started.find((outcome) => outcome.status === 'rejected')
+  if (failed !== undefined) {
+    await Promise.all(servers.map((server) => server.stop()))
+    throw failed.reason
+  }
+  return servers
+}
+
+/**
+ * Runs `scenario` on every server of `specs`: on fresh processes (stopped at the end), or on `running` ones
+ * (quick mode shares them between scenarios; their peak RSS then covers both).
+ */
 export async function runScenario(scenario: ScenarioDefinition, specs: readonly ServerSpec[], config: BenchServerConfig,
-  settings: BenchSettings, core: number | null, log: (line: string) => void): Promise<ServerScenarioResult[]> {
-  const servers: ServerProcess[] = []
+  settings: BenchSettings, core: number | null, log: (line: string) => void, running?: readonly ServerProcess[]): Promise<ServerScenarioResult[]> {
+  const servers: ServerProcess[] = running === undefined ? [] : [...running]
   try {
-    // Started together: they boot on the same core, but their boots overlap with one another's I/O.
-    const started = await Promise.allSettled(specs.map((spec) => ServerProcess.start(spec, config, { core })))
-    for (const outcome of started) if (outcome.status === 'fulfilled') servers.push(outcome.value)
-    const failed = started.find((outcome) => outcome.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+    if (running === undefined) servers.push(...await startServers(specs, config, core))
     const feeds = new Map(servers.map((server) => [server, scenario.feed()]))
     const feedOf = (server: ServerProcess): TokenFeed => feeds.get(server) as TokenFeed
     const load = { connections: settings.connections }
@@ -86,6 +97,6 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
     }
     return results
   } finally {
-    await Promise.all(servers.map((server) => server.stop()))
+    if (running === undefined) await Promise.all(servers.map((server) => server.stop()))
   }
 }

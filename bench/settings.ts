@@ -19,6 +19,8 @@ export interface BenchSettings {
   readonly coldStartBurst: number
   /** Signature checks timed for the `node:crypto` floor. */
   readonly floorVerifies: number
+  /** Fresh server processes for each scenario (else one set serves both, which saves their boots). */
+  readonly freshServersPerScenario: boolean
 }
 
 const FULL: BenchSettings = {
@@ -31,18 +33,20 @@ const FULL: BenchSettings = {
   memoryTokens: 100_000,
   coldStartRepeats: 3,
   coldStartBurst: 200,
-  floorVerifies: 10_000
+  floorVerifies: 10_000,
+  freshServersPerScenario: true
 }
 
 const QUICK: BenchSettings = {
   ...FULL,
   mode: 'quick',
   rounds: 1,
-  warmupSeconds: 0.4,
-  durationSeconds: 0.8,
+  warmupSeconds: 0.3,
+  durationSeconds: 0.7,
   memoryTokens: 5_000,
   coldStartRepeats: 1,
-  floorVerifies: 2_000
+  floorVerifies: 2_000,
+  freshServersPerScenario: false
 }
 
 /** Reads the settings from the command line: `--quick` for the short run, nothing for the full one. */
