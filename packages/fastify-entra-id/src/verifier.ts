@@ -3,7 +3,7 @@ import type { InvalidTokenCode } from './errors.js'
 import { discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
 import type { OpenIdMetadata } from './discovery.js'
 import { KeySet, NoMatchingKeyError } from './key-set.js'
-import { decodeJws, verifyRs256 } from './jws.js'
+import { MAX_JWS_LENGTH, decodeJws, verifyRs256 } from './jws.js'
 import { TokenCache } from './token-cache.js'
 import { isGuid, resolveOptions } from './options.js'
 import type { EntraIdOptions, ResolvedOptions, TokenVersion } from './options.js'
@@ -11,7 +11,7 @@ import { toIdentity } from './identity.js'
 import type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
 
 /** Longest token accepted, in characters. Entra tokens are 1-4 KB; Node refuses headers over 16 KB anyway. */
-const MAX_TOKEN_LENGTH = 16 * 1024
+const MAX_TOKEN_LENGTH = MAX_JWS_LENGTH
 // Header parameters that make a token name its own key. Only the tenant's JWKS is trusted (RFC 8725 §3.10).
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
 const TEMPLATE = '{tenantid}'

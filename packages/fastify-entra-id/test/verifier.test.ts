@@ -4,9 +4,10 @@ import { createPublicKey, randomUUID } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto'
 import { SignJWT, base64url, exportJWK, generateKeyPair } from 'jose'
 import type { FastifyInstance } from 'fastify'
+import { EntraTokenVerifier } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, buildApp, outcome } from './helpers.js'
+import { bearer, buildApp, outcome, withIssuer } from './helpers.js'
 
 const REALM = 'Bearer realm="api"'
 const invalid = (description: string): string => `${REALM}, error="invalid_token", error_description="${description}"`
@@ -435,4 +436,23 @@ describe('signing-key issuer with v1 tokens', () => {
       await issuer.close()
     }
   })
+})
+
+describe('encoding tricks', () => {
+  it('refuse a token whose signed part carries non-ASCII characters, even ones a lossy encoding maps onto the signed bytes', () => withIssuer(async (issuer) => {
+    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, tokenCache: false })
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      await verifier.verify(token)
+      const [header, payload, signature] = token.split('.') as [string, string, string]
+      // U+0141 and U+0161 have the low bytes of 'A' and 'a': as latin1 they would write the signed bytes back.
+      const index = payload.search(/[Aa]/)
+      const swapped = payload.slice(0, index) + (payload[index] === 'A' ? '\u0141' : '\u0161') + payload.slice(index + 1)
+      await assert.rejects(verifier.verify(`${header}.${swapped}.${signature}`), { statusCode: 401 })
+      // Characters outside base64url that a lenient decoder would skip.
+      await assert.rejects(verifier.verify(`${header}.${payload.slice(0, 10)}!${payload.slice(10)}.${signature}`), { statusCode: 401 })
+    } finally {
+      verifier.close()
+    }
+  }))
 })
