@@ -11,6 +11,9 @@ describe('the verified-token cache', () => {
     try {
       await verifier.hydrate()
       const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: 60 })
+      // Admission on second sight: the first verification only remembers the token.
+      await verifier.verify(token)
+      assert.equal(verifier.cachedTokens, 0)
       await verifier.verify(token)
       assert.equal(verifier.cachedTokens, 1)
       await verifier.verify(token)
@@ -33,6 +36,8 @@ describe('the verified-token cache', () => {
       await verifier.hydrate()
       const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: 30 })
       await verifier.verify(token)
+      await verifier.verify(token)
+      assert.equal(verifier.cachedTokens, 1)
       offset = 31_000
       await assert.rejects(verifier.verify(token), { code: 'ENTRA_TOKEN_EXPIRED' })
     } finally {
@@ -44,7 +49,8 @@ describe('the verified-token cache', () => {
     const app = await buildApp(issuer)
     try {
       const token = await issuer.mint({ scopes: ['Todo.Read'] })
-      assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+      for (let i = 0; i < 2; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+      assert.equal(app.entraId.verifier.cachedTokens, 1)
       const [header, payload, signature] = token.split('.') as [string, string, string]
       const middle = Math.floor(signature.length / 2)
       const altered = `${header}.${payload}.${signature.slice(0, middle)}${signature[middle] === 'A' ? 'B' : 'A'}${signature.slice(middle + 1)}`
@@ -80,6 +86,7 @@ describe('the verified-token cache', () => {
       const oldToken = await issuer.mint({ scopes: ['Todo.Read'] })
       await issuer.rotateKeys()
       const newToken = await issuer.mint({ scopes: ['Todo.Read'] })
+      await verifier.verify(oldToken)
       await verifier.verify(oldToken)
       assert.equal(verifier.cachedTokens, 1)
       issuer.removeKey(retiring)
@@ -119,6 +126,8 @@ describe('TokenCache bounds', () => {
     let peakBytes = 0
     let peakEntries = 0
     for (let i = 0; i < 100_000; i++) {
+      // Twice: a token is admitted the second time it is verified.
+      cache.set(token(i), i, 'kid', now + 3_600_000, now, 1200)
       cache.set(token(i), i, 'kid', now + 3_600_000, now, 1200)
       if (i % 1000 === 999) cache.get(token(0), now) // keep one entry recently used
       peakBytes = Math.max(peakBytes, cache.bytes)
@@ -134,14 +143,26 @@ describe('TokenCache bounds', () => {
   it('finds an entry only for the exact token: another token with the same signature segment misses', () => {
     const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 60_000 })
     cache.set('header.payload.signature', 'verified', 'kid', 60_000, 0, 0)
+    cache.set('header.payload.signature', 'verified', 'kid', 60_000, 0, 0)
     assert.equal(cache.get('header.forged-payload.signature', 1), undefined)
     assert.equal(cache.get('header.payload.signature', 1), 'verified')
   })
 
+  it('admits a token the second time it is verified, and keeps the first-sight set bounded', () => {
+    const cache = new TokenCache<number>({ maxEntries: 100, maxBytes: 1 << 20, maxAge: 60_000 })
+    for (let i = 0; i < 1000; i++) cache.set(token(i), i, 'kid', 60_000, 0, 0)
+    assert.equal(cache.size, 0, 'tokens seen once are not cached')
+    cache.set(token(999), 999, 'kid', 60_000, 0, 0)
+    assert.equal(cache.get(token(999), 1), 999)
+    assert.equal(cache.size, 1)
+  })
+
   it('never keeps an entry past its expiry or maxAge', () => {
     const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 1000 })
-    cache.set('a.b.c', 'short', 'kid', 5_000, 0, 0)
-    cache.set('d.e.f', 'expiring', 'kid', 500, 0, 0)
+    for (let i = 0; i < 2; i++) {
+      cache.set('a.b.c', 'short', 'kid', 5_000, 0, 0)
+      cache.set('d.e.f', 'expiring', 'kid', 500, 0, 0)
+    }
     assert.equal(cache.get('d.e.f', 499), 'expiring')
     assert.equal(cache.get('d.e.f', 500), undefined)
     assert.equal(cache.get('a.b.c', 999), 'short')
