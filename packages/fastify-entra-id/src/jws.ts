@@ -22,20 +22,19 @@ export const MAX_JWS_LENGTH = 16 * 1024
 const scratch = Buffer.allocUnsafe(3 * MAX_JWS_LENGTH)
 const signatureScratch = Buffer.allocUnsafe(3 * MAX_JWS_LENGTH)
 
+// Three base64url segments without padding (RFC 7515 §2, §7.1); the signature may be empty, to be refused by the
+// algorithm check ("none") or the signature check. Anything else is not a JWS, and Buffer would silently skip it.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
 /**
- * Splits and decodes a compact JWS (RFC 7515 §7.1): three segments, a JSON object header and a JSON object
- * payload. Returns null for anything else. Decoding once here replaces jose's `decodeProtectedHeader`,
+ * Splits and decodes a compact JWS (RFC 7515 §7.1): three base64url segments, a JSON object header and a JSON
+ * object payload. Returns null for anything else. Decoding once here replaces jose's `decodeProtectedHeader`,
  * `decodeJwt` and `jwtVerify`'s own decoding, which decode every token three times.
- *
- * Segments are not checked against the base64url alphabet: the RSA signature covers the segments exactly as
- * received, so a character the decoder skips cannot change what is trusted (the HTTP layer refuses such
- * characters anyway, RFC 6750 §2.1).
  */
 export function decodeJws(token: string): DecodedJws | null {
-  if (token.length > MAX_JWS_LENGTH) return null
+  if (token.length > MAX_JWS_LENGTH || !COMPACT_JWS.test(token)) return null
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
-  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) return null
   const header = parseObject(token, 0, first)
   const payload = parseObject(token, first + 1, second)
   if (header === null || payload === null) return null
