@@ -1,15 +1,17 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { compileRequirement, describe, satisfies } from './authorization.js'
 import type { CompiledRequirement, Requirement } from './authorization.js'
 import { EntraConfigError, InsufficientScopeError } from './errors.js'
 import type { EntraIdentity } from './identity.js'
+import { settle } from './hook.js'
+import type { EntraHook } from './hook.js'
 
 /**
  * A route hook that authorizes the verified caller. Use it as a route's `preHandler` (or `onRequest`, after
  * `fastify.entraId.authenticate`, to refuse before the body is read). When the request has not been
  * authenticated yet, the guard authenticates it first, so a guard alone protects a route.
  */
-export type EntraGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+export type EntraGuard = EntraHook
 
 /** What {@link requireByCallerType} asks of one kind of caller. Both parts, when given, must hold. */
 export interface CallerRequirement {
@@ -125,16 +127,33 @@ function forbidden(required: readonly string[], description: string, realm: stri
 }
 
 function guard(decide: (identity: EntraIdentity, realm: string) => Decision): EntraGuard {
-  return async function entraIdGuard(request, reply) {
-    const entraId = request.server.entraId as typeof request.server.entraId | undefined
-    if (entraId === undefined) {
-      throw new Error('fastify-entra-id guards need the plugin registered in this Fastify instance or a parent')
-    }
-    if (request.auth === null) await entraId.authenticate(request, reply)
-    const refusal = decide(request.auth as EntraIdentity, entraId.realm)
+  function check(request: FastifyRequest): void {
+    const refusal = decide(request.auth as EntraIdentity, request.server.entraId.realm)
     if (refusal !== null) {
       request.log.info({ authError: refusal.code }, 'entra-id: caller lacks the required scope or role')
       throw refusal
     }
   }
+  function entraIdGuard(request: FastifyRequest, reply: FastifyReply): Promise<void>
+  function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
+  function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
+    const entraId = request.server.entraId as typeof request.server.entraId | undefined
+    if (entraId === undefined) {
+      return settle(done, new Error('fastify-entra-id guards need the plugin registered in this Fastify instance or a parent'))
+    }
+    if (request.auth !== null) {
+      // Authenticated already (by the authenticate hook): decide synchronously.
+      try {
+        check(request)
+      } catch (error) {
+        return settle(done, error)
+      }
+      return settle(done)
+    }
+    const decided = entraId.authenticate(request, reply).then(() => { check(request) })
+    if (done === undefined) return decided
+    decided.then(() => { done() }, (error: unknown) => { done(error as Error) })
+    return undefined
+  }
+  return entraIdGuard
 }

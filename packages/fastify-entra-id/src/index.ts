@@ -8,6 +8,7 @@ import { fastifyEntraId } from './plugin.js'
 export { fastifyEntraId }
 export default fastifyEntraId
 export type { EntraIdDecorator, EntraIdPluginOptions } from './plugin.js'
+export type { EntraHook } from './hook.js'
 export type { EntraIdOptions, TokenVersion } from './options.js'
 export type { TokenCacheOptions } from './token-cache.js'
 export type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'

@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { readBearerToken } from './bearer.js'
+import { settle } from './hook.js'
+import type { EntraHook } from './hook.js'
 import { EntraAuthError } from './errors.js'
 import type { EntraIdentity } from './identity.js'
 import type { EntraIdOptions } from './options.js'
@@ -24,9 +26,9 @@ export interface EntraIdDecorator {
   /**
    * A hook that requires a valid access token and sets `request.auth`. Add it as a route's `onRequest` (or with
    * `addHook('onRequest', ...)` in an encapsulated context), so an unauthenticated caller is refused before its
-   * body is read.
+   * body is read; or `await` it from your own hook.
    */
-  readonly authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  readonly authenticate: EntraHook
   /**
    * True once the tenant's discovery documents and keys are loaded; stays true through an identity-provider
    * outage while the loaded keys serve. For readiness probes.
@@ -67,24 +69,44 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
 
   fastify.decorateRequest('auth', null)
 
-  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    let identity: EntraIdentity
-    try {
-      const token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query }, realm)
-      identity = await verifier.verify(token)
-    } catch (error) {
-      if (error instanceof EntraAuthError) {
-        // The code says why; the message is ours and never holds token content, so it is safe in logs too.
-        request.log.info({ authError: error.code }, `entra-id: request refused: ${error.message}`)
-      }
-      throw error
-    }
+  function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): void {
     request.auth = identity
     if (logCaller) {
       const log = request.log.child({ tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId })
       request.log = log
       reply.log = log
     }
+  }
+
+  function refuse(request: FastifyRequest, error: unknown): void {
+    if (error instanceof EntraAuthError) {
+      // The code says why; the message is ours and never holds token content, so it is safe in logs too.
+      request.log.info({ authError: error.code }, `entra-id: request refused: ${error.message}`)
+    }
+  }
+
+  function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
+  function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
+  function authenticate(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
+    let token: string
+    try {
+      token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query }, realm)
+    } catch (error) {
+      refuse(request, error)
+      return settle(done, error)
+    }
+    const cached = verifier.cachedIdentity(token)
+    if (cached !== undefined) {
+      accept(request, reply, cached)
+      return settle(done)
+    }
+    const verified = verifier.verify(token).then(
+      (identity) => { accept(request, reply, identity) },
+      (error: unknown) => { refuse(request, error); throw error }
+    )
+    if (done === undefined) return verified
+    verified.then(() => { done() }, (error: unknown) => { done(error as Error) })
+    return undefined
   }
 
   fastify.decorate('entraId', {

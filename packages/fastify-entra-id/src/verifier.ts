@@ -118,14 +118,8 @@ export class EntraTokenVerifier {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
       throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT')
     }
-    // A hit is a token verified before, byte for byte: only time can have made it invalid since.
-    const cached = this.#cache?.get(token, now)
-    if (cached !== undefined && this.#timeValid(cached.claims, now) === null) {
-      // Cached tokens skip the key lookup, which is where stale keys are noticed: refresh from here too, so
-      // that keys leaving the set (and the cache entries they vouch for) go even under repeated tokens.
-      for (const set of this.#keySets) set.refreshIfStale(now)
-      return cached
-    }
+    const cached = this.#cachedAt(token, now)
+    if (cached !== undefined) return cached
 
     const metadata = this.#ready ? this.#metadata as Metadata : await this.#whenReady()
     const jws = decodeJws(token)
@@ -222,6 +216,25 @@ export class EntraTokenVerifier {
     const identity = toIdentity(claims as unknown as EntraAccessTokenClaims, version)
     this.#cache?.set(token, identity, kid, ((claims.exp as number) + opts.clockTolerance) * 1000, now, jws.payloadLength)
     return identity
+  }
+
+  /**
+   * The identity of `token` when it was verified before and is still within `exp`/`nbf`, synchronously (no I/O,
+   * no signature check); else undefined, and {@link verify} must decide. Lets a framework adapter answer a
+   * repeated token without a promise.
+   */
+  cachedIdentity(token: string): EntraIdentity | undefined {
+    return this.#cachedAt(token, this.options.clock())
+  }
+
+  #cachedAt(token: string, now: number): EntraIdentity | undefined {
+    // A hit is a token verified before, byte for byte: only time can have made it invalid since.
+    const cached = this.#cache?.get(token, now)
+    if (cached === undefined || this.#timeValid(cached.claims, now) !== null) return undefined
+    // Cached tokens skip the key lookup, which is where stale keys are noticed: refresh from here too, so that
+    // keys leaving the set (and the cache entries they vouch for) go even under repeated tokens.
+    for (const set of this.#keySets) set.refreshIfStale(now)
+    return cached
   }
 
   /**

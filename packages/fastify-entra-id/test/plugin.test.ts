@@ -111,6 +111,30 @@ describe('the plugin in a Fastify app', () => {
     }
   }))
 
+  it('lets an application await authenticate from its own hook, on cached and new tokens alike', () => withIssuer(async (issuer) => {
+    const app = await buildApp(issuer)
+    app.get('/custom', {
+      onRequest: async (request, reply) => {
+        await app.entraId.authenticate(request, reply)
+        if (request.auth?.scopes.has('Todo.Admin') !== true) await reply.code(418).send({ teapot: true })
+      }
+    }, (request) => ({ oid: request.auth?.objectId }))
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Admin'], objectId: '11111111-1111-1111-1111-111111111111' })
+      for (let i = 0; i < 3; i++) {
+        const response = await app.inject({ url: '/custom', headers: bearer(token) })
+        assert.deepEqual(response.json(), { oid: '11111111-1111-1111-1111-111111111111' }, `request ${i + 1}`)
+      }
+      assert.equal(app.entraId.verifier.cachedTokens, 1)
+      assert.equal((await app.inject({ url: '/custom', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) })).statusCode, 418)
+      const missing = await app.inject({ url: '/custom' })
+      assert.equal(missing.statusCode, 401)
+      assert.equal(missing.headers['www-authenticate'], 'Bearer realm="api"')
+    } finally {
+      await app.close()
+    }
+  }))
+
   it('reports readiness through app.entraId.isReady()', () => withIssuer(async (issuer) => {
     const app = await buildApp(issuer)
     try {

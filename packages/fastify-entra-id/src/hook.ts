@@ -1,0 +1,21 @@
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+
+/**
+ * A Fastify hook usable both ways: as a route hook (Fastify passes `done`, and a request whose token is in the
+ * token cache is answered synchronously, without a promise), or awaited from your own code (no `done`: a promise).
+ */
+export interface EntraHook {
+  (request: FastifyRequest, reply: FastifyReply): Promise<void>
+  (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
+}
+
+/**
+ * Ends a hook that may run either way: with Fastify's `done`, call it; without, answer with a promise.
+ */
+export function settle(done: HookHandlerDoneFunction | undefined, error?: unknown): Promise<void> | undefined {
+  const failure = error === undefined || error instanceof Error ? error : new Error('fastify-entra-id: hook failed', { cause: error })
+  if (done === undefined) return failure === undefined ? Promise.resolve() : Promise.reject(failure)
+  if (failure === undefined) done()
+  else done(failure)
+  return undefined
+}
