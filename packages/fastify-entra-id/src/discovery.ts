@@ -28,14 +28,10 @@ export function discoveryUrl(authorityHost: string, tenantId: string, version: 1
  * Fetches and checks one discovery document. Redirects are not followed: Entra answers these URLs directly,
  * and following one would let a compromised hop choose our keys.
  */
-export async function fetchOpenIdMetadata(
-  url: string,
-  timeoutDuration: number,
-  fetchImpl: typeof fetch = fetch
-): Promise<OpenIdMetadata> {
+export async function fetchOpenIdMetadata(url: string, timeoutDuration: number): Promise<OpenIdMetadata> {
   let body: string
   try {
-    const response = await fetchImpl(url, {
+    const response = await fetch(url, {
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutDuration),
       headers: { accept: 'application/json' }

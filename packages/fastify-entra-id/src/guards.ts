@@ -127,12 +127,11 @@ function forbidden(required: readonly string[], description: string, realm: stri
 }
 
 function guard(decide: (identity: EntraIdentity, realm: string) => Decision): EntraGuard {
-  function check(request: FastifyRequest): void {
+  function refusalOf(request: FastifyRequest): InsufficientScopeError | undefined {
     const refusal = decide(request.auth as EntraIdentity, request.server.entraId.realm)
-    if (refusal !== null) {
-      request.log.info({ authError: refusal.code }, 'entra-id: caller lacks the required scope or role')
-      throw refusal
-    }
+    if (refusal === null) return undefined
+    request.log.info({ authError: refusal.code }, 'entra-id: caller lacks the required scope or role')
+    return refusal
   }
   function entraIdGuard(request: FastifyRequest, reply: FastifyReply): Promise<void>
   function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
@@ -141,18 +140,16 @@ function guard(decide: (identity: EntraIdentity, realm: string) => Decision): En
     if (entraId === undefined) {
       return settle(done, new Error('fastify-entra-id guards need the plugin registered in this Fastify instance or a parent'))
     }
-    if (request.auth !== null) {
-      // Authenticated already (by the authenticate hook): decide synchronously.
-      try {
-        check(request)
-      } catch (error) {
-        return settle(done, error)
-      }
-      return settle(done)
+    // Authenticated already (by the authenticate hook): decide synchronously.
+    if (request.auth !== null) return settle(done, refusalOf(request))
+    if (done === undefined) {
+      return entraId.authenticate(request, reply).then(() => {
+        const refusal = refusalOf(request)
+        if (refusal !== undefined) throw refusal
+      })
     }
-    const decided = entraId.authenticate(request, reply).then(() => { check(request) })
-    if (done === undefined) return decided
-    decided.then(() => { done() }, (error: unknown) => { done(error as Error) })
+    // Under Fastify, authenticate in callback form too, so a cached token is decided without a promise.
+    entraId.authenticate(request, reply, (error?: Error) => { void settle(done, error ?? refusalOf(request)) })
     return undefined
   }
   return entraIdGuard

@@ -19,3 +19,10 @@ export function settle(done: HookHandlerDoneFunction | undefined, error?: unknow
   else done(failure)
   return undefined
 }
+
+/** Ends a hook whose outcome is a promise: hand it to `done` when Fastify gave one, else return it. */
+export function settleLater(done: HookHandlerDoneFunction | undefined, outcome: Promise<void>): Promise<void> | undefined {
+  if (done === undefined) return outcome
+  outcome.then(() => { done() }, (error: unknown) => { void settle(done, error) })
+  return undefined
+}

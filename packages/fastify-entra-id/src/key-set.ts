@@ -47,17 +47,19 @@ export class KeySet {
   #loadedAt = Number.NEGATIVE_INFINITY
   #failedAt = Number.NEGATIVE_INFINITY
   #refreshing: Promise<void> | null = null
-  #onChange: ((removedKids: readonly string[]) => void) | null = null
+  readonly #onRemoved: (removedKids: readonly string[]) => void
 
-  constructor(url: URL, timing: KeySetTiming, fetchImpl: typeof fetch = fetch) {
+  /** `onRemoved` is called with the `kid`s that disappeared whenever a fetch replaces the keys. */
+  constructor(url: URL, timing: KeySetTiming, onRemoved: (removedKids: readonly string[]) => void) {
     this.url = url
     this.#timing = timing
+    this.#onRemoved = onRemoved
     this.#remote = createRemoteJWKSet(url, {
       timeoutDuration: timing.timeoutDuration,
       cooldownDuration: timing.cooldownDuration,
       cacheMaxAge: Number.POSITIVE_INFINITY,
       [customFetch]: async (input, init) => {
-        const response = await fetchImpl(input, init)
+        const response = await fetch(input, init)
         // jose parses the body; once it has, #sync re-reads the set jose kept.
         if (response.status === 200) this.#fetched = true
         return response
@@ -68,11 +70,6 @@ export class KeySet {
   /** True once keys have been loaded at least once; stays true while later refreshes fail. */
   get loaded(): boolean {
     return this.#loadedAt !== Number.NEGATIVE_INFINITY
-  }
-
-  /** Called with the `kid`s that disappeared whenever a fetch replaces the keys. */
-  onChange(listener: (removedKids: readonly string[]) => void): void {
-    this.#onChange = listener
   }
 
   /** Loads (or reloads) the keys now; concurrent calls share jose's single fetch in flight. */
@@ -107,7 +104,7 @@ export class KeySet {
    * @throws {@link NoMatchingKeyError} when the set, refetched or not, has no such key.
    * @throws {@link KeysUnavailableError} when the set cannot be fetched.
    */
-  async fetch(kid: string, now: number): Promise<VerificationKey> {
+  async refetchFor(kid: string, now: number): Promise<VerificationKey> {
     if (now - this.#failedAt < this.#timing.cooldownDuration) {
       // Unknown kid during an outage: we cannot tell a rotated key from a forged one, so this is the IdP's 503.
       throw new KeysUnavailableError(this.#retryAfterSeconds(now))
@@ -160,7 +157,7 @@ export class KeySet {
     const removed = [...this.#keys.keys()].filter((kid) => !next.has(kid))
     this.#keys = next
     this.#loadedAt = this.#timing.clock()
-    if (removed.length > 0) this.#onChange?.(removed)
+    if (removed.length > 0) this.#onRemoved(removed)
   }
 }
 

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { readBearerToken } from './bearer.js'
-import { settle } from './hook.js'
+import { settle, settleLater } from './hook.js'
 import type { EntraHook } from './hook.js'
 import { EntraAuthError } from './errors.js'
 import type { EntraIdentity } from './identity.js'
@@ -100,13 +100,10 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
       accept(request, reply, cached)
       return settle(done)
     }
-    const verified = verifier.verify(token).then(
+    return settleLater(done, verifier.verify(token).then(
       (identity) => { accept(request, reply, identity) },
       (error: unknown) => { refuse(request, error); throw error }
-    )
-    if (done === undefined) return verified
-    verified.then(() => { done() }, (error: unknown) => { done(error as Error) })
-    return undefined
+    ))
   }
 
   fastify.decorate('entraId', {

@@ -1,6 +1,6 @@
 import { InvalidTokenError, KeysUnavailableError } from './errors.js'
 import type { InvalidTokenCode } from './errors.js'
-import { discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
+import { DiscoveryError, discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
 import type { OpenIdMetadata } from './discovery.js'
 import { KeySet, NoMatchingKeyError } from './key-set.js'
 import { MAX_JWS_LENGTH, decodeJws, verifyRs256 } from './jws.js'
@@ -10,17 +10,9 @@ import type { EntraIdOptions, ResolvedOptions, TokenVersion } from './options.js
 import { toIdentity } from './identity.js'
 import type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
 
-/** Longest token accepted, in characters. Entra tokens are 1-4 KB; Node refuses headers over 16 KB anyway. */
-const MAX_TOKEN_LENGTH = MAX_JWS_LENGTH
 // Header parameters that make a token name its own key. Only the tenant's JWKS is trusted (RFC 8725 §3.10).
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
 const TEMPLATE = '{tenantid}'
-
-/** Extra settings of {@link EntraTokenVerifier.create}, beyond the plugin's options. */
-export interface VerifierInternals {
-  /** The `fetch` used for discovery and JWKS. Default: the global `fetch`. */
-  fetch?: typeof fetch
-}
 
 interface Metadata {
   readonly v2: OpenIdMetadata
@@ -42,32 +34,24 @@ interface Metadata {
 export class EntraTokenVerifier {
   /** The validated options. */
   readonly options: ResolvedOptions
-  readonly #fetch: typeof fetch
   readonly #cache: TokenCache<EntraIdentity> | null
   #metadata: Metadata | null = null
   #keySets: readonly KeySet[] = []
-  #metadataLoading: Promise<Metadata> | null = null
   #loading: Promise<void> | null = null
   #ready = false
   #failures = 0
   #nextAttemptAt = Number.NEGATIVE_INFINITY
   #retryTimer: NodeJS.Timeout | null = null
   #closed = false
-  #keyListeners: ((removedKids: readonly string[]) => void)[] = []
 
-  private constructor(options: ResolvedOptions, internals: VerifierInternals) {
+  private constructor(options: ResolvedOptions) {
     this.options = options
-    this.#fetch = internals.fetch ?? fetch
     this.#cache = options.tokenCache === false ? null : new TokenCache(options.tokenCache)
-    if (this.#cache !== null) {
-      const cache = this.#cache
-      this.#keyListeners.push((removed) => { cache.deleteKids(removed) })
-    }
   }
 
   /** Validates `options` (throws {@link EntraConfigError} naming a bad one) and makes a verifier. No I/O. */
-  static create(options: EntraIdOptions, internals: VerifierInternals = {}): EntraTokenVerifier {
-    return new EntraTokenVerifier(resolveOptions(options), internals)
+  static create(options: EntraIdOptions): EntraTokenVerifier {
+    return new EntraTokenVerifier(resolveOptions(options))
   }
 
   /**
@@ -101,11 +85,6 @@ export class EntraTokenVerifier {
     this.#retryTimer = null
   }
 
-  /** Called with the `kid`s removed from a key set when it is refreshed (the token cache drops their entries). */
-  onKeysRemoved(listener: (removedKids: readonly string[]) => void): void {
-    this.#keyListeners.push(listener)
-  }
-
   /**
    * Verifies a compact JWS access token and returns the caller's identity.
    *
@@ -115,7 +94,7 @@ export class EntraTokenVerifier {
   async verify(token: string): Promise<EntraIdentity> {
     const opts = this.options
     const now = opts.clock()
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
+    if (typeof token !== 'string' || token.length > MAX_JWS_LENGTH) {
       throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT')
     }
     const cached = this.#cachedAt(token, now)
@@ -180,7 +159,7 @@ export class EntraTokenVerifier {
     let key = keySet.cached(kid, now)
     if (key === undefined) {
       try {
-        key = await keySet.fetch(kid, now)
+        key = await keySet.refetchFor(kid, now)
       } catch (error) {
         if (error instanceof NoMatchingKeyError) {
           throw this.#invalid('ENTRA_TOKEN_UNKNOWN_KEY', 'The token was signed with a key the tenant does not publish', error)
@@ -274,10 +253,9 @@ export class EntraTokenVerifier {
 
   async #load(): Promise<void> {
     try {
-      const metadata = this.#metadata ?? await (this.#metadataLoading ??= this.#loadMetadata().finally(() => {
-        this.#metadataLoading = null
-      }))
-      this.#metadata = metadata
+      // #load runs once at a time (hydrate), and documents loaded by a failed attempt are kept: a retry after
+      // a key-set failure does not fetch them again.
+      const metadata = this.#metadata ??= await this.#loadMetadata()
       this.#keySets = [...new Set(Object.values(metadata.keys))]
       await Promise.all(this.#keySets.filter((set) => !set.loaded).map((set) => set.load()))
       this.#ready = true
@@ -303,16 +281,16 @@ export class EntraTokenVerifier {
   async #loadMetadata(): Promise<Metadata> {
     const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration } = this.options
     const [v2, v1] = await Promise.all([
-      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2), timeoutDuration, this.#fetch),
+      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2), timeoutDuration),
       tokenVersions.has(1)
-        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1), timeoutDuration, this.#fetch)
+        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1), timeoutDuration)
         : Promise.resolve(undefined)
     ])
     for (const document of [v2, v1]) {
       // A multi-tenant document must carry the template, a tenant one must not: otherwise the configuration
       // and the identity provider disagree about who may issue tokens, and we refuse to guess.
       if (document !== undefined && document.issuer.includes(TEMPLATE) !== multiTenant) {
-        throw new Error(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a ${multiTenant ? 'multi' : 'single'}-tenant configuration`)
+        throw new DiscoveryError(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a ${multiTenant ? 'multi' : 'single'}-tenant configuration`)
       }
     }
     // Key sets are shared by URL, so two documents naming one JWKS cause one fetch.
@@ -320,8 +298,8 @@ export class EntraTokenVerifier {
     const keySetFor = (url: URL): KeySet => {
       let set = byUrl.get(url.href)
       if (set === undefined) {
-        set = new KeySet(url, this.options, this.#fetch)
-        set.onChange((removed) => { for (const listener of this.#keyListeners) listener(removed) })
+        // Keys that leave the set must not keep vouching for the tokens they verified.
+        set = new KeySet(url, this.options, (removed) => { this.#cache?.deleteKids(removed) })
         byUrl.set(url.href, set)
       }
       return set

@@ -126,6 +126,16 @@ describe('route guards', () => {
     assert.equal((await call('/any', await issuer.mint({ scopes: ['Todo.Read'], expiresIn: -3600 }))).code, 'ENTRA_TOKEN_EXPIRED')
   })
 
+  it('authenticates on its own for repeated tokens too, served from the token cache', async () => {
+    const token = await user(['Todo.Read'])
+    const denied = await user(['Other'])
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call('/any', token)).status, 200, `request ${i + 1}`)
+      assert.equal((await call('/any', denied)).status, 403, `request ${i + 1}`)
+    }
+    assert.ok(app.entraId.verifier.cachedTokens >= 2)
+  })
+
   it('can refuse in onRequest, before the body is read', async () => {
     const response = await app.inject({
       method: 'POST',
@@ -155,4 +165,18 @@ describe('guard factories check their arguments when built', () => {
       assert.throws(build, EntraConfigError)
     })
   }
+})
+
+describe('a guard in an app without the plugin', () => {
+  it('fails the request with a 500 that says the plugin is missing, not a 401 that blames the caller', async () => {
+    const app = Fastify()
+    app.get('/guarded', { preHandler: requireScopes('Todo.Read') }, () => ({ ok: true }))
+    try {
+      const response = await app.inject({ url: '/guarded', headers: { authorization: 'Bearer a.b.c' } })
+      assert.equal(response.statusCode, 500)
+      assert.match(response.json<{ message: string }>().message, /need the plugin registered/)
+    } finally {
+      await app.close()
+    }
+  })
 })
