@@ -8,7 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,21 +49,29 @@ function explain(step: string, result: RunResult): string {
   return `${step} exited with ${result.code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`
 }
 
+const repositoryRoot = resolve(packageDir, '..', '..')
+
 /**
- * Builds dist/ only when it is missing (a lone run of this file). `npm test` builds before any test starts, and
- * other test files load dist/ while this one runs: rebuilding here (the build empties dist/ first) would pull it
- * from under them.
+ * A clone as a new maintainer gets it: the repository's tracked files, as they are in the working tree, with
+ * nothing built. Dependencies are the workspace's own (a link to its node_modules), so the clone needs no second
+ * `npm ci`. Packing there, `prepack` must build `dist/` by itself, and it never touches the `dist/` that other
+ * test files are loading meanwhile.
  */
-async function buildIfNeeded(): Promise<void> {
-  const outputs = ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts']
-  try {
-    for (const file of outputs) await stat(join(packageDir, file))
-    return
-  } catch {
-    // missing: build below
+async function cloneWithoutBuild(into: string): Promise<string> {
+  const listed = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', 'package.json', 'tsconfig.base.json', 'LICENSE', 'packages/fastify-entra-id'], repositoryRoot, 30_000)
+  assert.equal(listed.code, 0, explain('git ls-files', listed))
+  for (const file of listed.stdout.split('\0').filter((f) => f !== '')) {
+    try {
+      await cp(join(repositoryRoot, file), join(into, file))
+    } catch (error) {
+      // A tracked file deleted in the working tree is not part of the clone.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
   }
-  const build = await run('npm', ['run', 'build'], packageDir, 120_000)
-  assert.equal(build.code, 0, explain('npm run build', build))
+  await symlink(join(repositoryRoot, 'node_modules'), join(into, 'node_modules'), 'dir')
+  const clonedPackage = join(into, 'packages', 'fastify-entra-id')
+  await assert.rejects(stat(join(clonedPackage, 'dist')), 'the clone has no dist/ before packing')
+  return clonedPackage
 }
 
 /** Reads a (gzipped) tar archive into path → content. Enough of ustar for what `npm pack` writes. */
@@ -168,11 +176,11 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   const root = await mkdtemp(join(tmpdir(), 'fastify-entra-id-pack-'))
   t.after(() => rm(root, { recursive: true, force: true, maxRetries: 3 }))
 
-  // (a) Build if needed, then pack.
-  await buildIfNeeded()
+  // (a) Pack from a clone where nothing was built: `prepack` builds.
+  const clonedPackage = await cloneWithoutBuild(join(root, 'clone'))
   const packDir = join(root, 'pack')
   await mkdir(packDir)
-  const pack = await run('npm', ['pack', '--json', '--pack-destination', packDir], packageDir, 120_000)
+  const pack = await run('npm', ['pack', '--json', '--pack-destination', packDir], clonedPackage, 120_000)
   assert.equal(pack.code, 0, explain('npm pack', pack))
   const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[]
   assert.ok(packed !== undefined, 'npm pack reports one tarball')
@@ -218,7 +226,7 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   const appDir = join(root, 'app')
   await mkdir(appDir)
   await writeFile(join(appDir, 'package.json'), JSON.stringify({ name: 'entra-id-pack-check', private: true, type: 'module' }, null, 2))
-  const installArgs = ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarballPath, 'fastify@5', 'typescript@~6.0.3', '@types/node@20']
+  const installArgs = ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarballPath, 'fastify@5', 'typescript@~6.0.3', '@types/node@22']
   let install = await run('npm', installArgs, appDir, 240_000)
   // One retry: a registry hiccup is not a finding about the package.
   if (install.code !== 0) install = await run('npm', installArgs, appDir, 240_000)
