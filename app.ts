@@ -10,6 +10,7 @@ import storePlugin from './plugins/store.js'
 import swaggerPlugin from './plugins/swagger.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
+import rootRoutes from './routes/root.js'
 import todoRoutes from './routes/todos.js'
 import type { TodoStore } from './lib/store.js'
 import { StoreUnavailableError } from './lib/store.js'
@@ -56,6 +57,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     await app.register(healthRoutes, { prefix: '/health' })
     await app.register(todoRoutes, { prefix: '/api/todos' })
     await app.register(meRoutes, { prefix: '/api/me' })
+    await app.register(rootRoutes)
     await app.ready()
   } catch (error) {
     // Release what did start (the development issuer, the database) before reporting.

@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module'
 import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
 import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError } from './lib/config-error.js'
+import { listenHost } from './plugins/config.js'
 
 /** How long shutdown waits for in-flight requests before exiting anyway, in milliseconds. */
 const SHUTDOWN_DELAY = 10_000
@@ -28,6 +30,29 @@ function loggerOptions(): NonNullable<FastifyServerOptions['logger']> {
   return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
 }
 
+/**
+ * A failure to start, as one line: JSON on stderr in production (what log collectors parse), plain text in
+ * development. No stack: the cause is a setting or the environment, and the message names it; `LOG_LEVEL=debug`
+ * adds the stack of an unexpected error.
+ */
+function reportStartFailure(message: string, details: Record<string, unknown> = {}, error?: unknown): void {
+  const debug = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '')
+  const stack = debug && error instanceof Error ? error.stack : undefined
+  if (production) {
+    pino({ base: null }, pino.destination({ dest: 2, sync: true })).fatal({ ...details, ...(stack === undefined ? {} : { stack }) }, message)
+  } else {
+    process.stderr.write(`${message}\n${stack === undefined ? '' : `${stack}\n`}`)
+  }
+  process.exitCode = 1
+}
+
+/** One line for an error we did not foresee: its message and code, never its frames (unless LOG_LEVEL=debug). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? `${error.message} (${code})` : error.message
+}
+
 async function main(): Promise<void> {
   let app: FastifyInstance
   try {
@@ -44,11 +69,10 @@ async function main(): Promise<void> {
     })
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`)
+      reportStartFailure(production ? `The service could not start: ${error.problems.join('; ')}` : error.message, { problems: error.problems })
     } else {
-      process.stderr.write(`The service could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+      reportStartFailure(`The service could not start: ${describe(error)}`, {}, error)
     }
-    process.exitCode = 1
     return
   }
 
@@ -60,9 +84,29 @@ async function main(): Promise<void> {
     await app.close()
   })
 
-  const { PORT, HOST } = app.config
-  await app.listen({ port: PORT, host: HOST })
-  if (app.authSettings.devIssuer !== null) await printDevelopmentBanner(app)
+  const { PORT } = app.config
+  const host = listenHost(app.config)
+  try {
+    await app.listen({ port: PORT, host })
+  } catch (error) {
+    await app.close()
+    const code = (error as NodeJS.ErrnoException).code
+    const message = code === 'EADDRINUSE'
+      ? `The service could not start: ${host}:${PORT} is already in use; stop the other process or set PORT to a free port`
+      : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+        ? `The service could not start: cannot listen on HOST ${host}; set HOST to an address of this machine`
+        : `The service could not start: listening on ${host}:${PORT} failed: ${describe(error)}`
+    app.log.fatal({ code }, message)
+    process.exitCode = 1
+    // close-with-grace keeps signal handlers installed; nothing else holds the process open.
+    return
+  }
+  if (app.authSettings.devIssuer !== null) {
+    if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
+      app.log.warn({ host }, 'DEVELOPMENT MODE on a non-loopback address: anyone who can reach this port can call the API with development tokens')
+    }
+    await printDevelopmentBanner(app)
+  }
 }
 
 /** Development mode: ready-to-paste commands with a read token and a read-write token. */

@@ -26,7 +26,8 @@ export const configSchema = Type.Object({
   AUTH_ROLE_WRITE_ALL: Type.String({ default: 'Todo.Write.All', pattern: PERMISSION }),
   OPENAPI_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
-  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  // Default: 127.0.0.1 in development mode (its tokens come from a local issuer), 0.0.0.0 otherwise (listenHost).
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(?:ql)?://' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -119,6 +120,14 @@ function crossCheck(c: Config): string[] {
     problems.push('AUTH_ALLOWED_TENANTS is only for a multi-tenant API (AZURE_TENANT_ID=organizations or common)')
   }
   return problems
+}
+
+/**
+ * Where to listen: `HOST`, else loopback in development mode, whose tokens anyone can mint from the local
+ * issuer's keys, and every interface otherwise (a container's port is only reachable that way).
+ */
+export function listenHost(c: Config): string {
+  return c.HOST ?? (c.AZURE_TENANT_ID === undefined ? '127.0.0.1' : '0.0.0.0')
 }
 
 /** Splits a comma-separated variable. */

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { startTestIssuer } from 'fastify-entra-id/testing'
-import { readDevIssuerState, writeDevIssuerState } from '../lib/dev-issuer.js'
+import { loadOrCreateDevIssuerState } from '../lib/dev-issuer.js'
 
 const HELP = `Usage: npm run token -- [options]
 
@@ -15,10 +15,14 @@ Mints an access token for the service running in development mode (no AZURE_TENA
 
   --scope <name>     a delegated scope, e.g. Todo.Read (repeatable)
   --role <name>      an app role, e.g. Todo.Read.All (repeatable)
-  --app              an application calling as itself (app-only token: no user, use --role)
-  --user <name|oid>  the user (or application) object ID; a name maps to a stable ID. Default: the dev user
+  --app              an application calling as itself (app-only token: no user, use --role), with the
+                     development app's own object ID, so its todos are not the dev user's
+  --user <name|oid>  the user (or, with --app, the application) object ID; a name maps to a stable ID.
+                     Default: the dev user (with --app: the development app)
   --tenant <tid>     the tenant ID. Default: the development tenant (others need AUTH_ALLOWED_TENANTS)
-  --lifetime <time>  seconds, or with a unit: 30m, 8h, 2d. Default 1h. Negative for an expired token
+  --lifetime <time>  seconds, or with a unit: 30m, 8h, 2d. Default 1h. Negative for an expired token:
+                     the API allows 300 s of clock skew, so it still accepts a token that expired less
+                     than 5 minutes ago (--lifetime -4m); --lifetime -1h is refused as expired
   --version <1|2>    token version. Default 2
   --data-dir <dir>   where the development keys are. Default: $DATA_DIR or ./data
   -h, --help         this help
@@ -49,9 +53,29 @@ function seconds(text: string): number {
   return Number(match[1]) * unit
 }
 
+/**
+ * `--lifetime -1h` as the help writes it: parseArgs takes a value that starts with "-" only in the `=` form, so
+ * a negative duration after `--lifetime` is joined to it.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const joined: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const next = argv[i + 1]
+    if (arg === '--lifetime' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`--lifetime=${next}`)
+      i++
+    } else {
+      joined.push(arg)
+    }
+  }
+  return joined
+}
+
 let parsed
 try {
   parsed = parseArgs({
+    args: joinNegativeValues(process.argv.slice(2)),
     options: {
       scope: { type: 'string', multiple: true },
       role: { type: 'string', multiple: true },
@@ -85,25 +109,18 @@ if (args.version !== undefined && args.version !== '1' && args.version !== '2') 
 const version = args.version === '1' ? 1 : 2
 
 const dataDir = args['data-dir'] ?? process.env.DATA_DIR ?? './data'
-let state = readDevIssuerState(dataDir)
-if (state === null) {
-  // First use before the service ever started: create the keys the service will load.
-  const issuer = await startTestIssuer({ port: 0 })
-  const devPort = Number(process.env.DEV_ISSUER_PORT ?? 8081)
-  state = { tenantId: issuer.tenantId, clientId: issuer.clientId, userObjectId: guidOf('dev'), keys: issuer.exportKeys(), url: `http://127.0.0.1:${devPort}` }
-  await issuer.close()
-  writeDevIssuerState(dataDir, state)
-  process.stderr.write(`token: created a development issuer in ${dataDir}\n`)
-}
+// First use before the service ever started: create the keys and IDs the service will load.
+const state = await loadOrCreateDevIssuerState(dataDir, `http://127.0.0.1:${process.env.DEV_ISSUER_PORT ?? '8081'}`)
 
-// Sign with the saved keys on a throw-away port; the token names the service's issuer (its `iss`), which is the
-// URL the development issuer last listened on.
-const issuer = await startTestIssuer({ tenantId: state.tenantId, clientId: state.clientId, keys: state.keys, port: 0 })
+// Sign with the saved keys on a throw-away port: the token's `iss` is the saved issuer, which every service
+// using this DATA_DIR accepts, whatever port its own issuer listens on.
+const issuer = await startTestIssuer({ tenantId: state.tenantId, clientId: state.clientId, keys: state.keys, port: 0, issuerBaseUrl: state.issuerBaseUrl })
 try {
   const tenantId = (args.tenant ?? state.tenantId).toLowerCase()
-  const serviceUrl = state.url ?? issuer.url
   const user = args.user
-  const objectId = user === undefined ? state.userObjectId : (GUID.test(user) ? user.toLowerCase() : guidOf(user))
+  const named = user !== undefined && !GUID.test(user)
+  const defaultObjectId = appOnly ? state.appObjectId : state.userObjectId
+  const objectId = user === undefined ? defaultObjectId : (named ? guidOf(appOnly ? `app:${user}` : user) : user.toLowerCase())
   const token = await issuer.mint({
     version,
     tenantId,
@@ -112,9 +129,8 @@ try {
     scopes,
     roles,
     expiresIn: args.lifetime === undefined ? 3600 : seconds(args.lifetime),
-    ...(user !== undefined && !GUID.test(user) && !appOnly ? { name: user, username: `${user}@contoso.example` } : {}),
-    ...(user === undefined && !appOnly ? { name: 'Dev User', username: 'dev.user@contoso.example' } : {}),
-    claims: { iss: issuer.issuer(version, tenantId).replace(issuer.url, serviceUrl) }
+    ...(named && !appOnly ? { name: user, username: `${user}@contoso.example` } : {}),
+    ...(user === undefined && !appOnly ? { name: 'Dev User', username: 'dev.user@contoso.example' } : {})
   })
   process.stdout.write(`${token}\n`)
 } finally {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { buildApp } from '../app.js'
 import { ConfigError } from '../lib/config-error.js'
-import { devIssuerFile, readDevIssuerState } from '../lib/dev-issuer.js'
+import { devIssuerFile } from '../lib/dev-issuer.js'
 import { bearer, envFor, tempDir } from './helpers/app.js'
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47'
@@ -113,10 +114,12 @@ describe('development mode', () => {
     const env = { NODE_ENV: 'development', DATA_DIR: dir.path, DEV_ISSUER_PORT: '0', LOG_LEVEL: 'silent' }
     const first = await buildApp({ env })
     let token: string
+    let firstUrl: string
     try {
       const issuer = first.authSettings.devIssuer
       assert.ok(issuer !== null)
       assert.match(issuer.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+      firstUrl = issuer.url
       token = await issuer.mint({ scopes: ['Todo.Read', 'Todo.Write'] })
       const created = await first.inject({ method: 'POST', url: '/api/todos', headers: bearer(token), payload: { title: 'Dev todo' } })
       assert.equal(created.statusCode, 201)
@@ -125,10 +128,13 @@ describe('development mode', () => {
     } finally {
       await first.close()
     }
-    // Same keys and IDs after a restart; the issuer's URL is the `iss`, so the test pins the port it got.
-    const port = new URL(readDevIssuerState(dir.path)?.url ?? '').port
-    const second = await buildApp({ env: { ...env, DEV_ISSUER_PORT: port } })
+    // Same keys, IDs and issuer after a restart, though the issuer now listens on another port (the first one
+    // is held, so it cannot be given out again).
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(Number(new URL(firstUrl).port), '127.0.0.1', resolve))
+    const second = await buildApp({ env }).finally(() => { holder.close() })
     try {
+      assert.notEqual(second.authSettings.devIssuer?.url, firstUrl, 'the restarted issuer listens on another port')
       const list = await second.inject({ url: '/api/todos', headers: bearer(token) })
       assert.equal(list.statusCode, 200)
       assert.deepEqual(list.json<{ items: { title: string }[] }>().items.map((t) => t.title), ['Dev todo'])

@@ -39,6 +39,12 @@ export interface TestIssuerOptions {
   /** Port to listen on. Default 0 (any free port). */
   port?: number
   /**
+   * The origin that names the issuer in `iss`, in the discovery documents' `issuer` and in the keys' `issuer`
+   * fields, e.g. `http://127.0.0.1:8081`. Default: the URL it listens on. Keep it fixed to have tokens stay
+   * valid when the issuer starts again on another port; discovery and keys are still served where it listens.
+   */
+  issuerBaseUrl?: string
+  /**
    * Private RSA signing keys (JWK, with `kid`) to start with, e.g. keys saved by {@link TestIssuer.exportKeys}
    * so tokens survive a restart. Default: one new RSA 2048 key.
    */
@@ -128,6 +134,7 @@ export class TestIssuer {
   readonly #sockets = new Set<Socket>()
   readonly #domains: ReadonlyMap<string, string>
   readonly #v1KeysCarryIssuer: boolean
+  readonly #issuerBase: string
   #keys: SigningKey[]
   #signingKid: string
   readonly #pinnedIssuers = new Map<string, string>()
@@ -137,6 +144,7 @@ export class TestIssuer {
   private constructor(server: Server, url: string, options: Required<Pick<TestIssuerOptions, 'tenantId' | 'clientId'>> & TestIssuerOptions, keys: SigningKey[]) {
     this.#server = server
     this.url = url
+    this.#issuerBase = (options.issuerBaseUrl ?? url).replace(/\/+$/, '')
     this.tenantId = options.tenantId
     this.clientId = options.clientId
     this.#domains = new Map(Object.entries(options.domains ?? {}).map(([d, t]) => [d.toLowerCase(), t]))
@@ -172,7 +180,7 @@ export class TestIssuer {
 
   /** The `iss` of a token of `version` for `tenantId` (default: the issuer's tenant). */
   issuer(version: 1 | 2, tenantId: string = this.tenantId): string {
-    return version === 2 ? `${this.url}/${tenantId}/v2.0` : `${this.url}/${tenantId}/`
+    return version === 2 ? `${this.#issuerBase}/${tenantId}/v2.0` : `${this.#issuerBase}/${tenantId}/`
   }
 
   /** The `kid` of the key that signs new tokens. */
@@ -254,7 +262,7 @@ export class TestIssuer {
   /** The public key set as served for `tenantId` and `version`. */
   jwks(version: 1 | 2 = 2, tenantId: string = this.tenantId): { keys: JWK[] } {
     const issuer = version === 2 || this.#v1KeysCarryIssuer
-      ? (MULTI_TENANT.has(tenantId) ? `${this.url}/{tenantid}/v2.0` : `${this.url}/${tenantId}/v2.0`)
+      ? (MULTI_TENANT.has(tenantId) ? `${this.#issuerBase}/{tenantid}/v2.0` : `${this.#issuerBase}/${tenantId}/v2.0`)
       : undefined
     return {
       keys: this.#keys.map((k) => {
@@ -371,7 +379,7 @@ export class TestIssuer {
     const base = `${this.url}/${pathTenant}`
     return version === 2
       ? {
-          issuer: `${this.url}/${tid}/v2.0`,
+          issuer: `${this.#issuerBase}/${tid}/v2.0`,
           jwks_uri: `${base}/discovery/v2.0/keys`,
           authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
           token_endpoint: `${base}/oauth2/v2.0/token`,
@@ -383,7 +391,7 @@ export class TestIssuer {
           cloud_instance_name: 'test-issuer.localhost'
         }
       : {
-          issuer: `${this.url}/${tid}/`,
+          issuer: `${this.#issuerBase}/${tid}/`,
           jwks_uri: `${base}/discovery/keys`,
           authorization_endpoint: `${base}/oauth2/authorize`,
           token_endpoint: `${base}/oauth2/token`,
