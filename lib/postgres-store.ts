@@ -54,8 +54,39 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return new KyselyTodoStore({ db, engine: 'postgres', isUnavailable: isPostgresUnavailable })
 }
 
-function isPostgresUnavailable(error: unknown): boolean {
+/**
+ * Where a connection string points, as `host:port/database`, for log lines: no user name, no password. Parsed
+ * by pg itself (a client that never connects), so it names what pg will try, defaults included.
+ *
+ * @throws TypeError when pg cannot parse the connection string.
+ */
+export function postgresTarget(connectionString: string): string {
+  const client = new pg.Client({ connectionString })
+  const host = client.host.includes(':') ? `[${client.host}]` : client.host
+  return `${host}:${String(client.port)}/${client.database ?? ''}`
+}
 
+/**
+ * What a failure to open (connect and migrate) the database means for a service that is starting:
+ * - `unreachable`: the server cannot be reached or is not accepting connections yet; waiting may help.
+ * - `login`: the server refused the user name or password (SQLSTATE 28P01, 28000); most likely a configuration
+ *   mistake, but credentials may be provisioned after the service starts.
+ * - `unknown-database`: the database does not exist (3D000); likewise, it may be created later.
+ * - `fatal`: the server answered and something else is wrong (TLS settings, privileges, a schema that conflicts);
+ *   waiting will not help.
+ */
+export type PostgresOpenFailure = 'unreachable' | 'login' | 'unknown-database' | 'fatal'
+
+/** Classifies an error of {@link openPostgresStore}; see {@link PostgresOpenFailure}. */
+export function classifyOpenFailure(error: unknown): PostgresOpenFailure {
+  if (isPostgresUnavailable(error)) return 'unreachable'
+  const { code } = error as { code?: unknown }
+  if (code === '28P01' || code === '28000') return 'login'
+  if (code === '3D000') return 'unknown-database'
+  return 'fatal'
+}
+
+function isPostgresUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const { code } = error as { code?: unknown }
   if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true

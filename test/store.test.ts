@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import Sqlite from 'better-sqlite3'
 import { join } from 'node:path'
-import { openPostgresStore } from '../lib/postgres-store.js'
+import { classifyOpenFailure, openPostgresStore, postgresTarget } from '../lib/postgres-store.js'
 import { openSqliteStore } from '../lib/sqlite-store.js'
 import { StoreUnavailableError } from '../lib/store.js'
 import type { TodoStore } from '../lib/store.js'
@@ -162,8 +162,36 @@ describe('store unavailable', () => {
     }
   })
 
-  test('PostgreSQL: an unreachable server fails start-up with a connection error', async () => {
-    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    await assert.rejects(openPostgresStore({ connectionString: 'postgres://u:p@127.0.0.1:1/db', connectTimeout: 2000 }), /ECONNREFUSED/)
+  test('PostgreSQL: opening an unreachable server rejects with the connection error, classified as unreachable', async () => {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once. The store plugin, not
+    // openPostgresStore, decides to wait for it (test/database-startup.test.ts).
+    const error: unknown = await openPostgresStore({ connectionString: 'postgres://u:p@127.0.0.1:1/db', connectTimeout: 2000 }).then(() => null, (e: unknown) => e)
+    assert.match(String(error), /ECONNREFUSED/)
+    assert.equal(classifyOpenFailure(error), 'unreachable')
+  })
+})
+
+describe('PostgreSQL start-up failures', () => {
+  test('the target named in logs is host:port/database, without user name or password', () => {
+    assert.equal(postgresTarget('postgres://todo:s3cret@db.example.com:6432/todos?sslmode=verify-full'), 'db.example.com:6432/todos')
+    assert.equal(postgresTarget('postgresql://todo:s3cret@db.example.com/todos'), 'db.example.com:5432/todos')
+    assert.equal(postgresTarget('postgres://todo:s3cret@[::1]:5433/todos'), '[::1]:5433/todos')
+  })
+
+  test('an unparsable connection string throws', () => {
+    assert.throws(() => postgresTarget('postgres://u:p@[::1:5432/db'), TypeError)
+  })
+
+  test('classifies by code: connection errors wait, login and database name are flagged, the rest is fatal', () => {
+    const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code })
+    assert.equal(classifyOpenFailure(coded('ECONNREFUSED')), 'unreachable')
+    assert.equal(classifyOpenFailure(coded('ENOTFOUND')), 'unreachable')
+    assert.equal(classifyOpenFailure(coded('57P03', 'the database system is starting up')), 'unreachable')
+    assert.equal(classifyOpenFailure(new Error('timeout exceeded when trying to connect')), 'unreachable')
+    assert.equal(classifyOpenFailure(coded('28P01', 'password authentication failed for user "todo"')), 'login')
+    assert.equal(classifyOpenFailure(coded('28000', 'role "todo" does not exist')), 'login')
+    assert.equal(classifyOpenFailure(coded('3D000', 'database "todo" does not exist')), 'unknown-database')
+    assert.equal(classifyOpenFailure(coded('42501', 'permission denied for schema public')), 'fatal')
+    assert.equal(classifyOpenFailure(new Error('The server does not support SSL connections')), 'fatal')
   })
 })
