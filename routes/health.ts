@@ -10,10 +10,14 @@ const Readiness = Type.Object({
   checks: Type.Object({
     signingKeys: Type.Boolean({ description: 'The tenant\'s signing keys are loaded' }),
     database: Type.Boolean({ description: 'The database answers' })
-  })
+  }),
+  reasons: Type.Array(Type.String(), { description: 'Why the service is not ready, one line per failing check; empty when ready' })
 })
 
-/** `/health/live` (the process answers) and `/health/ready` (keys loaded and the database reachable). */
+/**
+ * `/health/live` (the process answers) and `/health/ready` (keys loaded and the database reachable; `reasons`
+ * says what is missing).
+ */
 export default function health(fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
 
@@ -27,20 +31,30 @@ export default function health(fastify: FastifyInstance, _options: unknown, done
     schema: { tags: ['health'], summary: 'Readiness: signing keys loaded and database reachable', response: { 200: Readiness, 503: Readiness } }
   }, async (_request, reply) => {
     const signingKeys = app.entraId.isReady()
-    const database = await databaseAnswers(app)
-    const ready = signingKeys && database
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: { signingKeys, database } })
+    const database = await databaseCheck(app)
+    const ready = signingKeys && database === null
+    // Anyone may call this route: the reasons name what is missing, never a host, tenant or setting's value.
+    const reasons = [
+      ...(signingKeys ? [] : ['signing keys: not loaded yet (the identity provider has not answered); retrying in the background']),
+      ...(database === null ? [] : [database])
+    ]
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: { signingKeys, database: database === null }, reasons })
   })
   done()
 }
 
-async function databaseAnswers(app: FastifyInstance): Promise<boolean> {
+/** `null` when the database answers, else why not. */
+async function databaseCheck(app: FastifyInstance): Promise<string | null> {
+  // The store plugin logs each failed attempt already; a probe every few seconds would only repeat it.
+  if (!app.storeConnected) return 'database: not connected yet (unreachable at start-up); retrying in the background'
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false) }, DATABASE_CHECK_TIMEOUT) })
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => { resolve('database: does not answer (timed out)') }, DATABASE_CHECK_TIMEOUT)
+  })
   try {
-    return await Promise.race([app.store.ping().then(() => true, (error: unknown) => {
+    return await Promise.race([app.store.ping().then(() => null, (error: unknown) => {
       app.log.warn({ err: error }, 'readiness: the database does not answer')
-      return false
+      return 'database: does not answer'
     }), timeout])
   } finally {
     clearTimeout(timer)

@@ -21,7 +21,7 @@ describe('health', () => {
       const live = await app.inject({ url: '/health/live' })
       assert.deepEqual([live.statusCode, live.json()], [200, { status: 'ok' }])
       const ready = await app.inject({ url: '/health/ready' })
-      assert.deepEqual([ready.statusCode, ready.json()], [200, { status: 'ready', checks: { signingKeys: true, database: true } }])
+      assert.deepEqual([ready.statusCode, ready.json()], [200, { status: 'ready', checks: { signingKeys: true, database: true }, reasons: [] }])
     } finally {
       await app.close()
       await issuer.close()
@@ -36,7 +36,11 @@ describe('health', () => {
     const app = await buildApp({ env: envFor(issuer, dir.path) })
     try {
       const ready = await app.inject({ url: '/health/ready' })
-      assert.deepEqual([ready.statusCode, ready.json()], [503, { status: 'not ready', checks: { signingKeys: false, database: true } }])
+      assert.deepEqual([ready.statusCode, ready.json()], [503, {
+        status: 'not ready',
+        checks: { signingKeys: false, database: true },
+        reasons: ['signing keys: not loaded yet (the identity provider has not answered); retrying in the background']
+      }])
       assert.equal((await app.inject({ url: '/health/live' })).statusCode, 200)
       const res = await app.inject({ url: '/api/todos', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) })
       assert.equal(res.statusCode, 503)
@@ -72,7 +76,7 @@ describe('database down', () => {
         assert.equal(res.statusCode, 503, `${method} ${url}`)
       }
       const ready = await app.inject({ url: '/health/ready' })
-      assert.deepEqual([ready.statusCode, ready.json()], [503, { status: 'not ready', checks: { signingKeys: true, database: false } }])
+      assert.deepEqual([ready.statusCode, ready.json()], [503, { status: 'not ready', checks: { signingKeys: true, database: false }, reasons: ['database: does not answer'] }])
       // Caller mistakes stay 4xx while the database is down.
       assert.equal((await app.inject({ method: 'POST', url: '/api/todos', headers: write, payload: { title: '' } })).statusCode, 400)
       assert.equal((await app.inject({ url: '/api/todos' })).statusCode, 401)
