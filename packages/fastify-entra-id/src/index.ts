@@ -9,7 +9,9 @@ export { fastifyEntraId }
 export default fastifyEntraId
 export type { EntraIdDecorator, EntraIdPluginOptions } from './plugin.js'
 export type { EntraHook } from './hook.js'
-export type { EntraIdOptions, TokenVersion } from './options.js'
+export type { EntraIdOptions, LoadAttempt, LoadSuccess, TokenVersion } from './options.js'
+export { DiscoveryError } from './discovery.js'
+export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './discovery.js'
 export type { TokenCacheOptions } from './token-cache.js'
 export type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
 export { EntraTokenVerifier } from './verifier.js'

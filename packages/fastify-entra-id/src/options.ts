@@ -5,6 +5,20 @@ import type { ResolvedTokenCacheOptions, TokenCacheOptions } from './token-cache
 /** An Entra token version: 1 (`ver: "1.0"`, issuer `https://sts.windows.net/{tid}/`) or 2 (`ver: "2.0"`). */
 export type TokenVersion = 1 | 2
 
+/** What {@link EntraIdOptions.onLoadError} is told about a failed attempt to load discovery documents and keys. */
+export interface LoadAttempt {
+  /** Which attempt failed: 1 for the first (at start-up), counting up until one succeeds. */
+  readonly attempt: number
+  /** Milliseconds until the next attempt: 1000 after the first failure, doubling up to `cooldownDuration`. */
+  readonly retryInMs: number
+}
+
+/** What {@link EntraIdOptions.onLoad} is told when discovery documents and keys have loaded. */
+export interface LoadSuccess {
+  /** How many attempts it took: 1 when the first succeeded, more after a recovery. */
+  readonly attempts: number
+}
+
 /**
  * Options of the verifier and of the plugin. Validated once, when the verifier is created (at `register`); a bad
  * value throws an {@link EntraConfigError} that names the option.
@@ -68,6 +82,19 @@ export interface EntraIdOptions {
    * code leaves it alone.
    */
   clock?: (() => number) | undefined
+  /**
+   * Called on every failed attempt to load discovery documents and keys (at start-up, then on each background
+   * retry), with the reason and when the next attempt is. The reason is a `DiscoveryError` for a discovery
+   * failure (`code` `ENTRA_DISCOVERY_REJECTED` and the `options` to check when the identity provider refused the
+   * request: a configuration error), else the key-set fetch's error. Not called after `close()`; an exception it
+   * throws is ignored. The plugin logs these itself. Default: none.
+   */
+  onLoadError?: ((error: Error, attempt: LoadAttempt) => void) | undefined
+  /**
+   * Called once discovery documents and keys have loaded, with the number of attempts it took (more than 1
+   * after a recovery). Not called after `close()`; an exception it throws is ignored. Default: none.
+   */
+  onLoad?: ((success: LoadSuccess) => void) | undefined
 }
 
 /** The options after validation, with every default applied and every lookup structure built once. */
@@ -87,6 +114,8 @@ export interface ResolvedOptions {
   readonly realm: string
   readonly clock: () => number
   readonly tokenCache: ResolvedTokenCacheOptions | false
+  readonly onLoadError: ((error: Error, attempt: LoadAttempt) => void) | undefined
+  readonly onLoad: ((success: LoadSuccess) => void) | undefined
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -186,8 +215,16 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     cacheMaxAge: duration(options.cacheMaxAge, 600_000, 'cacheMaxAge'),
     realm,
     clock,
-    tokenCache: resolveTokenCacheOptions(options.tokenCache) ?? false
+    tokenCache: resolveTokenCacheOptions(options.tokenCache) ?? false,
+    onLoadError: optionalFunction(options.onLoadError, 'onLoadError'),
+    onLoad: optionalFunction(options.onLoad, 'onLoad')
   }
+}
+
+/** `value` when it is a function or undefined; else throws {@link EntraConfigError} naming `option`. */
+export function optionalFunction<T extends (...args: never[]) => unknown>(value: T | undefined, option: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new EntraConfigError(option, 'must be a function')
+  return value
 }
 
 function duration(value: number | undefined, fallback: number, option: string): number {

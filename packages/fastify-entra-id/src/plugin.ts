@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest,
 import { readBearerToken } from './bearer.js'
 import { settle, settleLater } from './hook.js'
 import type { EntraHook } from './hook.js'
-import { EntraAuthError } from './errors.js'
+import { DiscoveryError } from './discovery.js'
 import type { EntraIdentity } from './identity.js'
-import type { EntraIdOptions } from './options.js'
+import { optionalFunction } from './options.js'
+import type { EntraIdOptions, LoadAttempt, LoadSuccess } from './options.js'
 import { EntraTokenVerifier } from './verifier.js'
 
 /** Options of the plugin: the verifier's {@link EntraIdOptions}, plus how the plugin logs. */
@@ -15,6 +16,12 @@ export interface EntraIdPluginOptions extends EntraIdOptions {
    * request (including Fastify's "request completed") names the caller. Default `true`.
    */
   logCaller?: boolean | undefined
+  /**
+   * How the logs name an option when they say which setting to check, e.g. `(option) => ({ tenantId:
+   * 'AZURE_TENANT_ID' })[option] ?? option` for an application configured by environment variables. Called with
+   * `tenantId` or `authorityHost`. Default: the option's own name.
+   */
+  settingName?: ((option: string) => string) | undefined
 }
 
 /** What the plugin adds to the Fastify instance, as `fastify.entraId`. */
@@ -51,19 +58,40 @@ declare module 'fastify' {
 // EntraConfigError (from a callback-style plugin it would escape as an uncaught exception).
 // eslint-disable-next-line @typescript-eslint/require-await
 const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: FastifyInstance, options) => {
+  const settingName = optionalFunction(options.settingName, 'settingName') ?? ((option: string) => option)
+  // The plugin's listeners stand in for the application's, which they call: check those here.
+  const onLoadError = optionalFunction(options.onLoadError, 'onLoadError')
+  const onLoad = optionalFunction(options.onLoad, 'onLoad')
+
+  // Every attempt to load keys is logged, so an outage or a configuration error keeps being said (at the retry
+  // pace: 1 s doubling up to cooldownDuration) for as long as protected routes answer 503.
+  function loadFailed(error: Error, attempt: LoadAttempt): void {
+    const next = `attempt ${attempt.attempt} failed, next in ${duration(attempt.retryInMs)}`
+    const check = error instanceof DiscoveryError ? error.options.map((option) => settingName(option)) : []
+    if (check.length > 0) {
+      fastify.log.warn({ err: error, ...attempt, check },
+        `entra-id: configuration error, check ${check.join(', ')}: ${sentence(error.message)} Protected routes answer 503; ${next}`)
+    } else {
+      fastify.log.warn({ err: error, ...attempt },
+        `entra-id: signing keys could not be loaded: ${sentence(error.message)} Protected routes answer 503; ${next}`)
+    }
+    onLoadError?.(error, attempt)
+  }
+  function loaded(success: LoadSuccess): void {
+    if (success.attempts === 1) fastify.log.info('entra-id: signing keys loaded')
+    else fastify.log.info(success, `entra-id: signing keys loaded after ${success.attempts} attempts; protected routes answer again`)
+    onLoad?.(success)
+  }
+
   // Validates options synchronously: a bad configuration fails `register`, never a request.
-  const verifier = EntraTokenVerifier.create(options)
+  const verifier = EntraTokenVerifier.create({ ...options, onLoadError: loadFailed, onLoad: loaded })
   const realm = verifier.options.realm
   const logCaller = options.logCaller ?? true
 
   // Keys load while the rest of the application starts; `ready()` waits for the first attempt. If it fails,
-  // the server starts anyway, protected routes answer 503, and the verifier retries in the background.
-  const hydration = verifier.hydrate().then(
-    () => { fastify.log.info('entra-id: signing keys loaded') },
-    (err: unknown) => {
-      fastify.log.warn({ err }, 'entra-id: signing keys could not be loaded; protected routes answer 503 until a background retry succeeds')
-    }
-  )
+  // the server starts anyway, protected routes answer 503, and the verifier retries in the background. Both
+  // outcomes are logged by the listeners above.
+  const hydration = verifier.hydrate().catch(() => undefined)
   fastify.addHook('onReady', async () => { await hydration })
   fastify.addHook('onClose', (_instance, closed) => { verifier.close(); closed() })
 
@@ -78,13 +106,6 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     }
   }
 
-  function refuse(request: FastifyRequest, error: unknown): void {
-    if (error instanceof EntraAuthError) {
-      // The code says why; the message is ours and never holds token content, so it is safe in logs too.
-      request.log.info({ authError: error.code }, `entra-id: request refused: ${error.message}`)
-    }
-  }
-
   function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
   function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
   function authenticate(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
@@ -92,7 +113,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     try {
       token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query }, realm)
     } catch (error) {
-      refuse(request, error)
+      // Refusals are not logged here: Fastify's error handler logs each one, once, at `info` (with its `code`).
       return settle(done, error)
     }
     const cached = verifier.cachedIdentity(token)
@@ -100,10 +121,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
       accept(request, reply, cached)
       return settle(done)
     }
-    return settleLater(done, verifier.verify(token).then(
-      (identity) => { accept(request, reply, identity) },
-      (error: unknown) => { refuse(request, error); throw error }
-    ))
+    return settleLater(done, verifier.verify(token).then((identity) => { accept(request, reply, identity) }))
   }
 
   fastify.decorate('entraId', {
@@ -112,6 +130,14 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     authenticate,
     isReady: () => verifier.isReady
   } satisfies EntraIdDecorator)
+}
+
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`
+}
+
+function duration(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`
 }
 
 /**

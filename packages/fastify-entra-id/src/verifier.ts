@@ -40,6 +40,8 @@ export class EntraTokenVerifier {
   #loading: Promise<void> | null = null
   #ready = false
   #failures = 0
+  /** Why the last attempt to load failed, for the `cause` of the 503s answered until the next attempt. */
+  #lastFailure: unknown = undefined
   #nextAttemptAt = Number.NEGATIVE_INFINITY
   #retryTimer: NodeJS.Timeout | null = null
   #closed = false
@@ -64,8 +66,9 @@ export class EntraTokenVerifier {
 
   /**
    * Loads discovery documents and keys now (concurrent calls share one load). On failure, rejects with
-   * {@link KeysUnavailableError} and keeps retrying in the background with a growing delay (1 s doubling up to
-   * `cooldownDuration`) until it succeeds or {@link close} is called.
+   * {@link KeysUnavailableError} (whose `cause` says why) and keeps retrying in the background with a growing
+   * delay (1 s doubling up to `cooldownDuration`) until it succeeds or {@link close} is called. Every failed
+   * attempt is reported to the `onLoadError` option, and the success to `onLoad`.
    */
   hydrate(): Promise<void> {
     if (this.#ready) return Promise.resolve()
@@ -137,7 +140,9 @@ export class EntraTokenVerifier {
       // v1 tokens are not accepted, so the v1 issuer was never read: say what is wrong with the token.
       throw this.#invalid('ENTRA_TOKEN_VERSION_MISMATCH', 'This API does not accept v1.0 tokens')
     } else {
-      throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token was not issued by the expected tenant')
+      // Nothing of the accepted issuers is said: the signature is not verified yet (and a wrong host or port is
+      // as likely as a wrong tenant).
+      throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer (iss) is not one this API accepts')
     }
     if (!opts.tokenVersions.has(version)) {
       throw this.#invalid('ENTRA_TOKEN_VERSION_MISMATCH', `This API does not accept v${version}.0 tokens`)
@@ -244,7 +249,7 @@ export class EntraTokenVerifier {
     if (!this.#ready) {
       const now = this.options.clock()
       if (this.#loading === null && now < this.#nextAttemptAt) {
-        throw new KeysUnavailableError((this.#nextAttemptAt - now) / 1000)
+        throw new KeysUnavailableError((this.#nextAttemptAt - now) / 1000, { cause: this.#lastFailure })
       }
       await this.hydrate()
     }
@@ -259,13 +264,29 @@ export class EntraTokenVerifier {
       this.#keySets = [...new Set(Object.values(metadata.keys))]
       await Promise.all(this.#keySets.filter((set) => !set.loaded).map((set) => set.load()))
       this.#ready = true
+      const attempts = this.#failures + 1
       this.#failures = 0
+      this.#lastFailure = undefined
+      this.#report(() => this.options.onLoad?.({ attempts }))
     } catch (cause) {
       const delay = Math.min(1000 * 2 ** this.#failures, Math.max(this.options.cooldownDuration, 1))
       this.#failures++
+      this.#lastFailure = cause
       this.#nextAttemptAt = this.options.clock() + delay
       this.#scheduleRetry(delay)
+      const attempt = this.#failures
+      this.#report(() => this.options.onLoadError?.(cause instanceof Error ? cause : new Error(String(cause)), { attempt, retryInMs: delay }))
       throw cause instanceof KeysUnavailableError ? cause : new KeysUnavailableError(delay / 1000, { cause })
+    }
+  }
+
+  /** Runs a listener from the options: not once closed, and never letting its exception break loading. */
+  #report(listener: () => void): void {
+    if (this.#closed) return
+    try {
+      listener()
+    } catch {
+      // A listener (a logger) that throws must not turn a load into a failure, nor a failure into another.
     }
   }
 
@@ -290,7 +311,8 @@ export class EntraTokenVerifier {
       // A multi-tenant document must carry the template, a tenant one must not: otherwise the configuration
       // and the identity provider disagree about who may issue tokens, and we refuse to guess.
       if (document !== undefined && document.issuer.includes(TEMPLATE) !== multiTenant) {
-        throw new DiscoveryError(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a ${multiTenant ? 'multi' : 'single'}-tenant configuration`)
+        throw new DiscoveryError(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a ${multiTenant ? 'multi' : 'single'}-tenant configuration`,
+          { options: ['tenantId', 'authorityHost'] })
       }
     }
     // Key sets are shared by URL, so two documents naming one JWKS cause one fetch.

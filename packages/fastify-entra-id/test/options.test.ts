@@ -41,7 +41,10 @@ describe('options are validated at registration', () => {
     ['a fractional timeoutDuration', { timeoutDuration: 1.5 }, 'timeoutDuration'],
     ['a negative cooldownDuration', { cooldownDuration: -5 }, 'cooldownDuration'],
     ['a non-numeric cacheMaxAge', { cacheMaxAge: '10m' }, 'cacheMaxAge'],
-    ['a realm with a quote', { realm: 'my"api' }, 'realm']
+    ['a realm with a quote', { realm: 'my"api' }, 'realm'],
+    ['an onLoadError that is not a function', { onLoadError: 'warn' }, 'onLoadError'],
+    ['an onLoad that is not a function', { onLoad: true }, 'onLoad'],
+    ['a settingName that is not a function', { settingName: { tenantId: 'AZURE_TENANT_ID' } }, 'settingName']
   ]
   for (const [name, options, option] of cases) {
     it(`fails register, naming the option, for ${name}`, async () => {
