@@ -66,9 +66,27 @@ export interface EntraAuthErrorOptions {
   cause?: unknown
 }
 
+// The `stack` of every EntraAuthError: its first line, computed when read (a subclass sets `name` after the base
+// constructor ran); assigning a stack still works.
+const FRAMELESS_STACK: PropertyDescriptor = {
+  configurable: true,
+  enumerable: false,
+  get(this: Error): string {
+    return `${this.name}: ${this.message}`
+  },
+  set(this: Error, value: unknown): void {
+    Object.defineProperty(this, 'stack', { value, writable: true, configurable: true, enumerable: false })
+  }
+}
+
 /**
  * Base of every error this package raises while handling a request. `message` is safe to send to the caller:
  * it never contains token content.
+ *
+ * Its `stack` is its first line only (`InvalidTokenError: The token expired`), without frames. A refusal is an
+ * expected outcome, not a fault: it is raised at a few known places and its `code` says which, so frames would
+ * only turn the one log line of each refused request (Fastify logs 4xx errors at `info`) into a stack trace.
+ * The `cause`, when there is one (a fetch failure behind a 503), keeps its own stack.
  */
 export abstract class EntraAuthError extends Error {
   /** Stable machine-readable code. */
@@ -93,6 +111,7 @@ export abstract class EntraAuthError extends Error {
     this.statusCode = statusCode
     this.headers = headers
     this.bearerError = bearerError
+    Object.defineProperty(this, 'stack', FRAMELESS_STACK)
   }
 
   /** The HTTP reason phrase for {@link statusCode}, as Fastify puts in the `error` field of its error body. */

@@ -22,10 +22,18 @@ export interface KeySetTiming {
 // jose codes that say "this token names a key we do not have", which is the token's problem, not the IdP's.
 const TOKEN_KEY_ERRORS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED'])
 
-/** Raised when the set has no usable key for a `kid`, after at most one rate-limited refetch. */
+/**
+ * Raised when the set has no usable key for a `kid`, after at most one rate-limited refetch. It becomes the
+ * `cause` of a 401, so, like that refusal, it carries no stack frames (jose's code, when it had one, is in the
+ * message instead of a cause with frames of its own).
+ */
 export class NoMatchingKeyError extends Error {
   override readonly name = 'NoMatchingKeyError'
   readonly code = 'ERR_JWKS_NO_MATCHING_KEY'
+  constructor(message: string) {
+    super(message)
+    this.stack = `${this.name}: ${message}`
+  }
 }
 
 /**
@@ -113,7 +121,7 @@ export class KeySet {
       await this.#remote({ alg: 'RS256', kid }, undefined)
     } catch (error) {
       if (TOKEN_KEY_ERRORS.has((error as { code?: unknown }).code as string)) {
-        throw new NoMatchingKeyError('No usable key for this kid', { cause: error })
+        throw new NoMatchingKeyError(`No usable key for this kid (${String((error as { code?: unknown }).code)})`)
       }
       this.#failedAt = now
       throw new KeysUnavailableError(this.#retryAfterSeconds(now), { cause: error })

@@ -98,7 +98,7 @@ describe('the plugin in a Fastify app', () => {
         assert.ok(!text.includes(secret), 'a token or credential reached the logs')
       }
       const lines = sink.lines()
-      assert.ok(lines.some((l) => l.authError === 'ENTRA_TOKEN_EXPIRED'), 'the refusal reason code is logged')
+      assert.ok(lines.some((l) => (l.err as { code?: unknown } | undefined)?.code === 'ENTRA_TOKEN_EXPIRED'), 'the refusal reason code is logged')
       assert.ok(lines.some((l) => (l.req as { url?: string } | undefined)?.url === '/public?access_token=[REDACTED]&code=[REDACTED]&page=2'))
       const identity = (await app.inject({ url: '/me', headers: bearer(good) })).json<{ objectId: string, clientAppId: string }>()
       const completed = lines.filter((l) => l.msg === 'request completed' && l.oid !== undefined)
@@ -106,6 +106,57 @@ describe('the plugin in a Fastify app', () => {
       const first = completed[0] as Record<string, unknown>
       assert.equal(first.tid, issuer.tenantId)
       assert.equal(first.azp, identity.clientAppId)
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('logs each refused request once, at info, with its code and no stack frames (Fastify\'s default error handler)', () => withIssuer(async (issuer) => {
+    const sink = logSink()
+    const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream } } })
+    app.get('/guarded', { preHandler: requireScopes('Todo.Write') }, () => ({ ok: true }))
+    try {
+      await app.ready()
+      // Published after the start-up fetch, and not refetched within the cooldown: a kid the loaded set lacks.
+      const unknownKid = await issuer.addKey()
+      const refusals: [string, { url: string, headers?: Record<string, string> }, number, string][] = [
+        ['no token', { url: '/me' }, 401, 'ENTRA_TOKEN_MISSING'],
+        ['a token in the URL', { url: '/me?access_token=abc' }, 400, 'ENTRA_INVALID_REQUEST'],
+        ['an expired token', { url: '/me', headers: bearer(await issuer.mint({ scopes: ['x'], expiresIn: -3600 })) }, 401, 'ENTRA_TOKEN_EXPIRED'],
+        // Refused with a cause (no key for the kid): the cause adds no frames either.
+        ['a token of a key the set lacks', { url: '/me', headers: bearer(await issuer.mint({ scopes: ['x'], kid: unknownKid })) }, 401, 'ENTRA_TOKEN_UNKNOWN_KEY']
+      ]
+      for (const [name, request, status, code] of refusals) {
+        const before = sink.lines().length
+        const response = await app.inject(request)
+        assert.equal(response.statusCode, status, name)
+        const lines = sink.lines().slice(before)
+        const other = lines.filter((l) => l.msg !== 'incoming request' && l.msg !== 'request completed')
+        assert.equal(other.length, 1, `${name}: one refusal line, got ${JSON.stringify(other)}`)
+        const line = other[0] as Record<string, unknown>
+        assert.equal(line.level, 30, `${name}: at info`)
+        assert.equal((line.err as { code?: unknown }).code, code, `${name}: with its code`)
+        assert.ok(!JSON.stringify(line).includes('    at '), `${name}: no stack frames`)
+      }
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('logs a guard\'s refusal once, at info, with its code and no stack frames', { todo: 'guards.ts still logs a line of its own ("caller lacks the required scope or role")' }, () => withIssuer(async (issuer) => {
+    const sink = logSink()
+    const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream } } })
+    app.get('/guarded', { preHandler: requireScopes('Todo.Write') }, () => ({ ok: true }))
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      await app.ready()
+      const before = sink.lines().length
+      assert.equal((await app.inject({ url: '/guarded', headers: bearer(token) })).statusCode, 403)
+      const other = sink.lines().slice(before).filter((l) => l.msg !== 'incoming request' && l.msg !== 'request completed')
+      assert.equal(other.length, 1, JSON.stringify(other))
+      assert.equal(other[0]?.level, 30)
+      assert.equal((other[0]?.err as { code?: unknown } | undefined)?.code, 'ENTRA_INSUFFICIENT_SCOPE')
+      assert.ok(!JSON.stringify(other[0]).includes('    at '))
     } finally {
       await app.close()
     }

@@ -121,12 +121,24 @@ describe('token validation (single tenant, v1 and v2)', () => {
 
     it('a token from another tenant', async () => {
       const token = await issuer.mint({ scopes: ['Todo.Read'], tenantId: randomUUID() })
-      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_ISSUER', challenge: invalid('The token was not issued by the expected tenant') })
+      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_ISSUER', challenge: invalid('The token\'s issuer (iss) is not one this API accepts') })
     })
 
     it('a token whose issuer is another host, even with this tenant in its path', async () => {
       const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { iss: `https://evil.example/${issuer.tenantId}/v2.0` } })
       assert.equal((await call(token)).code, 'ENTRA_TOKEN_INVALID_ISSUER')
+    })
+
+    it('a token whose issuer is this tenant on another port, naming the issuer and not what the API expects', async () => {
+      // A development issuer that moved ports: the tenant is right, the issuer is not.
+      const moved = new URL(issuer.url)
+      moved.port = String(Number(moved.port) === 65535 ? 1 : Number(moved.port) + 1)
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { iss: `${moved.origin}/${issuer.tenantId}/v2.0` } })
+      const response = await app.inject({ url: '/me', headers: bearer(token) })
+      assert.deepEqual(outcome(response), { status: 401, code: 'ENTRA_TOKEN_INVALID_ISSUER', challenge: invalid('The token\'s issuer (iss) is not one this API accepts') })
+      for (const text of [response.body, String(response.headers['www-authenticate'])]) {
+        assert.ok(!text.includes(issuer.url) && !text.includes(issuer.tenantId), 'the accepted issuer is not told to an unverified caller')
+      }
     })
 
     it('a token with no issuer', async () => {
