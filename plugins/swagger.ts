@@ -1,8 +1,42 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifySchema } from 'fastify'
 import { SCHEMES } from '../lib/access.js'
+import type { SecurityRequirement } from '../lib/access.js'
+
+/** Where Swagger UI is served. */
+const DOCS = '/docs'
+
+/**
+ * The page Entra sends the browser back to: `<docs>/oauth2-redirect.html`, the redirect URI registered on the
+ * single-page application. It runs Swagger UI's own redirect script (served by @fastify/swagger-ui under
+ * `static/`), which hands the authorization code to the Swagger UI window that opened the sign-in.
+ */
+const REDIRECT_PAGE = '<!doctype html>\n<html lang="en-US">\n<head><meta charset="utf-8"><title>Swagger UI: OAuth2 redirect</title></head>\n' +
+  '<body>\n<script src="static/oauth2-redirect.js"></script>\n</body>\n</html>\n'
+
+/**
+ * Runs in the browser before Swagger UI starts. @fastify/swagger-ui v6 sets `oauth2RedirectUrl` to
+ * `<page>/static/oauth2-redirect.html` after `uiConfig` (so that option cannot change it), and Entra compares the
+ * `redirect_uri` with the registered one character for character (AADSTS50011 otherwise). Wrapping the global
+ * `SwaggerUIBundle` that its initializer calls on `load` replaces the value with `<docs>/oauth2-redirect.html`,
+ * resolved from the browser's own address: behind App Service or an ingress terminating TLS, only the browser
+ * knows the public scheme, host and path.
+ */
+const REDIRECT_URL_SCRIPT = `(function () {
+  'use strict';
+  var bundle = window.SwaggerUIBundle;
+  window.SwaggerUIBundle = new Proxy(bundle, {
+    apply: function (target, self, args) {
+      var page = window.location.href.split('#', 1)[0].split('?', 1)[0];
+      var docs = page.charAt(page.length - 1) === '/' ? page : page + '/';
+      var config = Object.assign({}, args[0], { oauth2RedirectUrl: new URL('oauth2-redirect.html', docs).href });
+      return Reflect.apply(target, self, [config]);
+    }
+  });
+})();
+`
 
 async function openapi(app: FastifyInstance): Promise<void> {
   const s = app.authSettings
@@ -12,6 +46,29 @@ async function openapi(app: FastifyInstance): Promise<void> {
     [`${s.apiUri}/${s.scopes.read}`]: 'Read your todos',
     [`${s.apiUri}/${s.scopes.write}`]: 'Create, change and delete your todos'
   }
+  const securitySchemes = {
+    // Entra's sign-in is only offered with Entra ID: the development issuer has no authorization endpoint.
+    // No client-credentials scheme: Entra's token endpoint takes cross-origin requests only from single-page
+    // applications (AADSTS9002326), which are public clients and cannot use client credentials, and the flow would
+    // ask for a client secret in a web page. Applications get their token elsewhere and paste it under bearerToken.
+    ...(development
+      ? {}
+      : {
+          [SCHEMES.user]: {
+            type: 'oauth2' as const,
+            description: 'Users signing in with Microsoft Entra ID (authorization code with PKCE).',
+            flows: { authorizationCode: { authorizationUrl: `${authority}/authorize`, tokenUrl: `${authority}/token`, scopes } }
+          }
+        }),
+    [SCHEMES.bearer]: {
+      type: 'http' as const,
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'An Entra ID access token for this API, e.g. an application\'s token from the client-credentials flow ' +
+        `(app roles ${s.roles.readAll} or ${s.roles.writeAll}).`
+    }
+  }
+  const declared = new Set(Object.keys(securitySchemes))
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -26,31 +83,16 @@ async function openapi(app: FastifyInstance): Promise<void> {
         { name: 'identity', description: 'Who the caller is' },
         { name: 'health', description: 'Probes' }
       ],
-      components: {
-        securitySchemes: {
-          // Entra's sign-in is only offered with Entra ID: the development issuer has no authorization endpoint.
-          ...(development
-            ? {}
-            : {
-                [SCHEMES.user]: {
-                  type: 'oauth2',
-                  description: 'Users signing in with Microsoft Entra ID (authorization code with PKCE).',
-                  flows: { authorizationCode: { authorizationUrl: `${authority}/authorize`, tokenUrl: `${authority}/token`, scopes } }
-                },
-                [SCHEMES.app]: {
-                  type: 'oauth2',
-                  description: `Applications with app roles ${s.roles.readAll} or ${s.roles.writeAll} (client credentials).`,
-                  flows: { clientCredentials: { tokenUrl: `${authority}/token`, scopes: { [`${s.apiUri}/.default`]: 'The app roles granted to the application' } } }
-                }
-              }),
-          [SCHEMES.bearer]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An Entra ID access token for this API.' }
-        }
-      }
-    }
+      components: { securitySchemes }
+    },
+    // A route's requirements may name a scheme this document does not offer (the applications' one); OpenAPI
+    // 3.0.3 §4.7.30 wants every name declared under securitySchemes, so those alternatives are left out.
+    transform: ({ schema, url }) => ({ schema: offeredOnly(schema, declared), url })
   })
   await app.register(swaggerUi, {
-    routePrefix: '/docs',
+    routePrefix: DOCS,
     uiConfig: { persistAuthorization: false, deepLinking: true },
+    theme: { js: [{ filename: 'oauth2-redirect-url.js', content: REDIRECT_URL_SCRIPT }] },
     initOAuth: {
       // The browser client: a single-page application registration whose redirect URI is
       // https://<host>/docs/oauth2-redirect.html. Default: the API's own registration.
@@ -59,7 +101,20 @@ async function openapi(app: FastifyInstance): Promise<void> {
       scopes: Object.keys(scopes)
     }
   })
+  app.get(`${DOCS}/oauth2-redirect.html`, { schema: { hide: true } }, (_request, reply) => {
+    return reply.type('text/html; charset=utf-8').send(REDIRECT_PAGE)
+  })
 }
 
-/** The OpenAPI document (`/docs/json`) with the tenant's OAuth2 security schemes, and Swagger UI at `/docs`. */
+/** `schema` with only the security requirements whose schemes are all `declared`. */
+function offeredOnly(schema: FastifySchema | undefined, declared: ReadonlySet<string>): FastifySchema {
+  const security = (schema as { security?: readonly SecurityRequirement[] } | undefined)?.security
+  if (schema === undefined || security === undefined) return schema ?? {}
+  return { ...schema, security: security.filter((requirement) => Object.keys(requirement).every((name) => declared.has(name))) }
+}
+
+/**
+ * The OpenAPI document (`/docs/json`) with the tenant's sign-in scheme, and Swagger UI at `/docs`, whose OAuth2
+ * redirect page is `/docs/oauth2-redirect.html`.
+ */
 export default fp(openapi, { name: 'openapi', fastify: '5.x', dependencies: ['auth'] })

@@ -19,7 +19,7 @@ describe('OpenAPI and Swagger UI', () => {
   })
   after(async () => { await h.close() })
 
-  test('declares the tenant\'s OAuth2 flows: authorization code for users, client credentials for apps', () => {
+  test('declares the tenant\'s sign-in (authorization code) and a pasted bearer token, and no client-credentials flow', () => {
     const api = `api://${h.issuer.clientId}`
     const authority = `${h.issuer.url}/${h.issuer.tenantId}/oauth2/v2.0`
     const schemes = doc.components.securitySchemes
@@ -28,20 +28,23 @@ describe('OpenAPI and Swagger UI', () => {
       tokenUrl: `${authority}/token`,
       scopes: { [`${api}/Todo.Read`]: 'Read your todos', [`${api}/Todo.Write`]: 'Create, change and delete your todos' }
     })
-    assert.equal(schemes.entraApp?.flows?.clientCredentials?.tokenUrl, `${authority}/token`)
     assert.equal(schemes.bearerToken?.type, 'http')
+    // A browser cannot redeem client credentials at Entra, and the flow would ask for a secret in a web page.
+    assert.deepEqual(Object.keys(schemes).sort(), ['bearerToken', 'entraUser'])
+    assert.doesNotMatch(JSON.stringify(doc), /clientCredentials/)
   })
 
   test('each route\'s security follows its guard', () => {
     const api = `api://${h.issuer.clientId}`
-    const read = [{ entraUser: [`${api}/Todo.Read`] }, { entraApp: [`${api}/.default`] }, { bearerToken: [] }]
-    const write = [{ entraUser: [`${api}/Todo.Write`] }, { entraApp: [`${api}/.default`] }, { bearerToken: [] }]
+    // Applications paste their client-credentials token under bearerToken.
+    const read = [{ entraUser: [`${api}/Todo.Read`] }, { bearerToken: [] }]
+    const write = [{ entraUser: [`${api}/Todo.Write`] }, { bearerToken: [] }]
     assert.deepEqual(doc.paths['/api/todos']?.get?.security, read)
     assert.deepEqual(doc.paths['/api/todos']?.post?.security, write)
     assert.deepEqual(doc.paths['/api/todos/{id}']?.get?.security, read)
     assert.deepEqual(doc.paths['/api/todos/{id}']?.patch?.security, write)
     assert.deepEqual(doc.paths['/api/todos/{id}']?.delete?.security, write)
-    assert.deepEqual(doc.paths['/api/me']?.get?.security, [{ entraUser: [] }, { entraApp: [`${api}/.default`] }, { bearerToken: [] }])
+    assert.deepEqual(doc.paths['/api/me']?.get?.security, [{ entraUser: [] }, { bearerToken: [] }])
     assert.equal(doc.paths['/health/ready']?.get?.security, undefined)
   })
 
