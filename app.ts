@@ -91,12 +91,17 @@ function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: s
  * Fastify's answer for every known error (auth, validation, 404, 503), with the error's `headers` (the
  * `WWW-Authenticate` challenge, `Retry-After`). An unexpected error becomes a bare 500: its message may carry
  * internals (SQL, host names) and is only logged.
+ *
+ * Each error is logged once: a refusal (4xx) at `info` with its code and no stack, since it is the caller's
+ * mistake and an expected outcome; a known outage (503) at `warn` with its cause; an unexpected error at `error`
+ * with its stack.
  */
 function errorHandler(error: Error & { statusCode?: number, code?: string, headers?: Record<string, string> }, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500
   const known = error instanceof EntraAuthError || error instanceof StoreUnavailableError || error instanceof HttpError
   if (status < 500 || known) {
     if (status >= 500) request.log.warn({ err: error.cause ?? error }, error.message)
+    else request.log.info({ statusCode: status, code: error.code }, error.message)
     if (error.headers !== undefined) void reply.headers(error.headers)
     void reply.code(status).send({ statusCode: status, code: error.code, error: STATUS_CODES[status] ?? 'Error', message: error.message })
     return
