@@ -77,7 +77,9 @@ async function auth(app: FastifyInstance): Promise<void> {
       ...(c.AZURE_AUTHORITY_HOST === undefined ? {} : { authorityHost: c.AZURE_AUTHORITY_HOST.replace(/\/$/, '') }),
       // The plugin's `audience` is the whole list: keep its defaults and add the extra ones.
       ...(c.AUTH_AUDIENCES === undefined ? {} : { audience: [clientId, `api://${clientId}`, ...list(c.AUTH_AUDIENCES)] }),
-      ...(allowedTenants === undefined ? {} : { allowedTenants })
+      ...(allowedTenants === undefined ? {} : { allowedTenants }),
+      // Logs that say which setting to check (a tenant Entra does not know) name the variable, not the option.
+      settingName: (option) => VARIABLE_OF_OPTION[option] ?? option
     }
   }
 
