@@ -76,14 +76,6 @@ async function main(): Promise<void> {
     return
   }
 
-  // SIGTERM (Kubernetes, App Service) and SIGINT (Ctrl-C): stop accepting, finish in-flight requests, close
-  // the database and the development issuer (onClose hooks), then exit. A second signal exits at once.
-  closeWithGrace({ delay: SHUTDOWN_DELAY, logger: app.log }, async ({ signal, err }) => {
-    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info({ signal }, 'shutting down')
-    await app.close()
-  })
-
   const { PORT } = app.config
   const host = listenHost(app.config)
   try {
@@ -98,9 +90,17 @@ async function main(): Promise<void> {
         : `The service could not start: listening on ${host}:${PORT} failed: ${describe(error)}`
     app.log.fatal({ code }, message)
     process.exitCode = 1
-    // close-with-grace keeps signal handlers installed; nothing else holds the process open.
     return
   }
+  // SIGTERM (Kubernetes, App Service) and SIGINT (Ctrl-C): stop accepting, finish in-flight requests, close
+  // the database and the development issuer (onClose hooks), then exit. A second signal exits at once.
+  // Installed only once listening: close-with-grace also handles `beforeExit`, where it exits 0, which would
+  // hide a failed start.
+  closeWithGrace({ delay: SHUTDOWN_DELAY, logger: app.log }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+  })
   if (app.authSettings.devIssuer !== null) {
     if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
       app.log.warn({ host }, 'DEVELOPMENT MODE on a non-loopback address: anyone who can reach this port can call the API with development tokens')

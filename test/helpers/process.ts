@@ -8,8 +8,15 @@ export class Child {
   stderr = ''
   readonly exited: Promise<number | null>
 
-  constructor(command: string, args: readonly string[], options: { cwd: string, env: NodeJS.ProcessEnv }) {
-    this.process = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  readonly #group: boolean
+
+  /**
+   * `group`: start the child in a process group of its own and signal the whole group, for commands such as
+   * `npm start` whose own child (the service) outlives them when only they are signalled.
+   */
+  constructor(command: string, args: readonly string[], options: { cwd: string, env: NodeJS.ProcessEnv, group?: boolean }) {
+    this.#group = options.group ?? false
+    this.process = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.#group })
     this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk })
     this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
     this.exited = new Promise((resolve) => { this.process.on('exit', (code) => { resolve(code) }) })
@@ -29,7 +36,10 @@ export class Child {
 
   /** Sends `signal` and waits for the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal)
+    if (this.process.exitCode === null && this.process.signalCode === null) {
+      if (this.#group && this.process.pid !== undefined) process.kill(-this.process.pid, signal)
+      else this.process.kill(signal)
+    }
     return this.exited
   }
 }
