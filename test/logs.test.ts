@@ -151,7 +151,7 @@ describe('logs of refused and failed requests', () => {
     }
   })
 
-  test('a guard\'s refusal (403) is one info line with its code and no stack', { todo: 'guards.ts still logs a line of its own ("caller lacks the required scope or role")' }, async () => {
+  test('a guard\'s refusal (403) is one info line with its code and no stack', async () => {
     const { app, callers, sink, close } = await start()
     try {
       const outcome = await linesOf(app, sink, { method: 'POST', url: '/api/todos', headers: bearer(await callers.user(callers.alice, ['Todo.Read'])), payload: { title: 'x' } })

@@ -130,7 +130,6 @@ function guard(decide: (identity: EntraIdentity, realm: string) => Decision): En
   function refusalOf(request: FastifyRequest): InsufficientScopeError | undefined {
     const refusal = decide(request.auth as EntraIdentity, request.server.entraId.realm)
     if (refusal === null) return undefined
-    request.log.info({ authError: refusal.code }, 'entra-id: caller lacks the required scope or role')
     return refusal
   }
   function entraIdGuard(request: FastifyRequest, reply: FastifyReply): Promise<void>

@@ -143,7 +143,7 @@ describe('the plugin in a Fastify app', () => {
     }
   }))
 
-  it('logs a guard\'s refusal once, at info, with its code and no stack frames', { todo: 'guards.ts still logs a line of its own ("caller lacks the required scope or role")' }, () => withIssuer(async (issuer) => {
+  it('logs a guard\'s refusal once, at info, with its code and no stack frames', () => withIssuer(async (issuer) => {
     const sink = logSink()
     const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream } } })
     app.get('/guarded', { preHandler: requireScopes('Todo.Write') }, () => ({ ok: true }))
