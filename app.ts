@@ -13,6 +13,7 @@ import meRoutes from './routes/me.js'
 import rootRoutes from './routes/root.js'
 import todoRoutes from './routes/todos.js'
 import type { TodoStore } from './lib/store.js'
+import type { StorePluginOptions } from './plugins/store.js'
 import { StoreUnavailableError } from './lib/store.js'
 import { HttpError } from './lib/http-errors.js'
 
@@ -22,6 +23,11 @@ export interface AppOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** A store to use instead of the configured one; the caller closes it. */
   store?: TodoStore
+  /**
+   * Backoff of the wait for PostgreSQL when it is unreachable at start-up, in milliseconds: the first retry's
+   * delay, doubling up to the maximum. Default 1000 doubling to 30000 (tests shorten it).
+   */
+  storeRetry?: Pick<StorePluginOptions, 'retryDelay' | 'maxRetryDelay'>
   /** Fastify's options (logger, timeouts). Default: no logger. */
   fastify?: FastifyServerOptions
 }
@@ -52,7 +58,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     // The logger exists before the configuration is read; its level follows LOG_LEVEL from here on.
     app.log.level = app.config.LOG_LEVEL
     await app.register(authPlugin)
-    await app.register(storePlugin, options.store === undefined ? {} : { store: options.store })
+    await app.register(storePlugin, { ...options.storeRetry, ...(options.store === undefined ? {} : { store: options.store }) })
     await app.register(swaggerPlugin)
     await app.register(healthRoutes, { prefix: '/health' })
     await app.register(todoRoutes, { prefix: '/api/todos' })
@@ -87,6 +93,15 @@ function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: s
   return new Error(messages.join('; '))
 }
 
+/** An error's cause as one line for a log (its message and code, no frames). */
+function causeOf(error: Error): string | undefined {
+  const cause: unknown = error.cause
+  if (cause === undefined) return undefined
+  if (!(cause instanceof Error)) return typeof cause === 'string' ? cause : 'unknown cause'
+  const code = (cause as Error & { code?: unknown }).code
+  return typeof code === 'string' ? `${cause.message} (${code})` : cause.message
+}
+
 /**
  * Fastify's answer for every known error (auth, validation, 404, 503), with the error's `headers` (the
  * `WWW-Authenticate` challenge, `Retry-After`). An unexpected error becomes a bare 500: its message may carry
@@ -100,7 +115,8 @@ function errorHandler(error: Error & { statusCode?: number, code?: string, heade
   const status = error.statusCode ?? 500
   const known = error instanceof EntraAuthError || error instanceof StoreUnavailableError || error instanceof HttpError
   if (status < 500 || known) {
-    if (status >= 500) request.log.warn({ err: error.cause ?? error }, error.message)
+    // An outage (503) is logged with what caused it, in one line: its message and code, not a stack per request.
+    if (status >= 500) request.log.warn({ statusCode: status, code: error.code, cause: causeOf(error) }, error.message)
     else request.log.info({ statusCode: status, code: error.code }, error.message)
     if (error.headers !== undefined) void reply.headers(error.headers)
     void reply.code(status).send({ statusCode: status, code: error.code, error: STATUS_CODES[status] ?? 'Error', message: error.message })

@@ -97,7 +97,8 @@ describe('database unreachable at start-up', () => {
     const logs = captureLogs()
     const app = await buildApp({
       env: envFor(issuer, dir.path, { DATABASE_URL: proxied.toString(), LOG_LEVEL: 'info' }),
-      fastify: { logger: { stream: logs.stream } }
+      fastify: { logger: { stream: logs.stream } },
+      storeRetry: { retryDelay: 50, maxRetryDelay: 100 }
     })
     try {
       const write = bearer(await callers.user(callers.alice, ['Todo.Read', 'Todo.Write']))
@@ -113,7 +114,7 @@ describe('database unreachable at start-up', () => {
       assert.equal(refused.json<{ code: string }>().code, 'TODO_STORE_UNAVAILABLE')
       assert.equal((await app.inject({ url: '/api/todos', headers: write })).statusCode, 503)
 
-      // One warning per failed attempt: the one made during start-up, then the first background retry (1 s).
+      // One warning per failed attempt: the one made during start-up, then the first background retry.
       await until(() => warnings(logs.lines).length >= 2, 5000, 'a second failed attempt')
       const [first, second] = warnings(logs.lines)
       for (const line of [first, second]) {
@@ -122,8 +123,8 @@ describe('database unreachable at start-up', () => {
         assert.match(line.msg, /ECONNREFUSED/)
         assert.equal(line.err, undefined, 'no error object, so no stack')
       }
-      assert.match(first?.msg ?? '', /attempt 1, retrying in 1 s$/)
-      assert.match(second?.msg ?? '', /attempt 2, retrying in 2 s$/)
+      assert.match(first?.msg ?? '', /attempt 1, retrying in 50 ms$/)
+      assert.match(second?.msg ?? '', /attempt 2, retrying in 100 ms$/)
 
       await proxy.start()
       await until(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200, 10_000, 'readiness')
