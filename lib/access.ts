@@ -19,9 +19,10 @@ export interface RouteAccess {
 export const SCHEMES = {
   /** Users signing in with Entra (authorization code with PKCE), granted delegated scopes. */
   user: 'entraUser',
-  /** Applications calling as themselves (client credentials), granted app roles through `/.default`. */
-  app: 'entraApp',
-  /** Any bearer token pasted by hand, e.g. one printed in development mode. */
+  /**
+   * Any bearer token pasted by hand: one printed in development mode, or an application's own token
+   * (client credentials, which a browser cannot redeem at Entra, so no scheme of its own).
+   */
   bearer: 'bearerToken'
 } as const
 
@@ -56,5 +57,5 @@ export function anyToken(context: AccessContext, authenticate: RouteAccess['guar
 
 function security(context: AccessContext, userScopes: readonly string[]): SecurityRequirement[] {
   if (context.development) return [{ [SCHEMES.bearer]: [] }]
-  return [{ [SCHEMES.user]: userScopes }, { [SCHEMES.app]: [`${context.apiUri}/.default`] }, { [SCHEMES.bearer]: [] }]
+  return [{ [SCHEMES.user]: userScopes }, { [SCHEMES.bearer]: [] }]
 }

@@ -1,9 +1,8 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { SCHEMES } from '../lib/access.js'
-import type { SecurityRequirement } from '../lib/access.js'
 
 /** Where Swagger UI is served. */
 const DOCS = '/docs'
@@ -68,7 +67,6 @@ async function openapi(app: FastifyInstance): Promise<void> {
         `(app roles ${s.roles.readAll} or ${s.roles.writeAll}).`
     }
   }
-  const declared = new Set(Object.keys(securitySchemes))
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -84,10 +82,7 @@ async function openapi(app: FastifyInstance): Promise<void> {
         { name: 'health', description: 'Probes' }
       ],
       components: { securitySchemes }
-    },
-    // A route's requirements may name a scheme this document does not offer (the applications' one); OpenAPI
-    // 3.0.3 §4.7.30 wants every name declared under securitySchemes, so those alternatives are left out.
-    transform: ({ schema, url }) => ({ schema: offeredOnly(schema, declared), url })
+    }
   })
   await app.register(swaggerUi, {
     routePrefix: DOCS,
@@ -104,13 +99,6 @@ async function openapi(app: FastifyInstance): Promise<void> {
   app.get(`${DOCS}/oauth2-redirect.html`, { schema: { hide: true } }, (_request, reply) => {
     return reply.type('text/html; charset=utf-8').send(REDIRECT_PAGE)
   })
-}
-
-/** `schema` with only the security requirements whose schemes are all `declared`. */
-function offeredOnly(schema: FastifySchema | undefined, declared: ReadonlySet<string>): FastifySchema {
-  const security = (schema as { security?: readonly SecurityRequirement[] } | undefined)?.security
-  if (schema === undefined || security === undefined) return schema ?? {}
-  return { ...schema, security: security.filter((requirement) => Object.keys(requirement).every((name) => declared.has(name))) }
 }
 
 /**

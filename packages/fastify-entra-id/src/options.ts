@@ -51,7 +51,10 @@ export interface EntraIdOptions {
    * to register. Not allowed for a single-tenant API (its tenant is `tenantId`).
    */
   allowedTenants?: readonly string[] | '*' | undefined
-  /** Accepted token versions. Default `[1, 2]`. Set `accessTokenAcceptedVersion: 2` in the app manifest to get v2. */
+  /**
+   * Accepted token versions. Default `[1, 2]`. For v2 tokens only, set `"api": { "requestedAccessTokenVersion": 2 }`
+   * in the app registration's manifest (the old manifest's `accessTokenAcceptedVersion`).
+   */
   tokenVersions?: readonly TokenVersion[] | undefined
   /** Leeway for `exp` and `nbf`, in seconds. Default 300 (Microsoft.Identity.Web's default clock skew). */
   clockTolerance?: number | undefined
