@@ -96,6 +96,11 @@ function readTarball(gzipped: Buffer): Map<string, Buffer> {
 
 interface PackedManifest {
   readonly name?: string
+  readonly version?: string
+  readonly license?: string
+  readonly homepage?: string
+  readonly repository?: { readonly url?: string, readonly directory?: string }
+  readonly bugs?: { readonly url?: string }
   readonly type?: string
   readonly dependencies?: Record<string, string>
   readonly devDependencies?: Record<string, string>
@@ -198,7 +203,7 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   assert.ok(manifest.peerDependencies?.fastify !== undefined, 'fastify is a peer dependency')
   assert.equal(manifest.dependencies?.fastify, undefined, 'fastify is not a runtime dependency')
 
-  for (const required of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts']) {
+  for (const required of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts']) {
     assert.ok(paths.includes(required), `the tarball contains ${required}`)
   }
   for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
@@ -208,8 +213,16 @@ void test('the packed package installs into a fresh Fastify app whose README exa
     }
   }
   assert.ok(manifest.exports?.['./testing'] !== undefined, 'the package exports ./testing')
-  const unexpected = paths.filter((p) => !(p.startsWith('dist/') || ['package.json', 'README.md'].includes(p) || /^LICEN[CS]E/i.test(p)))
-  assert.deepEqual(unexpected, [], 'only dist/, package.json, README.md and a licence are packed (no src/, test/ or sample files)')
+  const unexpected = paths.filter((p) => !(p.startsWith('dist/') || ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(p)))
+  assert.deepEqual(unexpected, [], 'only dist/, package.json, README.md, CHANGELOG.md and LICENSE are packed (no src/, test/ or sample files)')
+  // What the registry page shows and links to.
+  assert.equal(manifest.license, 'MIT')
+  assert.match((tarball.get('package/LICENSE') ?? '').toString(), /^MIT License/)
+  assert.match(manifest.repository?.url ?? '', /^git\+https:\/\/.+\.git$/)
+  assert.equal(manifest.repository?.directory, 'packages/fastify-entra-id')
+  assert.match(manifest.homepage ?? '', /^https:\/\//)
+  assert.match(manifest.bugs?.url ?? '', /^https:\/\//)
+  assert.match((tarball.get('package/CHANGELOG.md') ?? '').toString(), new RegExp(`^## \\[${(manifest.version ?? '').replace(/\./g, '\\.')}\\]`, 'm'), 'the CHANGELOG has an entry for the packed version')
   assert.deepEqual(paths.filter((p) => p.endsWith('.tsbuildinfo') || /(^|\/)(src|test)\//.test(p) || /\.test\./.test(p)), [])
   for (const js of paths.filter((p) => p.endsWith('.js'))) {
     assert.ok(paths.includes(js.replace(/\.js$/, '.d.ts')), `${js} has a declaration file`)
