@@ -63,7 +63,7 @@ async function auth(app: FastifyInstance): Promise<void> {
       'DEVELOPMENT MODE: AZURE_TENANT_ID is not set, so tokens are verified against a local development issuer ' +
       'whose keys are in DATA_DIR. Never expose this service; set AZURE_TENANT_ID and AZURE_CLIENT_ID for Entra ID.')
     if (issuer.portChanged) {
-      app.log.warn(`development issuer: port ${c.DEV_ISSUER_PORT} was busy, listening at ${issuer.url}; tokens minted for the old port no longer verify`)
+      app.log.info(`development issuer: port ${c.DEV_ISSUER_PORT} was busy, listening at ${issuer.url}; its tokens are the same (issuer ${issuer.issuerBaseUrl})`)
     }
     // A multi-tenant development API accepts tokens minted for other tenants (`npm run token -- --tenant ...`).
     options = allowedTenants === undefined
