@@ -6,26 +6,34 @@
 # test/dockerfile.test.ts replays these steps outside Docker; keep to WORKDIR, COPY, RUN, ENV, USER, EXPOSE,
 # HEALTHCHECK and CMD so it can.
 
-# Node.js 24, the current Active LTS, on Debian bookworm (glibc: better-sqlite3 installs a prebuilt binary).
+# Node.js 24, an LTS line, on Debian bookworm (glibc: better-sqlite3 downloads a prebuilt binary where it can).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# A C++ toolchain, for better-sqlite3 wherever no prebuilt binary can be downloaded (another CPU or libc, a
+# closed network): the slim image has none. The build stage only: the runtime image never compiles.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# Dependencies first: this layer stays cached while only the source changes.
-COPY package.json package-lock.json ./
-COPY packages/fastify-entra-id/package.json packages/fastify-entra-id/
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.base.json tsconfig.build.json ./
-COPY packages/fastify-entra-id/tsconfig.build.json packages/fastify-entra-id/
+# Dependencies first: this layer stays cached while only the service's source changes. `npm ci` also builds the
+# plugin (its `prepare` script), so the plugin's source comes with the manifests.
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY packages/fastify-entra-id/package.json packages/fastify-entra-id/tsconfig.build.json packages/fastify-entra-id/
 COPY packages/fastify-entra-id/src packages/fastify-entra-id/src
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.build.json ./
 COPY app.ts server.ts ./
 COPY lib lib
 COPY plugins plugins
 COPY routes routes
 COPY scripts scripts
-# The plugin to packages/fastify-entra-id/dist, the service to dist/; then drop development dependencies.
+# The service to dist/ (and the plugin again, a no-op when unchanged); then drop development dependencies.
 RUN npm run build
-RUN npm prune --omit=dev --no-audit --no-fund
+# No scripts: the plugin's `prepare` (a build) would run again, without the compiler it needs.
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+# better-sqlite3 needs only its compiled addon at run time: drop the SQLite sources and the compiler's
+# intermediates (about 25 MB) so the runtime stage copies what runs and nothing else.
+RUN cd node_modules/better-sqlite3 && mv build/Release/better_sqlite3.node ./better_sqlite3.node && \
+    rm -rf build deps src && mkdir -p build/Release && mv ./better_sqlite3.node build/Release/better_sqlite3.node
 RUN mkdir -p data
 
 FROM ${NODE_IMAGE} AS runtime

@@ -81,8 +81,19 @@ async function openSqlite(file: string): Promise<{ store: TodoStore, file: strin
   try {
     return { store: await openSqliteStore({ file }), file }
   } catch (error) {
+    // Only a file-system refusal is DATA_DIR's fault; anything else (the driver failing to load, say) is not
+    // blamed on it, and reaches the start-up report as itself.
+    if (!isFileSystemRefusal(error)) throw error
     throw new ConfigError([`DATA_DIR must be a writable directory: cannot open the SQLite database ${file}: ${oneLine(error)}`])
   }
+}
+
+// Node's file-system errors (creating DATA_DIR) and SQLite's own codes for a file it cannot open or write.
+const FILE_SYSTEM_REFUSAL = /^(?:EACCES|EPERM|ENOENT|ENOTDIR|EISDIR|EROFS|EEXIST|ENOSPC|SQLITE_(?:CANTOPEN|READONLY|PERM|IOERR|FULL|NOTADB|CORRUPT))/
+
+function isFileSystemRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && FILE_SYSTEM_REFUSAL.test(code)
 }
 
 /**

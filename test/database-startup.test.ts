@@ -17,7 +17,7 @@ import storePlugin from '../plugins/store.js'
 import type { StorePluginOptions } from '../plugins/store.js'
 import { Callers, bearer, envFor, tempDir } from './helpers/app.js'
 import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres, withHostPort } from './helpers/postgres.js'
-import { Child } from './helpers/process.js'
+import { Child, serviceEnv } from './helpers/process.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -242,19 +242,13 @@ describe('database unreachable at start-up', () => {
 })
 
 describe('database unreachable at start-up: the started service', () => {
-  /** The environment of a child process: ours, without anything that would change the service's configuration. */
-  function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-    const ours = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_)/
-    return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !ours.test(name))), ...extra }
-  }
-
   test('production, PostgreSQL unreachable: keeps running, logs one JSON warning naming DATABASE_URL, not ready', async () => {
     const dir = tempDir()
     const issuer = await startTestIssuer()
     const port = await closedPort()
     const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
       cwd: ROOT,
-      env: childEnv({
+      env: serviceEnv({
         NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1',
         AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url,
         DATABASE_URL: `postgres://todo:pw-never-logged@127.0.0.1:${String(port)}/todos`
@@ -286,7 +280,7 @@ describe('database unreachable at start-up: the started service', () => {
     writeFileSync(file, '')
     const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
       cwd: ROOT,
-      env: childEnv({
+      env: serviceEnv({
         NODE_ENV: 'production', DATA_DIR: join(file, 'data'), PORT: '0', HOST: '127.0.0.1',
         AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url
       })

@@ -12,16 +12,10 @@ import { fileURLToPath } from 'node:url'
 import { buildApp } from '../app.js'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { bearer, envFor, tempDir } from './helpers/app.js'
-import { Child, run } from './helpers/process.js'
+import { Child, run, serviceEnv } from './helpers/process.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PLUGIN_ENTRY = join(ROOT, 'packages', 'fastify-entra-id', 'dist', 'index.js')
-
-/** The environment of a child process: ours, without anything that would change the service's configuration. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const ours = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|npm_)/
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !ours.test(name))), ...extra }
-}
 
 /** A loopback port held open by the test, so the service under test finds it busy. */
 async function holdPort(): Promise<{ port: number, server: Server }> {
@@ -39,7 +33,7 @@ async function banner(child: Child): Promise<{ base: string, read: string, write
 }
 
 function token(args: readonly string[], dataDir: string): Promise<string> {
-  return run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], { cwd: ROOT, env: childEnv({ DATA_DIR: dataDir }) })
+  return run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dataDir }) })
     .then((r) => r.stdout.trim())
 }
 
@@ -47,7 +41,7 @@ describe('development mode', () => {
   test('three `npm start` from one checkout, 2 s apart, all come up on loopback and serve, and none rebuilds the plugin', { timeout: 180_000 }, async () => {
     const dir = tempDir()
     const builtAt = statSync(PLUGIN_ENTRY).mtimeMs
-    const env = childEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0' })
+    const env = serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0' })
     const servers: Child[] = []
     try {
       for (let i = 0; i < 3; i++) {
@@ -80,14 +74,14 @@ describe('development mode', () => {
     const reserved = await holdPort()
     await new Promise<void>((resolve) => reserved.server.close(() => { resolve() }))
     const first = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-      cwd: ROOT, env: childEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: String(reserved.port) })
+      cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: String(reserved.port) })
     })
     let second: Child | undefined
     try {
       const { base, read } = await banner(first)
       const port = new URL(base).port
       second = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-        cwd: ROOT, env: childEnv({ DATA_DIR: dir.path, PORT: port, DEV_ISSUER_PORT: String(reserved.port) })
+        cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: port, DEV_ISSUER_PORT: String(reserved.port) })
       })
       assert.equal(await second.exited, 1)
       assert.match(second.stdout, new RegExp(`127\\.0\\.0\\.1:${port} is already in use; stop the other process or set PORT`))
@@ -106,7 +100,7 @@ describe('development mode', () => {
 
   test('`npm run token`: --app is the development app, not the user; --lifetime takes negative durations within and beyond the clock tolerance', { timeout: 120_000 }, async () => {
     const dir = tempDir()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: childEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0' }) })
+    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0' }) })
     try {
       const { base, write } = await banner(server)
       const me = async (t: string): Promise<Response> => fetch(`${base}/api/me`, { headers: bearer(t) })

@@ -7,15 +7,9 @@ import { startTestIssuer } from 'fastify-entra-id/testing'
 import { tempDir } from './helpers/app.js'
 import { dockerignore, parseDockerfile } from './helpers/dockerfile.js'
 import type { Stage } from './helpers/dockerfile.js'
-import { Child, run } from './helpers/process.js'
+import { Child, run, serviceEnv } from './helpers/process.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-/** The environment of the replayed steps: ours, without the service's variables, plus the stage's ENV. */
-function baseEnv(): NodeJS.ProcessEnv {
-  const ours = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|npm_)/
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !ours.test(name)))
-}
 
 function envOf(stage: Stage): Record<string, string> {
   const env: Record<string, string> = {}
@@ -41,6 +35,13 @@ function copyContext(to: string): void {
     }
   }
   walk(ROOT)
+}
+
+/** Bytes of the files below `path`. */
+function sizeOf(path: string): number {
+  const stats = statSync(path)
+  if (!stats.isDirectory()) return stats.size
+  return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0)
 }
 
 /** COPY <sources...> <dest>: a directory's contents go into dest; a dest ending in / receives files by name. */
@@ -72,6 +73,11 @@ test('the Dockerfile, replayed outside Docker, builds an image that serves the A
   const cmd = runtime.instructions.find((i) => i.keyword === 'CMD')
   assert.ok(healthcheck !== undefined && cmd !== undefined)
   assert.equal(runtime.instructions.some((i) => i.keyword === 'RUN'), false, 'the runtime stage only copies')
+  // The slim image has no compiler: the build stage installs one before `npm ci`, for better-sqlite3 wherever no
+  // prebuilt binary can be downloaded.
+  const runs = build.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args[0] ?? '')
+  const toolchain = runs.findIndex((r) => /apt-get install\b.*\bpython3\b/.test(r) && /\bmake\b/.test(r) && /\bg\+\+/.test(r))
+  assert.ok(toolchain >= 0 && toolchain < runs.findIndex((r) => r.startsWith('npm ci')), 'python3, make and g++ are installed before npm ci')
 
   const work = tempDir('todo-docker-')
   const issuer = await startTestIssuer()
@@ -84,12 +90,23 @@ test('the Dockerfile, replayed outside Docker, builds an image that serves the A
 
     // Stage "build": WORKDIR maps to a directory of ours; each RUN runs there, as `sh -c` would.
     const buildDir = join(work.path, 'build')
+    mkdirSync(buildDir)
     let workdir = buildDir
-    const buildEnv = { ...baseEnv(), ...envOf(build), npm_config_prefer_offline: 'true' }
+    const buildEnv = { ...serviceEnv(), ...envOf(build), npm_config_prefer_offline: 'true' }
     for (const i of build.instructions) {
       if (i.keyword === 'WORKDIR') { workdir = join(buildDir, relative('/app', i.args[0] ?? '/app')); mkdirSync(workdir, { recursive: true }) }
       if (i.keyword === 'COPY') copy(i.args.slice(0, -1), i.args[i.args.length - 1] ?? '.', context, workdir)
-      if (i.keyword === 'RUN') await run('sh', ['-c', i.args[0] ?? ''], { cwd: workdir, env: buildEnv })
+      if (i.keyword === 'RUN') {
+        const command = i.args[0] ?? ''
+        // Debian's packages go into the image, not onto this machine: the replay checks that the tools they
+        // bring are here, and `npm ci` below then compiles better-sqlite3 with them (no prebuilt binary can be
+        // downloaded here), which is what the image's build stage needs them for.
+        if (command.startsWith('apt-get')) {
+          for (const tool of ['python3', 'make', 'g++']) await run('sh', ['-c', `command -v ${tool}`], { cwd: workdir })
+          continue
+        }
+        await run('sh', ['-c', command], { cwd: workdir, env: buildEnv })
+      }
     }
 
     // Stage "runtime": only what it copies from the build stage.
@@ -111,10 +128,17 @@ test('the Dockerfile, replayed outside Docker, builds an image that serves the A
     for (const prod of ['fastify', 'better-sqlite3', 'kysely', 'pg', 'jose', 'fastify-entra-id/dist/index.js']) {
       assert.ok(existsSync(join(modules, prod)), `production dependency ${prod}`)
     }
+    // better-sqlite3 as it runs: its addon, without the SQLite sources or the compiler's intermediates.
+    const sqlite = join(modules, 'better-sqlite3')
+    assert.ok(existsSync(join(sqlite, 'build', 'Release', 'better_sqlite3.node')), 'the compiled addon')
+    for (const leftover of ['deps', 'src', 'build/Release/obj', 'build/Release/obj.target', 'build/Release/sqlite3.a']) {
+      assert.equal(existsSync(join(sqlite, leftover)), false, `no ${leftover} in the runtime image`)
+    }
+    assert.ok(sizeOf(sqlite) < 5 * 1024 * 1024, `better-sqlite3 takes ${sizeOf(sqlite)} bytes in the runtime image`)
 
     // docker run: the image's ENV (its /app paths mapped here), and the Entra configuration of the test issuer.
     const env = {
-      ...baseEnv(),
+      ...serviceEnv(),
       ...Object.fromEntries(Object.entries(runtimeEnv).map(([k, v]) => [k, v.startsWith('/app') ? join(runtimeDir, relative('/app', v)) : v])),
       PORT: '0',
       HOST: '127.0.0.1',

@@ -3,20 +3,14 @@ import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { tempDir } from './helpers/app.js'
-import { Child, run } from './helpers/process.js'
+import { Child, run, serviceEnv } from './helpers/process.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-/** The environment of a child process: ours, without anything that would change the service's configuration. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const ours = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_)/
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !ours.test(name))), ...extra }
-}
 
 describe('the started service', () => {
   test('development mode: prints working curl commands, serves them over HTTP, and shuts down on SIGTERM', async () => {
     const dir = tempDir()
-    const env = childEnv({ DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', DEV_ISSUER_PORT: '0' })
+    const env = serviceEnv({ DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', DEV_ISSUER_PORT: '0' })
     const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env })
     try {
       const [, base] = await server.waitFor(/curl -s (http:\/\/localhost:\d+)\/api\/todos -H/)
@@ -62,7 +56,7 @@ describe('the started service', () => {
   test('production: JSON logs naming the caller (tid, oid, azp), never the token', async () => {
     const dir = tempDir()
     const issuer = await startTestIssuer()
-    const env = childEnv({
+    const env = serviceEnv({
       NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1',
       AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url
     })
@@ -94,7 +88,7 @@ describe('the started service', () => {
 
   test('production without Entra configuration: exits 1 naming the missing variables', async () => {
     const dir = tempDir()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: childEnv({ NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0' }) })
+    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0' }) })
     try {
       assert.equal(await server.exited, 1)
       assert.match(server.stderr, /AZURE_TENANT_ID is required when NODE_ENV=production/)

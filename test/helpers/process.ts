@@ -19,7 +19,11 @@ export class Child {
     this.process = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.#group })
     this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk })
     this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
-    this.exited = new Promise((resolve) => { this.process.on('exit', (code) => { resolve(code) }) })
+    this.exited = new Promise((resolve) => {
+      this.process.on('exit', (code) => { resolve(code) })
+      // A child that cannot start (missing command or cwd) emits no exit: report it as one, with the reason.
+      this.process.on('error', (error) => { this.stderr += `${error.message}\n`; resolve(127) })
+    })
   }
 
   /** Resolves with the first match of `pattern` in stdout; rejects if the process exits first or after `timeout` ms. */
@@ -50,4 +54,15 @@ export async function run(command: string, args: readonly string[], options: { c
   const code = await child.exited
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${String(code)}:\n${child.stdout}\n${child.stderr}`)
   return { stdout: child.stdout, stderr: child.stderr }
+}
+
+// The service's own variables, and npm's (set when tests run under `npm test`, and read by child npm commands).
+const SERVICE_VARIABLES = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|npm_(?!config_nodedir$))/
+
+/**
+ * The environment of a child service or command: this process's, without anything that would change the
+ * service's configuration, plus `extra`. npm's native-addon setting (`npm_config_nodedir`) is kept.
+ */
+export function serviceEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !SERVICE_VARIABLES.test(name))), ...extra }
 }
