@@ -31,6 +31,14 @@ describe('GET /api/me', () => {
     })
   })
 
+  test('answers 401 invalid_token, not 500, to a token whose exp lies past the dates it can show', async () => {
+    const token = await h.issuer.mint({ scopes: ['Todo.Read'], claims: { exp: 1e16 } })
+    const res = await h.app.inject({ url: '/api/me', headers: bearer(token) })
+    assert.equal(res.statusCode, 401)
+    assert.equal(res.json<{ code: string }>().code, 'ENTRA_TOKEN_INVALID_CLAIMS')
+    assert.match(res.headers['www-authenticate'] as string, /error="invalid_token", error_description="The token has no valid expiry \(exp\)"/)
+  })
+
   test('describes a v1 token, whose user name is its upn', async () => {
     const token = await h.issuer.mint({ version: 1, scopes: ['Todo.Read'], username: 'v1user@contoso.example', audience: `api://${h.issuer.clientId}` })
     const res = await h.app.inject({ url: '/api/me', headers: bearer(token) })

@@ -229,13 +229,13 @@ export class EntraTokenVerifier {
     const { exp, nbf, iat } = claims
     const seconds = Math.floor(now / 1000)
     const tolerance = this.options.clockTolerance
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+    if (!isNumericDate(exp)) {
       return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid expiry (exp)')
     }
-    if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf))) {
+    if (nbf !== undefined && !isNumericDate(nbf)) {
       return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s nbf claim is invalid')
     }
-    if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat))) {
+    if (iat !== undefined && !isNumericDate(iat)) {
       return this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s iat claim is invalid')
     }
     if (exp <= seconds - tolerance) return this.#invalid('ENTRA_TOKEN_EXPIRED', 'The token expired')
@@ -337,6 +337,18 @@ export class EntraTokenVerifier {
   #invalid(code: InvalidTokenCode, description: string, cause?: unknown): InvalidTokenError {
     return new InvalidTokenError(code, description, cause === undefined ? { realm: this.options.realm } : { realm: this.options.realm, cause })
   }
+}
+
+/**
+ * The latest NumericDate accepted, in seconds: 9999-12-31T23:59:59Z. RFC 7519 §2 allows any number, but a date
+ * past this cannot be shown as an ISO 8601 date (`Date` itself ends at 8.64e12 s), so a token claiming one is
+ * refused rather than breaking whatever formats `expiresAt` later.
+ */
+const MAX_NUMERIC_DATE = 253_402_300_799
+
+/** A NumericDate (RFC 7519 §2): a finite number of seconds since the epoch, from 1970 to 9999. */
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= MAX_NUMERIC_DATE
 }
 
 function fill(issuer: string, tid: string): string {

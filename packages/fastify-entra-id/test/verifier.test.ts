@@ -109,6 +109,22 @@ describe('token validation (single tenant, v1 and v2)', () => {
       assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_CLAIMS', challenge: invalid('The token has no valid expiry (exp)') })
     })
 
+    it('a token whose exp, nbf or iat is a number outside the dates a clock can show (past year 9999, or negative)', async () => {
+      const cases = [
+        [{ exp: 1e16 }, 'The token has no valid expiry (exp)'],
+        [{ exp: 8.64e15 + 1 }, 'The token has no valid expiry (exp)'],
+        [{ exp: Number.MAX_VALUE }, 'The token has no valid expiry (exp)'],
+        [{ nbf: -1 }, 'The token\'s nbf claim is invalid'],
+        [{ iat: 1e300 }, 'The token\'s iat claim is invalid']
+      ] as const
+      for (const [claims, description] of cases) {
+        const token = await issuer.mint({ scopes: ['Todo.Read'], claims })
+        assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_CLAIMS', challenge: invalid(description) }, JSON.stringify(claims))
+      }
+      // The last second of year 9999 is still a date.
+      assert.equal((await call(await issuer.mint({ scopes: ['Todo.Read'], claims: { exp: 253_402_300_799 } }))).status, 200)
+    })
+
     it('a token whose audience is another API', async () => {
       const token = await issuer.mint({ scopes: ['Todo.Read'], audience: randomUUID() })
       assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_AUDIENCE', challenge: invalid('The token is not meant for this API (audience)') })
