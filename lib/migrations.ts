@@ -28,6 +28,30 @@ export const migrations: Readonly<Record<string, Migration>> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('todos').execute()
     }
+  },
+  // Idempotency-Key of POST /api/todos: one row per caller and key, written in the transaction that creates the
+  // todo, so a key is stored exactly when its todo is. The answer is kept as sent (JSON), so a replay returns the
+  // first answer even after the todo changed or was deleted.
+  '0002_idempotency_keys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('idempotency_keys')
+        .addColumn('owner_tid', 'text', (c) => c.notNull())
+        .addColumn('owner_oid', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        // SHA-256 (hex) of the request's fields, defaults applied.
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('todo_id', 'text', (c) => c.notNull())
+        .addColumn('response', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pkey', ['owner_tid', 'owner_oid', 'key'])
+        .execute()
+      // The sweep of expired keys.
+      await db.schema.createIndex('idempotency_keys_expiry_idx').on('idempotency_keys').column('expires_at').execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('idempotency_keys').execute()
+    }
   }
 }
 

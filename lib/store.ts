@@ -55,6 +55,24 @@ export interface NewTodo {
   readonly done: boolean
 }
 
+/** Options of {@link TodoStore.create}. */
+export interface CreateOptions {
+  /**
+   * The request's `Idempotency-Key` (already parsed: 1 to 255 printable ASCII characters). A repeat by the same
+   * owner with the same key and the same fields returns the first todo instead of creating another, until the key
+   * expires; the same key with other fields rejects with {@link IdempotencyKeyReusedError}.
+   */
+  readonly idempotencyKey?: string
+}
+
+/** What {@link TodoStore.create} did: the todo, and whether it was created earlier under the same idempotency key. */
+export interface Created {
+  /** The todo as it was when created (a replay returns that first answer, even if the todo changed since). */
+  readonly todo: Todo
+  /** `true` when no todo was created: the idempotency key was used before by the same owner for the same fields. */
+  readonly replayed: boolean
+}
+
 /** Fields to change; at least one is given. */
 export interface TodoPatch {
   readonly title?: string
@@ -62,8 +80,10 @@ export interface TodoPatch {
 }
 
 /**
- * The store. Every write is a single SQL statement, so a failure leaves nothing half-written. Methods reject with
- * {@link StoreUnavailableError} when the database cannot be reached.
+ * The store. Every write is one transaction, so a failure leaves nothing half-written, and a write the database
+ * never confirmed was not committed, except when the connection is lost during the `COMMIT` itself (which no
+ * client can tell apart; retrying with an idempotency key is safe even then). Methods reject with
+ * {@link StoreUnavailableError} when the database cannot be reached or does not answer in time.
  */
 export interface TodoStore {
   /** `sqlite` or `postgres`. */
@@ -71,7 +91,12 @@ export interface TodoStore {
   list(query: ListQuery): Promise<Page>
   /** The todo, or `null` when it does not exist or the filter hides it. */
   get(id: string, filter: OwnerFilter): Promise<Todo | null>
-  create(owner: Owner, todo: NewTodo): Promise<Todo>
+  /**
+   * Creates a todo, or with `options.idempotencyKey` returns the one created earlier under that key. Rejects with
+   * {@link IdempotencyKeyReusedError} (the key was used for other fields) or {@link IdempotencyKeyInUseError} (a
+   * request with the key is still in progress).
+   */
+  create(owner: Owner, todo: NewTodo, options?: CreateOptions): Promise<Created>
   /** The updated todo, or `null` when it does not exist or the filter hides it. */
   update(id: string, filter: OwnerFilter, patch: TodoPatch): Promise<Todo | null>
   /** `true` when a todo was deleted. */
@@ -95,5 +120,35 @@ export class StoreUnavailableError extends Error {
     // The message reaches the caller: it must never carry driver text (host names, SQL).
     super('The database is unavailable; retry later', options)
     this.name = 'StoreUnavailableError'
+  }
+}
+
+/**
+ * 422: the caller already used this `Idempotency-Key` for a request with another body
+ * (draft-ietf-httpapi-idempotency-key-header, section 2.7: "Idempotency-Key is already used").
+ */
+export class IdempotencyKeyReusedError extends Error {
+  readonly code = 'TODO_IDEMPOTENCY_KEY_REUSED'
+  readonly statusCode = 422
+
+  constructor() {
+    super('This Idempotency-Key was already used for a request with another body; use a new key for a new todo')
+    this.name = 'IdempotencyKeyReusedError'
+  }
+}
+
+/**
+ * 409: a request with this `Idempotency-Key` by the same caller is still in progress
+ * (draft-ietf-httpapi-idempotency-key-header, section 2.7: "a request is outstanding"). Retrying after it ends
+ * returns its answer.
+ */
+export class IdempotencyKeyInUseError extends Error {
+  readonly code = 'TODO_IDEMPOTENCY_KEY_IN_USE'
+  readonly statusCode = 409
+  readonly headers: Readonly<Record<string, string>> = { 'retry-after': '1' }
+
+  constructor(options: { cause?: unknown } = {}) {
+    super('A request with this Idempotency-Key is still in progress; retry later to get its answer', options)
+    this.name = 'IdempotencyKeyInUseError'
   }
 }

@@ -5,7 +5,8 @@ import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { decodeCursor, encodeCursor } from '../lib/cursor.js'
 import { HttpError, todoNotFound } from '../lib/http-errors.js'
-import { ErrorSchema, TitleSchema, TodoSchema, protectedErrors } from '../lib/schemas.js'
+import { IDEMPOTENCY_KEY_MAX_LENGTH, parseIdempotencyKey } from '../lib/idempotency-key.js'
+import { ErrorSchema, TitleSchema, TodoSchema, errorResponse, protectedErrors } from '../lib/schemas.js'
 import type { Owner, OwnerFilter, Todo } from '../lib/store.js'
 
 /** Page size when `limit` is not given. */
@@ -16,6 +17,23 @@ export const MAX_LIMIT = 100
 export const MAX_OFFSET = 10_000
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The todo\'s ID' }) }, { additionalProperties: false })
+
+/** Whether a POST was answered from its `Idempotency-Key` rather than by creating a todo. */
+export const REPLAYED_HEADER = 'idempotent-replayed'
+
+const IdempotencyKeyHeader = Type.Refine(
+  Type.String({
+    // Quoted: 2 more, and a backslash before each quote or backslash.
+    maxLength: 2 * IDEMPOTENCY_KEY_MAX_LENGTH + 2,
+    description: `Makes retries safe (draft-ietf-httpapi-idempotency-key-header): a key the client chose for this todo, 1 to ${String(IDEMPOTENCY_KEY_MAX_LENGTH)} ` +
+      'printable ASCII characters, as a quoted string (`"8e03978e-40d5-43e8-bc93-6894a57f9324"`) or bare. A repeat by the same caller with the same key and ' +
+      'the same body (same title and done, `done` defaulting to false) creates nothing and gets the first answer again (201, same todo and ' +
+      `Location, with \`Idempotent-Replayed: true\`), even if the todo changed since; the same key with another body is a 422; a repeat while the first is ` +
+      'in progress is a 409. Keys belong to the caller (tenant and object ID) and are kept 24 hours.'
+  }),
+  (value) => parseIdempotencyKey(value) !== null,
+  () => `must be 1 to ${String(IDEMPOTENCY_KEY_MAX_LENGTH)} printable ASCII characters, quoted ("...") or bare, and one key`
+)
 
 /**
  * The todo routes, under `/api/todos`. A user sees and changes only their own todos (another user's answer 404, so
@@ -36,7 +54,7 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
       security: read.security,
       querystring: Type.Object({
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: `Page size, 1 to ${MAX_LIMIT}` })),
-        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The `nextCursor` of the previous page' })),
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'The `nextCursor` of the previous page' })),
         offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, description: 'Items to skip (instead of `cursor`)' })),
         owner: Type.Optional(Type.String({ format: 'uuid', description: 'Applications only: the object ID (oid) of the owner' }))
       }, { additionalProperties: false }),
@@ -77,17 +95,29 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
     schema: {
       tags: ['todos'],
       summary: 'Create a todo',
-      description: `${write.description} The todo belongs to the caller.`,
+      description: `${write.description} The todo belongs to the caller. Send an \`Idempotency-Key\` to retry safely: a request answered 503 ` +
+        'may still have been stored if the database failed while confirming it.',
       security: write.security,
+      headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKeyHeader) }),
       body: Type.Object({
         title: TitleSchema,
         done: Type.Optional(Type.Boolean({ default: false }))
       }, { additionalProperties: false }),
-      response: { 201: TodoSchema, ...protectedErrors }
+      response: {
+        201: TodoSchema,
+        ...protectedErrors,
+        409: errorResponse('A request with the same Idempotency-Key is still in progress (`TODO_IDEMPOTENCY_KEY_IN_USE`); retry after `Retry-After` seconds'),
+        422: errorResponse('The Idempotency-Key was already used by this caller for another body (`TODO_IDEMPOTENCY_KEY_REUSED`)')
+      }
     }
   }, async (request, reply) => {
     const caller = callerOf(request)
-    const todo = await app.store.create(caller.owner, { title: request.body.title, done: request.body.done ?? false })
+    const header = request.headers['idempotency-key']
+    // The schema checked the header; parsing again gives the key without its quotes.
+    const key = header === undefined ? null : parseIdempotencyKey(header)
+    const { todo, replayed } = await app.store.create(caller.owner, { title: request.body.title, done: request.body.done ?? false },
+      key === null ? {} : { idempotencyKey: key })
+    if (replayed) void reply.header(REPLAYED_HEADER, 'true')
     return reply.code(201).header('location', `${request.url.replace(/[?#].*$/, '').replace(/\/$/, '')}/${todo.id}`).send(view(todo))
   })
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import Sqlite from 'better-sqlite3'
 import { join } from 'node:path'
-import { classifyOpenFailure, openPostgresStore, postgresTarget } from '../lib/postgres-store.js'
+import { classifyOpenFailure, openPostgresStore, postgresTarget, postgresTimeouts } from '../lib/postgres-store.js'
 import { openSqliteStore } from '../lib/sqlite-store.js'
 import { StoreUnavailableError } from '../lib/store.js'
 import type { TodoStore } from '../lib/store.js'
@@ -23,7 +23,7 @@ for (const engine of ENGINES) {
     after(async () => { await dispose(); dir.remove() })
 
     test('creates, reads back and lists a todo with its owner', async () => {
-      const todo = await store.create(alice, { title: 'One', done: false })
+      const todo = (await store.create(alice, { title: 'One', done: false })).todo
       assert.equal(todo.title, 'One')
       assert.equal(todo.done, false)
       assert.deepEqual(todo.owner, alice)
@@ -33,7 +33,7 @@ for (const engine of ENGINES) {
     })
 
     test('keeps owners apart: by object ID and by tenant', async () => {
-      const todo = await store.create(alice, { title: 'Mine', done: true })
+      const todo = (await store.create(alice, { title: 'Mine', done: true })).todo
       assert.equal((await store.get(todo.id, bob)), null)
       assert.equal((await store.get(todo.id, aliceElsewhere)), null)
       assert.equal(await store.update(todo.id, bob, { title: 'No' }), null)
@@ -43,7 +43,7 @@ for (const engine of ENGINES) {
     })
 
     test('an empty filter reaches every todo; objectId alone filters by owner', async () => {
-      const b = await store.create(bob, { title: 'Bob\'s', done: false })
+      const b = (await store.create(bob, { title: 'Bob\'s', done: false })).todo
       const all = await store.list({ filter: {}, limit: 100 })
       assert.ok(all.items.some((t) => t.id === b.id))
       assert.ok(all.items.some((t) => t.owner.objectId === 'alice'))
@@ -52,7 +52,7 @@ for (const engine of ENGINES) {
     })
 
     test('updates only the given fields and moves updatedAt', async () => {
-      const todo = await store.create(alice, { title: 'Before', done: false })
+      const todo = (await store.create(alice, { title: 'Before', done: false })).todo
       const done = await store.update(todo.id, alice, { done: true })
       assert.equal(done?.done, true)
       assert.equal(done?.title, 'Before')
@@ -62,7 +62,7 @@ for (const engine of ENGINES) {
     })
 
     test('deletes once', async () => {
-      const todo = await store.create(alice, { title: 'Gone', done: false })
+      const todo = (await store.create(alice, { title: 'Gone', done: false })).todo
       assert.equal(await store.delete(todo.id, alice), true)
       assert.equal(await store.delete(todo.id, alice), false)
       assert.equal(await store.get(todo.id, alice), null)
@@ -89,7 +89,7 @@ for (const engine of ENGINES) {
 
     test('keeps titles with quotes and non-ASCII characters intact', async () => {
       const title = 'It\'s "done"; DROP TABLE todos; -- ✓ 日本'
-      const todo = await store.create(alice, { title, done: false })
+      const todo = (await store.create(alice, { title, done: false })).todo
       assert.equal((await store.get(todo.id, alice))?.title, title)
     })
 
@@ -104,7 +104,7 @@ describe('store migrations', () => {
     const dir = tempDir()
     const file = join(dir.path, 'todos.sqlite')
     const first = await openSqliteStore({ file })
-    const todo = await first.create(alice, { title: 'Persisted', done: false })
+    const todo = (await first.create(alice, { title: 'Persisted', done: false })).todo
     await first.close()
     const second = await openSqliteStore({ file })
     assert.deepEqual(await second.get(todo.id, alice), todo)
@@ -117,7 +117,7 @@ describe('store migrations', () => {
     const schema = freshSchema()
     try {
       const first = await openPostgresStore({ connectionString: url, schema })
-      const todo = await first.create(alice, { title: 'Persisted', done: false })
+      const todo = (await first.create(alice, { title: 'Persisted', done: false })).todo
       await first.close()
       const second = await openPostgresStore({ connectionString: url, schema })
       assert.deepEqual(await second.get(todo.id, alice), todo)
@@ -193,5 +193,33 @@ describe('PostgreSQL start-up failures', () => {
     assert.equal(classifyOpenFailure(coded('3D000', 'database "todo" does not exist')), 'unknown-database')
     assert.equal(classifyOpenFailure(coded('42501', 'permission denied for schema public')), 'fatal')
     assert.equal(classifyOpenFailure(new Error('The server does not support SSL connections')), 'fatal')
+  })
+})
+
+describe('PostgreSQL session timeouts', () => {
+  test('default to 5 s per statement, 3 s per lock wait, 10 s idle in a transaction, and 8 s for an answer', () => {
+    assert.deepEqual(postgresTimeouts({}), { statementTimeout: 5000, lockTimeout: 3000, idleInTransactionTimeout: 10_000, queryTimeout: 8000 })
+    // The server aborts a statement before we stop waiting for its answer, whatever statementTimeout is.
+    const short = postgresTimeouts({ statementTimeout: 1000 })
+    assert.deepEqual([short.lockTimeout, short.queryTimeout], [1000, 4000])
+    assert.equal(postgresTimeouts({ lockTimeout: 0 }).lockTimeout, 0)
+  })
+
+  test('refuse values that are not whole milliseconds, or an order in which we could answer 503 for a statement still running', () => {
+    assert.throws(() => postgresTimeouts({ statementTimeout: 0 }), /^TypeError: "statementTimeout" option must be a positive integer \(milliseconds\)$/)
+    assert.throws(() => postgresTimeouts({ lockTimeout: -1 }), /"lockTimeout" option must be a non-negative integer/)
+    assert.throws(() => postgresTimeouts({ idleInTransactionTimeout: 1.5 }), /"idleInTransactionTimeout" option must be a positive integer/)
+    assert.throws(() => postgresTimeouts({ statementTimeout: 5000, queryTimeout: 5000 }), /"queryTimeout" option must be more than "statementTimeout"/)
+    assert.throws(() => postgresTimeouts({ statementTimeout: 1000, lockTimeout: 2000 }), /"lockTimeout" option must not be more than "statementTimeout"/)
+  })
+
+  test('a bad option fails opening, before any connection', async () => {
+    await assert.rejects(openPostgresStore({ connectionString: 'postgres://u:p@127.0.0.1:1/db', queryTimeout: 10 }), /"queryTimeout" option must be more than "statementTimeout"/)
+  })
+
+  test('idempotencyKeyTtl must be a positive integer of milliseconds', async () => {
+    const dir = tempDir()
+    await assert.rejects(openSqliteStore({ file: join(dir.path, 'ttl.sqlite'), idempotencyKeyTtl: 0 }), /"idempotencyKeyTtl" option must be a positive integer \(milliseconds\)/)
+    dir.remove()
   })
 })
