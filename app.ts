@@ -6,6 +6,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { EntraAuthError } from 'fastify-entra-id'
 import authPlugin from './plugins/auth.js'
 import configPlugin from './plugins/config.js'
+import connectionsPlugin from './plugins/connections.js'
 import storePlugin from './plugins/store.js'
 import swaggerPlugin from './plugins/swagger.js'
 import healthRoutes from './routes/health.js'
@@ -28,8 +29,50 @@ export interface AppOptions {
    * delay, doubling up to the maximum. Default 1000 doubling to 30000 (tests shorten it).
    */
   storeRetry?: Pick<StorePluginOptions, 'retryDelay' | 'maxRetryDelay'>
-  /** Fastify's options (logger, timeouts). Default: no logger. */
+  /** The HTTP server's timeouts; each one left out takes its {@link DEFAULT_TIMEOUTS} value (tests shorten them). */
+  timeouts?: Partial<ServerTimeouts>
+  /** Fastify's options (logger, proxy trust). Default: no logger. The timeouts are {@link AppOptions.timeouts}. */
   fastify?: FastifyServerOptions
+}
+
+/** Timeouts of the HTTP server, in milliseconds. */
+export interface ServerTimeouts {
+  /**
+   * The whole request, headers and body, must arrive within this time, or the server answers 408 and closes the
+   * connection. A slowly trickled body cannot hold a connection longer.
+   */
+  requestTimeout: number
+  /** The request's headers must arrive within this time (408 and closed otherwise). At most `requestTimeout`. */
+  headersTimeout: number
+  /**
+   * An idle keep-alive connection is closed after this time. Longer than the idle timeout of Azure's and most
+   * Kubernetes load balancers (60 s or less), so they close idle connections first and never send a request onto a
+   * connection Node is closing.
+   */
+  keepAliveTimeout: number
+  /**
+   * How often Node checks `requestTimeout` and `headersTimeout`: a request is cut at most this much after its
+   * timeout. Node's default, 30 s, would let a 30 s `requestTimeout` run to a minute.
+   */
+  connectionsCheckingInterval: number
+}
+
+/** The production timeouts: request 30 s, headers 10 s, keep-alive 72 s, checked every second. */
+export const DEFAULT_TIMEOUTS: Readonly<ServerTimeouts> = Object.freeze({
+  requestTimeout: 30_000,
+  headersTimeout: 10_000,
+  keepAliveTimeout: 72_000,
+  connectionsCheckingInterval: 1000
+})
+
+/** The timeouts with defaults filled in, checked: positive integers, headers within the request's time. */
+function serverTimeouts(given: Partial<ServerTimeouts> = {}): ServerTimeouts {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...given }
+  for (const [name, value] of Object.entries(timeouts)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`"timeouts.${name}" option must be a positive integer (milliseconds)`)
+  }
+  if (timeouts.headersTimeout > timeouts.requestTimeout) throw new TypeError('"timeouts.headersTimeout" option must not exceed "timeouts.requestTimeout"')
+  return timeouts
 }
 
 // TypeBox checks `format: "uuid"` and `"date-time"` with ajv-formats' validators.
@@ -40,8 +83,27 @@ registerAjvFormats()
  * environment variable.
  */
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const timeouts = serverTimeouts(options.timeouts)
   const app = Fastify({
     ...options.fastify,
+    // Node enforces requestTimeout and headersTimeout by a check every connectionsCheckingInterval, which only
+    // http.createServer's options set (Fastify passes them `http`); at its default, 30 s, a trickled body outlives
+    // a 30 s requestTimeout by up to 30 s more. Fastify then sets `server.requestTimeout` and `keepAliveTimeout`
+    // from its own options (requestTimeout 0, no limit, unless given), so both are given to Fastify as well.
+    http: {
+      requestTimeout: timeouts.requestTimeout,
+      headersTimeout: timeouts.headersTimeout,
+      keepAliveTimeout: timeouts.keepAliveTimeout,
+      connectionsCheckingInterval: timeouts.connectionsCheckingInterval
+    },
+    requestTimeout: timeouts.requestTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    // No connectionTimeout (socket inactivity): requestTimeout already bounds receiving a request, keepAliveTimeout
+    // an idle connection, and an inactivity limit would also cut a response whose handler waits on the database.
+    //
+    // During `close()`, a request that reaches a connection still open gets the connections plugin's 503, which
+    // has `Retry-After` and the service's error body, rather than Fastify's bare one.
+    return503OnClosing: false,
     // Requests carry small JSON bodies: refuse anything large before parsing it.
     bodyLimit: 64 * 1024,
     // `/api/todos` and `/api/todos/` are the same resource.
@@ -54,6 +116,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.setErrorHandler(errorHandler)
 
   try {
+    await app.register(connectionsPlugin)
     await app.register(configPlugin, options.env === undefined ? {} : { env: options.env })
     // The logger exists before the configuration is read; its level follows LOG_LEVEL from here on.
     app.log.level = app.config.LOG_LEVEL

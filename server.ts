@@ -1,4 +1,8 @@
 import { createRequire } from 'node:module'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Server } from 'node:http'
+import { Server as NetServer } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id'
@@ -7,8 +11,18 @@ import { buildApp } from './app.js'
 import { ConfigError } from './lib/config-error.js'
 import { listenHost } from './plugins/config.js'
 
-/** How long shutdown waits for in-flight requests before exiting anyway, in milliseconds. */
-const SHUTDOWN_DELAY = 10_000
+/**
+ * After SIGTERM, how long the service keeps serving, not ready and closing each connection after its response,
+ * so that load balancers take it out before it stops accepting, in milliseconds. Default in production;
+ * `SHUTDOWN_DRAIN_MS` overrides it. Elsewhere (development, tests) the default is 0: nothing routes to `npm start`.
+ */
+const SHUTDOWN_DRAIN = 5_000
+
+/** After the drain, how long the requests in progress get to finish before the process exits anyway (exit 1), in milliseconds. */
+const SHUTDOWN_CLOSE = 10_000
+
+/** The largest `SHUTDOWN_DRAIN_MS`: App Service waits at most 120 s (WEBSITES_CONTAINER_STOP_TIME_LIMIT) after SIGTERM. */
+const MAX_DRAIN = 110_000
 
 const production = process.env.NODE_ENV === 'production'
 
@@ -53,16 +67,26 @@ function describe(error: unknown): string {
   return typeof code === 'string' ? `${error.message} (${code})` : error.message
 }
 
+/** `SHUTDOWN_DRAIN_MS`, in milliseconds, or the problem with it. */
+function drainSetting(value: string | undefined): number | string {
+  if (value === undefined || value === '') return production ? SHUTDOWN_DRAIN : 0
+  const ms = /^\d+$/.test(value) ? Number(value) : Number.NaN
+  if (!(ms <= MAX_DRAIN)) return `SHUTDOWN_DRAIN_MS must be an integer from 0 to ${MAX_DRAIN} (milliseconds)`
+  return ms
+}
+
 async function main(): Promise<void> {
+  // Read here rather than with the other variables: only this file shuts down.
+  const drain = drainSetting(process.env.SHUTDOWN_DRAIN_MS)
+  if (typeof drain === 'string') {
+    reportStartFailure(production ? `The service could not start: ${drain}` : drain, { problems: [drain] })
+    return
+  }
   let app: FastifyInstance
   try {
     app = await buildApp({
       fastify: {
         logger: loggerOptions(),
-        // Longer than the idle timeout of Azure's and most Kubernetes load balancers, so they close idle
-        // connections first and never send a request onto a socket Node is closing.
-        keepAliveTimeout: 72_000,
-        requestTimeout: 30_000,
         // Behind App Service's front end or an ingress: the client's address is in X-Forwarded-For.
         trustProxy: true
       }
@@ -76,6 +100,7 @@ async function main(): Promise<void> {
     return
   }
 
+  const lastActivity = trackActivity(app.server)
   const { PORT } = app.config
   const host = listenHost(app.config)
   try {
@@ -92,14 +117,25 @@ async function main(): Promise<void> {
     process.exitCode = 1
     return
   }
-  // SIGTERM (Kubernetes, App Service) and SIGINT (Ctrl-C): stop accepting, finish in-flight requests, close
-  // the database and the development issuer (onClose hooks), then exit. A second signal exits at once.
+  // SIGTERM (Kubernetes, App Service) and SIGINT (Ctrl-C), in order: readiness turns 503 and every response
+  // closes its connection (the drain, `drain` ms); then the listener closes, the requests in progress finish
+  // and idle connections close (up to SHUTDOWN_CLOSE ms); then the database and the development issuer close
+  // (onClose hooks), and the process exits 0. Past `drain + SHUTDOWN_CLOSE` ms it exits 1; so does a second
+  // signal. After an uncaught error there is no drain, and the exit code is 1.
   // Installed only once listening: close-with-grace also handles `beforeExit`, where it exits 0, which would
   // hide a failed start.
-  closeWithGrace({ delay: SHUTDOWN_DELAY, logger: app.log }, async ({ signal, err }) => {
-    if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info({ signal }, 'shutting down')
+  closeWithGrace({ delay: drain + SHUTDOWN_CLOSE, logger: app.log }, async ({ signal, err }) => {
+    if (err !== undefined) {
+      app.log.error({ err }, 'shutting down after an error')
+    } else if (signal !== undefined) {
+      app.log.info({ signal, drainMs: drain }, `shutting down: not ready, draining for ${drain} ms`)
+      app.shutdown.begin()
+      await sleep(drain)
+      app.log.info('shutting down: refusing new requests (503), then closing the listener and finishing the requests in progress')
+      await stopAccepting(app, lastActivity)
+    }
     await app.close()
+    app.log.info('shut down')
   })
   if (app.authSettings.devIssuer !== null) {
     if (host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
@@ -107,6 +143,51 @@ async function main(): Promise<void> {
     }
     await printDevelopmentBanner(app)
   }
+}
+
+/**
+ * When the server last accepted a connection or began a request (`performance.now()`, in milliseconds): quiet
+ * for a while, no client is still sending here, and the listener can close without resetting anyone.
+ */
+function trackActivity(server: Server): () => number {
+  let last = performance.now()
+  const seen = () => { last = performance.now() }
+  server.on('connection', seen)
+  server.on('request', seen)
+  return () => last
+}
+
+/** How long without a new connection or request makes the listener safe to close, in milliseconds. */
+const QUIET = 100
+/** The longest wait for that quiet, in milliseconds: past it, clients that ignore 503 see the listener close. */
+const MAX_QUIET_WAIT = 5000
+
+/**
+ * Refuses new requests (503 with `Retry-After`), waits until no connection or request arrived for {@link QUIET}
+ * ms (at most {@link MAX_QUIET_WAIT}), then closes the listener: later connections are refused by the system.
+ *
+ * Why wait: closing a listening socket resets the connections the system completed but Node had not accepted
+ * yet, and `server.close()` destroys accepted connections whose first request has not been read, as idle; their
+ * clients may have sent a request already, and could not tell whether it ran. A client answered 503 knows it did
+ * not, and goes elsewhere.
+ */
+async function stopAccepting(app: FastifyInstance, lastActivity: () => number): Promise<void> {
+  app.shutdown.refuse()
+  const deadline = performance.now() + MAX_QUIET_WAIT
+  while (performance.now() < deadline) {
+    const quiet = performance.now() - lastActivity()
+    if (quiet < QUIET) {
+      await sleep(QUIET - quiet)
+      continue
+    }
+    // Connections waiting to be accepted are accepted in the event loop's poll phase, which runs before
+    // setImmediate callbacks: check again after it.
+    await new Promise((resolve) => setImmediate(resolve))
+    if (performance.now() - lastActivity() >= QUIET) break
+  }
+  // net.Server's close: stops listening without http.Server's closing of idle connections, which `app.close()`
+  // does next.
+  NetServer.prototype.close.call(app.server)
 }
 
 /** Development mode: ready-to-paste commands with a read token and a read-write token. */

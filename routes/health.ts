@@ -15,8 +15,8 @@ const Readiness = Type.Object({
 })
 
 /**
- * `/health/live` (the process answers) and `/health/ready` (keys loaded and the database reachable; `reasons`
- * says what is missing).
+ * `/health/live` (the process answers) and `/health/ready` (keys loaded, the database reachable and not shutting
+ * down; `reasons` says what is missing).
  */
 export default function health(fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
@@ -28,13 +28,16 @@ export default function health(fastify: FastifyInstance, _options: unknown, done
 
   app.get('/ready', {
     logLevel: 'warn',
-    schema: { tags: ['health'], summary: 'Readiness: signing keys loaded and database reachable', response: { 200: Readiness, 503: Readiness } }
+    schema: { tags: ['health'], summary: 'Readiness: signing keys loaded, database reachable, not shutting down', response: { 200: Readiness, 503: Readiness } }
   }, async (_request, reply) => {
     const signingKeys = app.entraId.isReady()
     const database = await databaseCheck(app)
-    const ready = signingKeys && database === null
+    // From SIGTERM on, so that load balancers stop sending requests while the in-flight ones finish.
+    const shuttingDown = app.shutdown.begun
+    const ready = signingKeys && database === null && !shuttingDown
     // Anyone may call this route: the reasons name what is missing, never a host, tenant or setting's value.
     const reasons = [
+      ...(shuttingDown ? ['shutting down: finishing the requests in progress; send new requests to another instance'] : []),
       ...(signingKeys ? [] : ['signing keys: not loaded yet (the identity provider has not answered); retrying in the background']),
       ...(database === null ? [] : [database])
     ]
