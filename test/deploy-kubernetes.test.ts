@@ -33,7 +33,13 @@ function number(text: string, key: string): number {
 }
 
 // The numbers the service uses, read from its source so that a change there fails here.
-const shutdownDelay = Number(/const SHUTDOWN_DELAY = ([\d_]+)/.exec(readFileSync(new URL('../server.ts', import.meta.url), 'utf8'))?.[1]?.replaceAll('_', '')) / 1000
+const serverSource = readFileSync(new URL('../server.ts', import.meta.url), 'utf8')
+/** `const NAME = <ms>` of server.ts, in seconds. */
+function serverSeconds(name: string): number {
+  return Number(new RegExp(`const ${name} = ([\\d_]+)`).exec(serverSource)?.[1]?.replaceAll('_', '')) / 1000
+}
+const shutdownDrain = serverSeconds('SHUTDOWN_DRAIN')
+const shutdownClose = serverSeconds('SHUTDOWN_CLOSE')
 const databaseCheck = Number(/const DATABASE_CHECK_TIMEOUT = ([\d_]+)/.exec(readFileSync(new URL('../routes/health.ts', import.meta.url), 'utf8'))?.[1]?.replaceAll('_', '')) / 1000
 const deployment = kind('Deployment')
 
@@ -46,13 +52,17 @@ test('the Kubernetes probes ask /health/ready for traffic and /health/live for r
   assert.match(under(kind('Service'), 'ports'), /targetPort: 8080/)
 })
 
-test('the Kubernetes preStop delay and the service\'s drain both fit in the termination grace period', () => {
-  assert.ok(shutdownDelay > 0, 'SHUTDOWN_DELAY is read from server.ts')
+test('the Kubernetes preStop delay, the service\'s drain and its close all fit in the termination grace period', () => {
+  assert.ok(shutdownDrain > 0, 'SHUTDOWN_DRAIN is read from server.ts')
+  assert.ok(shutdownClose > 0, 'SHUTDOWN_CLOSE is read from server.ts')
+  assert.doesNotMatch(under(deployment, 'env'), /SHUTDOWN_DRAIN_MS/, 'the drain is the default one, which this test reads')
+  assert.doesNotMatch(under(kind('ConfigMap'), 'data'), /SHUTDOWN_DRAIN_MS/, 'the drain is the default one, which this test reads')
   const sleep = /command: \["sleep", "(\d+)"\]/.exec(under(under(deployment, 'lifecycle'), 'preStop'))
   assert.ok(sleep !== null, 'preStop sleeps')
   const preStop = Number(sleep[1])
   const grace = number(deployment, 'terminationGracePeriodSeconds')
-  assert.ok(preStop > 0 && preStop < grace - shutdownDelay, `preStop ${preStop} s < terminationGracePeriodSeconds ${grace} s - drain ${shutdownDelay} s`)
+  assert.ok(preStop > 0 && preStop + shutdownDrain + shutdownClose < grace,
+    `preStop ${preStop} s + drain ${shutdownDrain} s + close ${shutdownClose} s < terminationGracePeriodSeconds ${grace} s`)
 })
 
 test('more than one Kubernetes replica takes DATABASE_URL from a Secret (each pod would otherwise have its own SQLite)', () => {
