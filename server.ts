@@ -60,6 +60,11 @@ function reportStartFailure(message: string, details: Record<string, unknown> = 
   process.exitCode = 1
 }
 
+/** Configuration problems, one per variable: one line in production, a list in development. */
+function reportConfigProblems(problems: readonly string[]): void {
+  reportStartFailure(production ? `The service could not start: ${problems.join('; ')}` : new ConfigError(problems).message, { problems })
+}
+
 /** One line for an error we did not foresee: its message and code, never its frames (unless LOG_LEVEL=debug). */
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
@@ -76,12 +81,9 @@ function drainSetting(value: string | undefined): number | string {
 }
 
 async function main(): Promise<void> {
-  // Read here rather than with the other variables: only this file shuts down.
+  // Read here rather than with the other variables, as only this file shuts down; its problem is reported with theirs.
   const drain = drainSetting(process.env.SHUTDOWN_DRAIN_MS)
-  if (typeof drain === 'string') {
-    reportStartFailure(production ? `The service could not start: ${drain}` : drain, { problems: [drain] })
-    return
-  }
+  const drainProblems = typeof drain === 'string' ? [drain] : []
   let app: FastifyInstance
   try {
     app = await buildApp({
@@ -92,11 +94,13 @@ async function main(): Promise<void> {
       }
     })
   } catch (error) {
-    if (error instanceof ConfigError) {
-      reportStartFailure(production ? `The service could not start: ${error.problems.join('; ')}` : error.message, { problems: error.problems })
-    } else {
-      reportStartFailure(`The service could not start: ${describe(error)}`, {}, error)
-    }
+    if (error instanceof ConfigError) reportConfigProblems([...error.problems, ...drainProblems])
+    else reportStartFailure(`The service could not start: ${describe(error)}`, {}, error)
+    return
+  }
+  if (typeof drain === 'string') {
+    await app.close()
+    reportConfigProblems(drainProblems)
     return
   }
 
@@ -207,7 +211,7 @@ ${line}
 DEVELOPMENT MODE: tokens come from a local issuer at ${issuer.url} (tenant ${issuer.tenantId},
 API client ID ${issuer.clientId}), not from Entra ID. Set AZURE_TENANT_ID and AZURE_CLIENT_ID to use Entra ID.
 
-Tokens for the development user (valid 8 hours; more with: npm run token -- --scope ${write}):
+Tokens for the development user (valid 8 hours; more with: npm run -s token -- --scope ${read} --scope ${write}):
 
 export READ_TOKEN='${readToken}'
 export WRITE_TOKEN='${writeToken}'

@@ -56,8 +56,9 @@ describe('the started service', () => {
   test('production: JSON logs naming the caller (tid, oid, azp), never the token', async () => {
     const dir = tempDir()
     const issuer = await startTestIssuer()
+    // No drain: nothing routes here (test/shutdown.test.ts drains under load).
     const env = serviceEnv({
-      NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1',
+      NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0',
       AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url
     })
     const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env })
@@ -79,6 +80,12 @@ describe('the started service', () => {
       assert.ok(!server.stdout.includes(token.split('.')[2] ?? token))
       assert.ok(!server.stdout.includes('leak'))
       assert.ok(!server.stdout.includes('DEVELOPMENT MODE'))
+      const shutdown = lines.map((l) => String(l.msg)).filter((m) => /^shut/.test(m))
+      assert.deepEqual(shutdown, [
+        'shutting down: not ready, draining for 0 ms',
+        'shutting down: refusing new requests (503), then closing the listener and finishing the requests in progress',
+        'shut down'
+      ])
     } finally {
       await server.stop('SIGKILL')
       await issuer.close()
@@ -86,13 +93,25 @@ describe('the started service', () => {
     }
   })
 
-  test('production without Entra configuration: exits 1 naming the missing variables', async () => {
+  test('a SHUTDOWN_DRAIN_MS that is not a whole number of milliseconds: exits 1 naming it', async () => {
     const dir = tempDir()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0' }) })
+    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', SHUTDOWN_DRAIN_MS: '5s' }) })
+    try {
+      assert.equal(await server.exited, 1)
+      assert.match(server.stderr, /^ {2}- SHUTDOWN_DRAIN_MS must be an integer from 0 to 110000 \(milliseconds\)$/m)
+    } finally {
+      dir.remove()
+    }
+  })
+
+  test('production without Entra configuration: exits 1 naming the missing variables, and a bad SHUTDOWN_DRAIN_MS with them', async () => {
+    const dir = tempDir()
+    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', SHUTDOWN_DRAIN_MS: '-1' }) })
     try {
       assert.equal(await server.exited, 1)
       assert.match(server.stderr, /AZURE_TENANT_ID is required when NODE_ENV=production/)
       assert.match(server.stderr, /AZURE_CLIENT_ID is required when NODE_ENV=production/)
+      assert.match(server.stderr, /SHUTDOWN_DRAIN_MS must be an integer from 0 to 110000/)
     } finally {
       dir.remove()
     }
