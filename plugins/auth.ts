@@ -56,7 +56,14 @@ async function auth(app: FastifyInstance): Promise<void> {
   if (c.AZURE_TENANT_ID === undefined) {
     // The config plugin refuses this already; checked again here because it is the one rule that must never break.
     if (c.NODE_ENV === 'production') throw new ConfigError(['AZURE_TENANT_ID is required when NODE_ENV=production'])
-    devIssuer = await startDevIssuer({ dataDir: c.DATA_DIR, port: c.DEV_ISSUER_PORT })
+    try {
+      devIssuer = await startDevIssuer({ dataDir: c.DATA_DIR, port: c.DEV_ISSUER_PORT })
+    } catch (error) {
+      // Its keys live under DATA_DIR: a directory that cannot be made or written is a setting to fix.
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === undefined || !['EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EROFS', 'EEXIST', 'ENOSPC'].includes(code)) throw error
+      throw new ConfigError([`DATA_DIR must be a writable directory: the development issuer cannot keep its keys in ${c.DATA_DIR} (${code})`])
+    }
     const issuer = devIssuer
     app.addHook('onClose', async () => { await issuer.close() })
     app.log.warn({ authorityHost: issuer.url, tenantId: issuer.tenantId, clientId: issuer.clientId },

@@ -3,13 +3,14 @@
  * the root URL. Slow tier: every test starts real processes.
  */
 import assert from 'node:assert/strict'
-import { statSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo, Server } from 'node:net'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { buildApp } from '../app.js'
+import { ConfigError } from '../lib/config-error.js'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { bearer, envFor, tempDir } from './helpers/app.js'
 import { Child, run, serviceEnv } from './helpers/process.js'
@@ -130,6 +131,21 @@ describe('development mode', () => {
       assert.match(help.stdout, /300 s/)
     } finally {
       await server.stop('SIGTERM')
+      dir.remove()
+    }
+  })
+
+  test('a DATA_DIR that is a file is named as the setting to fix, not reported as a file-system error', async () => {
+    const dir = tempDir()
+    const file = join(dir.path, 'a-file')
+    writeFileSync(file, '')
+    try {
+      await assert.rejects(buildApp({ env: { DATA_DIR: file, DEV_ISSUER_PORT: '0', LOG_LEVEL: 'silent' } }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError)
+        assert.deepEqual(error.problems, [`DATA_DIR must be a writable directory: the development issuer cannot keep its keys in ${file} (ENOTDIR)`])
+        return true
+      })
+    } finally {
       dir.remove()
     }
   })
