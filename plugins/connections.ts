@@ -23,10 +23,22 @@ export interface Shutdown {
 /** `Retry-After` of a request refused during shutdown, in seconds: another instance can take it at once. */
 const REFUSED_RETRY_AFTER = '1'
 
+/** The refusal, serialized once: it fits no route's response schema, and is sent as it is. */
+const REFUSAL = JSON.stringify({
+  statusCode: 503,
+  code: 'SHUTTING_DOWN',
+  error: 'Service Unavailable',
+  message: 'The service is shutting down and did not process this request; retry it'
+})
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** Whether shutdown has begun; server.ts begins it. */
     readonly shutdown: Shutdown
+  }
+  interface FastifyContextConfig {
+    /** Served as usual while refusing new requests at shutdown (the health probes, which say so themselves). */
+    servedDuringShutdown?: boolean
   }
 }
 
@@ -54,7 +66,8 @@ function bodyStillArriving(raw: IncomingMessage): boolean {
  *   server is closing fails without telling the client whether it was processed).
  *
  * Once refusing, a new request is answered 503 before anything else runs (authentication included): a clear
- * "not processed, retry" rather than a reset.
+ * "not processed, retry" rather than a reset. Routes with `config.servedDuringShutdown` (the health probes) are
+ * answered as usual.
  */
 // eslint-disable-next-line @typescript-eslint/require-await -- async, so that a throw rejects `register`
 async function connections(app: FastifyInstance): Promise<void> {
@@ -68,13 +81,9 @@ async function connections(app: FastifyInstance): Promise<void> {
   } satisfies Shutdown)
 
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
-    if (!refusing) { done(); return }
-    void reply.code(503).headers({ 'retry-after': REFUSED_RETRY_AFTER, connection: 'close' }).send({
-      statusCode: 503,
-      code: 'SHUTTING_DOWN',
-      error: 'Service Unavailable',
-      message: 'The service is shutting down and did not process this request; retry it'
-    })
+    if (!refusing || request.routeOptions.config.servedDuringShutdown === true) { done(); return }
+    void reply.code(503).type('application/json; charset=utf-8')
+      .headers({ 'retry-after': REFUSED_RETRY_AFTER, connection: 'close' }).send(REFUSAL)
   })
 
   app.addHook('onSend', (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {

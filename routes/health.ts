@@ -23,11 +23,15 @@ export default function health(fastify: FastifyInstance, _options: unknown, done
 
   app.get('/live', {
     logLevel: 'warn',
+    // The process still answers while it shuts down.
+    config: { servedDuringShutdown: true },
     schema: { tags: ['health'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
   }, () => ({ status: 'ok' as const }))
 
   app.get('/ready', {
     logLevel: 'warn',
+    // It says why it is not ready, shutting down included.
+    config: { servedDuringShutdown: true },
     schema: { tags: ['health'], summary: 'Readiness: signing keys loaded, database reachable, not shutting down', response: { 200: Readiness, 503: Readiness } }
   }, async (_request, reply) => {
     const signingKeys = app.entraId.isReady()

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest, Agent } from 'node:http'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { startTestIssuer } from 'fastify-entra-id/testing'
-import { tempDir } from './helpers/app.js'
+import { bearer, startHarness, tempDir } from './helpers/app.js'
 import { Child, serviceEnv } from './helpers/process.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -54,6 +54,57 @@ function send(options: { port: number, path: string, method: string, agent: Agen
     req.end(options.body)
   })
 }
+
+describe('the shutdown states', () => {
+  test('once shutdown has begun: readiness answers 503 saying so, and every response closes its connection, while requests are served', async () => {
+    const harness = await startHarness('sqlite')
+    try {
+      const { app, callers } = harness
+      const before = await app.inject({ url: '/health/ready' })
+      assert.equal(before.statusCode, 200)
+      assert.notEqual(before.headers.connection, 'close')
+
+      app.shutdown.begin()
+      const ready = await app.inject({ url: '/health/ready' })
+      assert.equal(ready.statusCode, 503)
+      assert.equal(ready.headers.connection, 'close')
+      assert.deepEqual(ready.json(), {
+        status: 'not ready',
+        checks: { signingKeys: true, database: true },
+        reasons: ['shutting down: finishing the requests in progress; send new requests to another instance']
+      })
+      const created = await app.inject({ method: 'POST', url: '/api/todos', headers: bearer(await callers.user(callers.alice, ['Todo.Write'])), payload: { title: 'During the drain' } })
+      assert.equal(created.statusCode, 201)
+      assert.equal(created.headers.connection, 'close')
+    } finally {
+      await harness.close()
+    }
+  })
+
+  test('once refusing: a new request is answered 503 with Retry-After before anything runs, and nothing is written', async () => {
+    const harness = await startHarness('sqlite')
+    try {
+      const { app, callers, store } = harness
+      app.shutdown.refuse()
+      const token = await callers.user(callers.alice, ['Todo.Read', 'Todo.Write'])
+      const refused = await app.inject({ method: 'POST', url: '/api/todos', headers: bearer(token), payload: { title: 'Too late' } })
+      assert.equal(refused.statusCode, 503)
+      assert.equal(refused.headers['retry-after'], '1')
+      assert.equal(refused.headers.connection, 'close')
+      assert.equal(refused.json<{ code: string }>().code, 'SHUTTING_DOWN')
+      // Before authentication: no token needed to learn that the service is going away, and no 401 instead.
+      assert.equal((await app.inject({ url: '/api/todos' })).statusCode, 503)
+      // The probes still answer, and say why.
+      const ready = await app.inject({ url: '/health/ready' })
+      assert.equal(ready.statusCode, 503)
+      assert.match(ready.json<{ reasons: string[] }>().reasons[0] ?? '', /^shutting down/)
+      assert.equal((await app.inject({ url: '/health/live' })).statusCode, 200)
+      assert.deepEqual((await store.list({ filter: {}, limit: 10 })).items, [])
+    } finally {
+      await harness.close()
+    }
+  })
+})
 
 test('SIGTERM under a keep-alive write load: not ready at once, no request reset, every 201 stored, exit 0', { timeout: 60_000 }, async (t) => {
   const dir = tempDir()
