@@ -2,10 +2,14 @@ import assert from 'node:assert/strict'
 import { request as httpRequest, Agent } from 'node:http'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { startTestIssuer } from 'fastify-entra-id/testing'
-import { bearer, startHarness, tempDir } from './helpers/app.js'
+import pg from 'pg'
+import { ENGINES, bearer, startHarness, tempDir } from './helpers/app.js'
+import type { Engine } from './helpers/app.js'
+import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres } from './helpers/postgres.js'
 import { Child, serviceEnv } from './helpers/process.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -106,12 +110,59 @@ describe('the shutdown states', () => {
   })
 })
 
-test('SIGTERM under a keep-alive write load: not ready at once, no request reset, every 201 stored, exit 0', { timeout: 60_000 }, async (t) => {
+/** The service's database: SQLite in `dataDir`, or a fresh schema of TEST_DATABASE_URL; the stored ids, read after the exit. */
+async function serviceDatabase(engine: Engine, dataDir: string): Promise<{ env: Record<string, string>, ids: () => Promise<Set<string>>, dispose: () => Promise<void> }> {
+  if (engine === 'sqlite') {
+    return {
+      env: {},
+      ids: () => {
+        const database = new Database(join(dataDir, 'todos.sqlite'), { readonly: true })
+        try {
+          return Promise.resolve(new Set(database.prepare('SELECT id FROM todos').pluck().all() as string[]))
+        } finally {
+          database.close()
+        }
+      },
+      dispose: () => Promise.resolve()
+    }
+  }
+  const url = postgresUrl()
+  if (url === undefined) throw new Error('TEST_DATABASE_URL is not set')
+  const schema = freshSchema()
+  const query = async <T extends pg.QueryResultRow>(sql: string): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      return (await client.query<T>(sql)).rows
+    } finally {
+      await client.end()
+    }
+  }
+  await query(`CREATE SCHEMA "${schema}"`)
+  // The service migrates into, and writes to, the first schema of its search_path.
+  const service = new URL(url)
+  service.searchParams.set('options', `-c search_path=${schema}`)
+  return {
+    env: { DATABASE_URL: service.toString() },
+    ids: async () => new Set((await query<{ id: string }>(`SELECT id FROM "${schema}".todos`)).map((r) => r.id)),
+    dispose: () => dropSchema(url, schema)
+  }
+}
+
+for (const engine of ENGINES) {
+  test(`SIGTERM under a keep-alive write load (${engine}): not ready at once, no request reset, every 201 stored, exit 0`, {
+    timeout: 60_000, skip: engine === 'postgres' ? skipWithoutPostgres() : false
+  }, (t) => loadThenSigterm(t, engine))
+}
+
+async function loadThenSigterm(t: TestContext, engine: Engine): Promise<void> {
   const dir = tempDir()
   const issuer = await startTestIssuer()
+  const database = await serviceDatabase(engine, dir.path)
   const env = serviceEnv({
     NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: String(DRAIN),
-    AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url
+    AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url,
+    ...database.env
   })
   const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env })
   const writers = new Agent({ keepAlive: true, maxSockets: WRITERS })
@@ -166,9 +217,7 @@ test('SIGTERM under a keep-alive write load: not ready at once, no request reset
     const readyAgain = readiness.filter((o) => o.sentAt > drainSeen && o.status !== undefined && o.status !== 503)
     const keptOpen = outcomes.filter((o) => o.sentAt > drainSeen && o.status !== undefined && o.connection !== 'close')
 
-    const database = new Database(join(dir.path, 'todos.sqlite'), { readonly: true })
-    const ids = new Set(database.prepare('SELECT id FROM todos').pluck().all() as string[])
-    database.close()
+    const ids = await database.ids()
     const missing = created.filter((o) => o.id === undefined || !ids.has(o.id))
 
     t.diagnostic(`${outcomes.length} requests from ${WRITERS} keep-alive writers: ${created.length} answered 201 (${afterSigterm.length} after SIGTERM), ` +
@@ -194,6 +243,7 @@ test('SIGTERM under a keep-alive write load: not ready at once, no request reset
     probes.destroy()
     await server.stop('SIGKILL')
     await issuer.close()
+    await database.dispose()
     dir.remove()
   }
-})
+}
