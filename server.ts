@@ -122,9 +122,10 @@ async function main(): Promise<void> {
     return
   }
   // SIGTERM (Kubernetes, App Service) and SIGINT (Ctrl-C), in order: readiness turns 503 and every response
-  // closes its connection (the drain, `drain` ms); then the listener closes, the requests in progress finish
-  // and idle connections close (up to SHUTDOWN_CLOSE ms); then the database and the development issuer close
-  // (onClose hooks), and the process exits 0. Past `drain + SHUTDOWN_CLOSE` ms it exits 1; so does a second
+  // closes its connection, while requests are still served (the drain, `drain` ms); then new requests are
+  // answered 503 with Retry-After until no client has connected for 100 ms (at most 5 s), the listener closes,
+  // the requests in progress finish and idle connections close; then the database and the development issuer
+  // close (onClose hooks), and the process exits 0. Past `drain + SHUTDOWN_CLOSE` ms it exits 1; so does a second
   // signal. After an uncaught error there is no drain, and the exit code is 1.
   // Installed only once listening: close-with-grace also handles `beforeExit`, where it exits 0, which would
   // hide a failed start.
