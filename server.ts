@@ -18,7 +18,10 @@ import { listenHost } from './plugins/config.js'
  */
 const SHUTDOWN_DRAIN = 5_000
 
-/** After the drain, how long the requests in progress get to finish before the process exits anyway (exit 1), in milliseconds. */
+/**
+ * After the drain, how long refusing the last clients (at most 5 s) and finishing the requests in progress may
+ * take before the process exits anyway (exit 1), in milliseconds.
+ */
 const SHUTDOWN_CLOSE = 10_000
 
 /** The largest `SHUTDOWN_DRAIN_MS`: App Service waits at most 120 s (WEBSITES_CONTAINER_STOP_TIME_LIMIT) after SIGTERM. */
