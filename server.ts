@@ -9,23 +9,13 @@ import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError } from './lib/config-error.js'
-import { listenHost } from './plugins/config.js'
-
-/**
- * After SIGTERM, how long the service keeps serving, not ready and closing each connection after its response,
- * so that load balancers take it out before it stops accepting, in milliseconds. Default in production;
- * `SHUTDOWN_DRAIN_MS` overrides it. Elsewhere (development, tests) the default is 0: nothing routes to `npm start`.
- */
-const SHUTDOWN_DRAIN = 5_000
+import { listenHost, shutdownDrain } from './plugins/config.js'
 
 /**
  * After the drain, how long refusing the last clients (at most 5 s) and finishing the requests in progress may
  * take before the process exits anyway (exit 1), in milliseconds.
  */
 const SHUTDOWN_CLOSE = 10_000
-
-/** The largest `SHUTDOWN_DRAIN_MS`: App Service waits at most 120 s (WEBSITES_CONTAINER_STOP_TIME_LIMIT) after SIGTERM. */
-const MAX_DRAIN = 110_000
 
 const production = process.env.NODE_ENV === 'production'
 
@@ -75,18 +65,7 @@ function describe(error: unknown): string {
   return typeof code === 'string' ? `${error.message} (${code})` : error.message
 }
 
-/** `SHUTDOWN_DRAIN_MS`, in milliseconds, or the problem with it. */
-function drainSetting(value: string | undefined): number | string {
-  if (value === undefined || value === '') return production ? SHUTDOWN_DRAIN : 0
-  const ms = /^\d+$/.test(value) ? Number(value) : Number.NaN
-  if (!(ms <= MAX_DRAIN)) return `SHUTDOWN_DRAIN_MS must be an integer from 0 to ${MAX_DRAIN} (milliseconds)`
-  return ms
-}
-
 async function main(): Promise<void> {
-  // Read here rather than with the other variables, as only this file shuts down; its problem is reported with theirs.
-  const drain = drainSetting(process.env.SHUTDOWN_DRAIN_MS)
-  const drainProblems = typeof drain === 'string' ? [drain] : []
   let app: FastifyInstance
   try {
     app = await buildApp({
@@ -97,16 +76,11 @@ async function main(): Promise<void> {
       }
     })
   } catch (error) {
-    if (error instanceof ConfigError) reportConfigProblems([...error.problems, ...drainProblems])
+    if (error instanceof ConfigError) reportConfigProblems(error.problems)
     else reportStartFailure(`The service could not start: ${describe(error)}`, {}, error)
     return
   }
-  if (typeof drain === 'string') {
-    await app.close()
-    reportConfigProblems(drainProblems)
-    return
-  }
-
+  const drain = shutdownDrain(app.config)
   const lastActivity = trackActivity(app.server)
   const { PORT } = app.config
   const host = listenHost(app.config)

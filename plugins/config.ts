@@ -31,7 +31,9 @@ export const configSchema = Type.Object({
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(?:ql)?://' })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-  DEV_ISSUER_PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 })
+  DEV_ISSUER_PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
+  // Default: 5000 in production, 0 otherwise (shutdownDrain). At most 110 s: App Service waits at most 120 s.
+  SHUTDOWN_DRAIN_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 110_000 }))
 })
 
 /** The validated configuration, as `fastify.config`. */
@@ -55,7 +57,8 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   DATA_DIR: 'a directory path',
   DATABASE_URL: 'a PostgreSQL connection URL, postgres://user:password@host:5432/database',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
-  DEV_ISSUER_PORT: 'an integer from 0 to 65535'
+  DEV_ISSUER_PORT: 'an integer from 0 to 65535',
+  SHUTDOWN_DRAIN_MS: 'an integer from 0 to 110000 (milliseconds)'
 }
 
 declare module 'fastify' {
@@ -80,7 +83,12 @@ async function config(app: FastifyInstance, options: ConfigPluginOptions): Promi
       confKey: 'config'
     })
   } catch (error) {
-    throw new ConfigError(schemaProblems(error))
+    // Every problem at once: the rules between variables too, read from the raw values, for the variables the
+    // schema did not already refuse.
+    const problems = schemaProblems(error)
+    const refused = new Set(problems.map((p) => p.split(' ')[0]))
+    const raw = { NODE_ENV: 'development', ...(options.env ?? process.env) } as unknown as Config
+    throw new ConfigError([...problems, ...crossCheck(raw).filter((p) => !refused.has(p.split(' ')[0]))])
   }
   const problems = crossCheck(app.config)
   if (problems.length > 0) throw new ConfigError(problems)
@@ -128,6 +136,15 @@ function crossCheck(c: Config): string[] {
  */
 export function listenHost(c: Config): string {
   return c.HOST ?? (c.AZURE_TENANT_ID === undefined ? '127.0.0.1' : '0.0.0.0')
+}
+
+/**
+ * After SIGTERM, how long the service keeps serving, not ready and closing each connection after its response,
+ * so that load balancers take it out before it stops accepting, in milliseconds: `SHUTDOWN_DRAIN_MS`, else 5000 in
+ * production and 0 elsewhere (development and tests: nothing routes to them).
+ */
+export function shutdownDrain(c: Config): number {
+  return c.SHUTDOWN_DRAIN_MS ?? (c.NODE_ENV === 'production' ? 5_000 : 0)
 }
 
 /** Splits a comma-separated variable. */

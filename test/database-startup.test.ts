@@ -249,7 +249,7 @@ describe('database unreachable at start-up: the started service', () => {
     const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
       cwd: ROOT,
       env: serviceEnv({
-        NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1',
+        NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0',
         AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url,
         DATABASE_URL: `postgres://todo:pw-never-logged@127.0.0.1:${String(port)}/todos`
       })

@@ -142,6 +142,8 @@ test('the Dockerfile, replayed outside Docker, builds an image that serves the A
       ...Object.fromEntries(Object.entries(runtimeEnv).map(([k, v]) => [k, v.startsWith('/app') ? join(runtimeDir, relative('/app', v)) : v])),
       PORT: '0',
       HOST: '127.0.0.1',
+      // No load balancer to drain for: stop at once.
+      SHUTDOWN_DRAIN_MS: '0',
       AZURE_TENANT_ID: issuer.tenantId,
       AZURE_CLIENT_ID: issuer.clientId,
       AZURE_AUTHORITY_HOST: issuer.url

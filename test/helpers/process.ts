@@ -57,7 +57,7 @@ export async function run(command: string, args: readonly string[], options: { c
 }
 
 // The service's own variables, and npm's (set when tests run under `npm test`, and read by child npm commands).
-const SERVICE_VARIABLES = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|npm_(?!config_nodedir$))/
+const SERVICE_VARIABLES = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|SHUTDOWN_|npm_(?!config_nodedir$))/
 
 /**
  * The environment of a child service or command: this process's, without anything that would change the
