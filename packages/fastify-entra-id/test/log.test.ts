@@ -79,6 +79,16 @@ describe('redacting credentials from logged URLs', () => {
     assert.equal(redactUrl('/login?redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Fpage%3D2'), '/login?redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Fpage%3D2')
   })
 
+  it('redacts a value that nests URLs deeper than it searches (three levels)', () => {
+    const nest = (levels: number): string => {
+      let url = '/d?page=2'
+      for (let i = 0; i < levels; i++) url = `/n${String(i)}?next=${encodeURIComponent(url)}`
+      return url
+    }
+    assert.equal(redactUrl(nest(3)), nest(3))
+    assert.equal(redactUrl(nest(4)), '/n3?next=[REDACTED]')
+  })
+
   it('handles a fragment, though browsers never send one', () => {
     assert.equal(redactUrl(`/cb#access_token=${TOKEN}&state=s`), '/cb#access_token=[REDACTED]&state=s')
     assert.equal(redactUrl(`/cb?state=s#id_token=${TOKEN}`), '/cb?state=s#id_token=[REDACTED]')
