@@ -48,9 +48,10 @@ type NameVerdict = 'plain' | 'secret' | 'secret-in-name' | 'malformed'
  * Names are matched the way servers read them, not as literal text: percent-decoded (`access%5Ftoken`), `+` as a
  * space, any case, with a `[...]` array suffix (`access_token[]`, as qs reads it) or a `.` path (qs'
  * `allowDots`) ignored, and spaces or dots read as `_` (PHP). A parameter may follow `&`, `;`, `?` or `#`, and
- * the query may start at `?`, `;` or `#` (find-my-way splits the path at each). A name that decodes to a
- * secret name followed by `=` or a separator (`access_token%3Dxyz`) is redacted whole. A value that
- * percent-decodes to a URL with a secret parameter (an encoded redirect URI) is redacted too.
+ * the query may start at `?`, `#` or `;` (find-my-way splits the path at `?` and `#`, and at `;` with
+ * `useSemicolonDelimiter`). A secret value is replaced up to the next `&`, as Fastify reads it. A name that
+ * decodes to a secret name followed by `=` or a separator (`access_token%3Dxyz`) is redacted whole. A value
+ * that percent-decodes to a URL with a secret parameter (an encoded redirect URI) is redacted too.
  *
  * Fails closed: when a parameter name is not valid percent-encoding (`%zz`, `%E0%A4`), nothing says how a server
  * reads it, so the whole query is replaced: `/path?[REDACTED]`. A URL without `?`, `;` or `#` is returned as is.
