@@ -4,6 +4,7 @@ import type { CompiledRequirement, Requirement } from './authorization.js'
 import { EntraConfigError, InsufficientScopeError } from './errors.js'
 import type { EntraIdentity } from './identity.js'
 import { settle } from './hook.js'
+import { closeIfBodyArriving } from './connection.js'
 import type { EntraHook } from './hook.js'
 
 /**
@@ -127,9 +128,10 @@ function forbidden(required: readonly string[], description: string, realm: stri
 }
 
 function guard(decide: (identity: EntraIdentity, realm: string) => Decision): EntraGuard {
-  function refusalOf(request: FastifyRequest): InsufficientScopeError | undefined {
+  function refusalOf(request: FastifyRequest, reply: FastifyReply): InsufficientScopeError | undefined {
     const refusal = decide(request.auth as EntraIdentity, request.server.entraId.realm)
     if (refusal === null) return undefined
+    closeIfBodyArriving(request, reply)
     return refusal
   }
   function entraIdGuard(request: FastifyRequest, reply: FastifyReply): Promise<void>
@@ -140,15 +142,15 @@ function guard(decide: (identity: EntraIdentity, realm: string) => Decision): En
       return settle(done, new Error('fastify-entra-id guards need the plugin registered in this Fastify instance or a parent'))
     }
     // Authenticated already (by the authenticate hook): decide synchronously.
-    if (request.auth !== null) return settle(done, refusalOf(request))
+    if (request.auth !== null) return settle(done, refusalOf(request, reply))
     if (done === undefined) {
       return entraId.authenticate(request, reply).then(() => {
-        const refusal = refusalOf(request)
+        const refusal = refusalOf(request, reply)
         if (refusal !== undefined) throw refusal
       })
     }
     // Under Fastify, authenticate in callback form too, so a cached token is decided without a promise.
-    entraId.authenticate(request, reply, (error?: Error) => { void settle(done, error ?? refusalOf(request)) })
+    entraId.authenticate(request, reply, (error?: Error) => { void settle(done, error ?? refusalOf(request, reply)) })
     return undefined
   }
   return entraIdGuard

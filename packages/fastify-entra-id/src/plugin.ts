@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { readBearerToken } from './bearer.js'
+import { closeIfBodyArriving } from './connection.js'
 import { settle, settleLater } from './hook.js'
 import type { EntraHook } from './hook.js'
 import { DiscoveryError } from './discovery.js'
@@ -114,6 +115,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
       token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query }, realm)
     } catch (error) {
       // Refusals are not logged here: Fastify's error handler logs each one, once, at `info` (with its `code`).
+      closeIfBodyArriving(request, reply)
       return settle(done, error)
     }
     const cached = verifier.cachedIdentity(token)
@@ -121,7 +123,10 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
       accept(request, reply, cached)
       return settle(done)
     }
-    return settleLater(done, verifier.verify(token).then((identity) => { accept(request, reply, identity) }))
+    return settleLater(done, verifier.verify(token).then(
+      (identity) => { accept(request, reply, identity) },
+      (error: unknown) => { closeIfBodyArriving(request, reply); throw error }
+    ))
   }
 
   fastify.decorate('entraId', {
