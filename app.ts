@@ -114,6 +114,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // converted from text first.
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
   app.setErrorHandler(errorHandler)
+  // A JSON API: a text/plain body (which Fastify parses by default) is a 415, like any other media type.
+  app.removeContentTypeParser('text/plain')
 
   try {
     await app.register(connectionsPlugin)
