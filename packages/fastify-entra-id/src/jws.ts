@@ -35,11 +35,34 @@ export function decodeJws(token: string): DecodedJws | null {
   if (token.length > MAX_JWS_LENGTH || !COMPACT_JWS.test(token)) return null
   const first = token.indexOf('.')
   const second = token.indexOf('.', first + 1)
+  if (!canonical(token, 0, first) || !canonical(token, first + 1, second) || !canonical(token, second + 1, token.length)) return null
   const header = parseObject(token, 0, first)
   const payload = parseObject(token, first + 1, second)
   if (header === null || payload === null) return null
   return { header, payload, token, signatureStart: second + 1, payloadLength: second - first - 1 }
 }
+
+/**
+ * Whether `token[start, end)` is base64url as an encoder writes it (RFC 4648 §3.5): no length that leaves a lone
+ * character, and zero in the unused low bits of the last one. Buffer (like most decoders) ignores those bits, so
+ * without this check every signature has 16 spellings that verify, and anything keyed on the token's text (the
+ * token cache, a deny-list) would see 16 different tokens.
+ */
+function canonical(token: string, start: number, end: number): boolean {
+  const rest = (end - start) % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  const last = BASE64URL_VALUE[token.charCodeAt(end - 1)] ?? 0
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0
+}
+
+// The 6-bit value of each base64url character, by its character code (COMPACT_JWS has vetted the characters).
+const BASE64URL_VALUE: readonly number[] = (() => {
+  const values: number[] = []
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i
+  return values
+})()
 
 function parseObject(token: string, start: number, end: number): Record<string, unknown> | null {
   try {
