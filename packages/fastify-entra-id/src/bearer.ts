@@ -38,7 +38,7 @@ export function readBearerToken(source: BearerSource, realm?: string): string {
     const name = raw[i] as string
     if (name.length === 13 && name.toLowerCase() === 'authorization') {
       if (value !== undefined) throw new InvalidRequestError('Send exactly one Authorization header', options)
-      value = (raw[i + 1] as string).trim()
+      value = trimWhitespace(raw[i + 1] as string)
     }
   }
   if (value === undefined || value === '') throw new MissingTokenError(options)
@@ -67,9 +67,25 @@ export function readBearerToken(source: BearerSource, realm?: string): string {
 
 function rejectQueryToken(query: unknown, options: { realm?: string }): void {
   if (query === null || typeof query !== 'object') return
-  for (const name of QUERY_TOKEN_PARAMS) {
-    if (Object.hasOwn(query, name)) {
+  for (const name in query) {
+    // As the name could be meant: any case, and cut at an array suffix (`access_token[]`) or at an `=` that came
+    // percent-encoded (`access_token%3D...`). The token is never read from there; the request is refused.
+    const bare = name.toLowerCase()
+    const cut = bare.search(/[[=]/)
+    if ((QUERY_TOKEN_PARAMS as readonly string[]).includes(cut === -1 ? bare : bare.slice(0, cut))) {
       throw new InvalidRequestError('Tokens in the URL are not accepted: send the token in the Authorization header', options)
     }
   }
+}
+
+/**
+ * The value without the spaces and tabs around it: the only white space HTTP allows there (RFC 9110 §5.6.3).
+ * `String.prototype.trim` would also drop characters such as U+00A0, which then stay part of the token.
+ */
+function trimWhitespace(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--
+  return start === 0 && end === value.length ? value : value.slice(start, end)
 }

@@ -31,5 +31,5 @@ export {
   bearerChallenge
 } from './errors.js'
 export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, InvalidTokenCode } from './errors.js'
-export { requestSerializer, redactUrl, authorizationRedactPaths } from './log.js'
+export { requestSerializer, redactUrl, redactedQueryParams, authorizationRedactPaths } from './log.js'
 export type { SerializableRequest } from './log.js'

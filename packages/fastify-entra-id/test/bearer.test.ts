@@ -75,6 +75,17 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
     const expected = { status: 400, code: 'ENTRA_INVALID_REQUEST', challenge: invalidRequest('Tokens in the URL are not accepted: send the token in the Authorization header') }
     assert.deepEqual(await call({}, `/me?access_token=${token}`), expected)
     assert.deepEqual(await call({ authorization: `Bearer ${token}` }, `/me?access_token=${token}`), expected)
+    // However the name is written: any case, percent-encoded, with an array suffix, with an encoded "=".
+    for (const query of ['ACCESS_TOKEN=', 'access%5Ftoken=', '%61ccess_token=', 'access_token[]=', 'access_token[0]=', 'access_token%3D', 'Id_Token=']) {
+      assert.deepEqual(await call({ authorization: `Bearer ${token}` }, `/me?page=2&${query}${token}`), expected, query)
+    }
+  })
+
+  it('takes only spaces and tabs around the header value as white space: a no-break space stays part of the token', async () => {
+    assert.equal((await call({ authorization: `Bearer ${token}\t ` })).status, 200)
+    const response = await app.inject({ url: '/me', headers: { authorization: `Bearer ${token}\u00a0` } })
+    assert.equal(response.statusCode, 401)
+    assert.equal(response.json<{ code: string }>().code, 'ENTRA_TOKEN_MALFORMED')
   })
 
   it('does not read a token from a form body', async () => {
