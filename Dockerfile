@@ -22,9 +22,13 @@ COPY packages/fastify-entra-id/src packages/fastify-entra-id/src
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.build.json ./
 COPY app.ts server.ts ./
-COPY lib lib
+COPY auth auth
+COPY config config
+COPY http http
 COPY plugins plugins
 COPY routes routes
+COPY schemas schemas
+COPY store store
 COPY scripts scripts
 # The service to dist/ (and the plugin again, a no-op when unchanged); then drop development dependencies.
 RUN npm run build

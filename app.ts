@@ -8,15 +8,15 @@ import authPlugin from './plugins/auth.js'
 import configPlugin from './plugins/config.js'
 import connectionsPlugin from './plugins/connections.js'
 import storePlugin from './plugins/store.js'
-import swaggerPlugin from './plugins/swagger.js'
+import openapiPlugin from './plugins/openapi.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
 import rootRoutes from './routes/root.js'
 import todoRoutes from './routes/todos.js'
-import type { TodoStore } from './lib/store.js'
+import type { TodoStore } from './store/store.js'
 import type { StorePluginOptions } from './plugins/store.js'
-import { StoreUnavailableError } from './lib/store.js'
-import { HttpError } from './lib/http-errors.js'
+import { StoreUnavailableError } from './store/store.js'
+import { HttpError } from './http/http-errors.js'
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -124,7 +124,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     app.log.level = app.config.LOG_LEVEL
     await app.register(authPlugin)
     await app.register(storePlugin, { ...options.storeRetry, ...(options.store === undefined ? {} : { store: options.store }) })
-    await app.register(swaggerPlugin)
+    await app.register(openapiPlugin)
     await app.register(healthRoutes, { prefix: '/health' })
     await app.register(todoRoutes, { prefix: '/api/todos' })
     await app.register(meRoutes, { prefix: '/api/me' })

@@ -8,7 +8,7 @@ import { pino } from 'pino'
 import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
-import { ConfigError } from './lib/config-error.js'
+import { ConfigError } from './config/config-error.js'
 import { listenHost, shutdownDrain } from './plugins/config.js'
 
 /**

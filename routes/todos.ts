@@ -3,37 +3,15 @@ import { InsufficientScopeError } from 'fastify-entra-id'
 import type { EntraIdentity } from 'fastify-entra-id'
 import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { decodeCursor, encodeCursor } from '../lib/cursor.js'
-import { HttpError, todoNotFound } from '../lib/http-errors.js'
-import { IDEMPOTENCY_KEY_MAX_LENGTH, parseIdempotencyKey } from '../lib/idempotency-key.js'
-import { ErrorSchema, TitleSchema, TodoSchema, errorResponse, protectedErrors } from '../lib/schemas.js'
-import type { Owner, OwnerFilter, Todo } from '../lib/store.js'
-
-/** Page size when `limit` is not given. */
-export const DEFAULT_LIMIT = 20
-/** Largest page. */
-export const MAX_LIMIT = 100
-/** Largest `offset`: deeper pages use the cursor, which costs the same at any depth. */
-export const MAX_OFFSET = 10_000
-
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The todo\'s ID' }) }, { additionalProperties: false })
+import { decodeCursor, encodeCursor } from '../store/cursor.js'
+import { HttpError, todoNotFound } from '../http/http-errors.js'
+import { parseIdempotencyKey } from '../http/idempotency-key.js'
+import { ErrorSchema, errorResponse, protectedErrors } from '../schemas/errors.js'
+import { CreateTodoBody, CreateTodoHeaders, DEFAULT_LIMIT, IdParams, ListQuery, PatchTodoBody, TodoPage, TodoSchema } from '../schemas/todos.js'
+import type { Owner, OwnerFilter, Todo } from '../store/store.js'
 
 /** Whether a POST was answered from its `Idempotency-Key` rather than by creating a todo. */
 export const REPLAYED_HEADER = 'idempotent-replayed'
-
-const IdempotencyKeyHeader = Type.Refine(
-  Type.String({
-    // Quoted: 2 more, and a backslash before each quote or backslash.
-    maxLength: 2 * IDEMPOTENCY_KEY_MAX_LENGTH + 2,
-    description: `Makes retries safe (draft-ietf-httpapi-idempotency-key-header): a key the client chose for this todo, 1 to ${String(IDEMPOTENCY_KEY_MAX_LENGTH)} ` +
-      'printable ASCII characters, as a quoted string (`"8e03978e-40d5-43e8-bc93-6894a57f9324"`) or bare. A repeat by the same caller with the same key and ' +
-      'the same body (same title and done, `done` defaulting to false) creates nothing and gets the first answer again (201, same todo and ' +
-      `Location, with \`Idempotent-Replayed: true\`), even if the todo changed since; the same key with another body is a 422; a repeat while the first is ` +
-      'in progress is a 409. Keys belong to the caller (tenant and object ID) and are kept 24 hours.'
-  }),
-  (value) => parseIdempotencyKey(value) !== null,
-  () => `must be 1 to ${String(IDEMPOTENCY_KEY_MAX_LENGTH)} printable ASCII characters, quoted ("...") or bare, and one key`
-)
 
 /**
  * The todo routes, under `/api/todos`. A user sees and changes only their own todos (another user's answer 404, so
@@ -52,14 +30,9 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
       description: `${read.description} Users get their own todos; applications get every todo, optionally filtered by \`owner\`. ` +
         `Oldest first. Pass \`nextCursor\` back as \`cursor\` for the next page (or use \`offset\`).`,
       security: read.security,
-      querystring: Type.Object({
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: `Page size, 1 to ${MAX_LIMIT}` })),
-        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'The `nextCursor` of the previous page' })),
-        offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_OFFSET, description: 'Items to skip (instead of `cursor`)' })),
-        owner: Type.Optional(Type.String({ format: 'uuid', description: 'Applications only: the object ID (oid) of the owner' }))
-      }, { additionalProperties: false }),
+      querystring: ListQuery,
       response: {
-        200: Type.Object({ items: Type.Array(TodoSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+        200: TodoPage,
         ...protectedErrors
       }
     }
@@ -98,11 +71,8 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
       description: `${write.description} The todo belongs to the caller. Send an \`Idempotency-Key\` to retry safely: a request answered 503 ` +
         'may still have been stored if the database failed while confirming it.',
       security: write.security,
-      headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKeyHeader) }),
-      body: Type.Object({
-        title: TitleSchema,
-        done: Type.Optional(Type.Boolean({ default: false }))
-      }, { additionalProperties: false }),
+      headers: CreateTodoHeaders,
+      body: CreateTodoBody,
       response: {
         201: TodoSchema,
         ...protectedErrors,
@@ -145,10 +115,7 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
       description: write.description,
       security: write.security,
       params: IdParams,
-      body: Type.Object({
-        title: Type.Optional(TitleSchema),
-        done: Type.Optional(Type.Boolean())
-      }, { additionalProperties: false, minProperties: 1 }),
+      body: PatchTodoBody,
       response: { 200: TodoSchema, 404: ErrorSchema, ...protectedErrors }
     }
   }, async (request) => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { startTestIssuer } from 'fastify-entra-id/testing'
-import { loadOrCreateDevIssuerState } from '../lib/dev-issuer.js'
+import { loadOrCreateDevIssuerState } from '../auth/dev-issuer.js'
 
 const HELP = `Usage: npm run token -- [options]
 

@@ -7,7 +7,7 @@ import { requestSerializer } from 'fastify-entra-id'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp } from '../app.js'
-import type { TodoStore } from '../lib/store.js'
+import type { TodoStore } from '../store/store.js'
 import { Callers, bearer, envFor, tempDir } from './helpers/app.js'
 
 /** A pino destination that keeps every line. */

@@ -7,7 +7,7 @@ import type { TestIssuer } from 'fastify-entra-id/testing'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.js'
 import type { ServerTimeouts } from '../app.js'
-import type { TodoStore } from '../lib/store.js'
+import type { TodoStore } from '../store/store.js'
 import { envFor, tempDir } from './helpers/app.js'
 
 // No database: these requests never reach a handler, and without SQLite the file runs on every Node line

@@ -5,9 +5,9 @@ import { startTestIssuer } from 'fastify-entra-id/testing'
 import type { MintOptions, TestIssuer } from 'fastify-entra-id/testing'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../app.js'
-import { openPostgresStore } from '../../lib/postgres-store.js'
-import { openSqliteStore } from '../../lib/sqlite-store.js'
-import type { TodoStore } from '../../lib/store.js'
+import { openPostgresStore } from '../../store/postgres-store.js'
+import { openSqliteStore } from '../../store/sqlite-store.js'
+import type { TodoStore } from '../../store/store.js'
 import { dropSchema, freshSchema, postgresUrl } from './postgres.js'
 
 /** The engines every store and route test runs against. */

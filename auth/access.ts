@@ -15,7 +15,7 @@ export interface RouteAccess {
   readonly description: string
 }
 
-/** The names of the OpenAPI security schemes (see plugins/swagger.ts). */
+/** The names of the OpenAPI security schemes (see plugins/openapi.ts). */
 export const SCHEMES = {
   /** Users signing in with Entra (authorization code with PKCE), granted delegated scopes. */
   user: 'entraUser',

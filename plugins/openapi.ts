@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import { SCHEMES } from '../lib/access.js'
+import { SCHEMES } from '../auth/access.js'
 
 /** Where Swagger UI is served. */
 const DOCS = '/docs'

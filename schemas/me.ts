@@ -1,0 +1,18 @@
+import { Type } from 'typebox'
+
+const Nullable = (schema: ReturnType<typeof Type.String>) => Type.Union([schema, Type.Null()])
+
+/** The answer of `GET /api/me`: the caller as the verified token says; absent claims are `null`. */
+export const MeSchema = Type.Object({
+  oid: Nullable(Type.String()),
+  tid: Type.String(),
+  sub: Nullable(Type.String()),
+  name: Nullable(Type.String()),
+  username: Nullable(Type.String()),
+  appId: Nullable(Type.String({ description: 'The calling application (azp or appid)' })),
+  isAppOnly: Type.Boolean(),
+  scopes: Type.Array(Type.String()),
+  roles: Type.Array(Type.String()),
+  tokenVersion: Type.Union([Type.Literal(1), Type.Literal(2)]),
+  expiresAt: Type.String({ format: 'date-time' })
+})
