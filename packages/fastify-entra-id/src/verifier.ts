@@ -124,8 +124,26 @@ export class EntraTokenVerifier {
       throw this.#invalid('ENTRA_TOKEN_MALFORMED', 'The token header has no key ID (kid)')
     }
 
-    // Claims are checked before the signature only because those checks are cheap: a token refused here would
-    // be refused after the signature check too, and nothing read here is trusted until the signature holds.
+    // The key is found by `kid` alone, in the set of the version the token claims (`ver`, unverified): a v1
+    // token with a v1 set, anything else with the v2 set. Only a verified token learns what the API accepts (its
+    // audience, tenants, issuers, versions), so every claim is checked after the signature; when the claims pass,
+    // `ver` matches the verified issuer's version, so the set used is that version's set.
+    const keySet = (claims.ver === '1.0' ? metadata.keys[1] : undefined) ?? metadata.keys[2]
+    let key = keySet.cached(kid, now)
+    if (key === undefined) {
+      try {
+        key = await keySet.refetchFor(kid, now)
+      } catch (error) {
+        if (error instanceof NoMatchingKeyError) {
+          throw this.#invalid('ENTRA_TOKEN_UNKNOWN_KEY', 'The token was signed with a key the tenant does not publish', error)
+        }
+        throw error
+      }
+    }
+    if (!verifyRs256(jws, key.key)) {
+      throw this.#invalid('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid')
+    }
+
     const { iss, tid, aud, ver } = claims
     if (typeof iss !== 'string') throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token has no issuer')
     if (!isGuid(tid)) throw this.#invalid('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid tenant ID (tid)')
@@ -140,8 +158,7 @@ export class EntraTokenVerifier {
       // v1 tokens are not accepted, so the v1 issuer was never read: say what is wrong with the token.
       throw this.#invalid('ENTRA_TOKEN_VERSION_MISMATCH', 'This API does not accept v1.0 tokens')
     } else {
-      // Nothing of the accepted issuers is said: the signature is not verified yet (and a wrong host or port is
-      // as likely as a wrong tenant).
+      // Nothing of the accepted issuers is said: a wrong host or port is as likely as a wrong tenant.
       throw this.#invalid('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer (iss) is not one this API accepts')
     }
     if (!opts.tokenVersions.has(version)) {
@@ -159,22 +176,6 @@ export class EntraTokenVerifier {
     }
     const timeError = this.#timeValid(claims, now)
     if (timeError !== null) throw timeError
-
-    const keySet = metadata.keys[version] as KeySet
-    let key = keySet.cached(kid, now)
-    if (key === undefined) {
-      try {
-        key = await keySet.refetchFor(kid, now)
-      } catch (error) {
-        if (error instanceof NoMatchingKeyError) {
-          throw this.#invalid('ENTRA_TOKEN_UNKNOWN_KEY', 'The token was signed with a key the tenant does not publish', error)
-        }
-        throw error
-      }
-    }
-    if (!verifyRs256(jws, key.key)) {
-      throw this.#invalid('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid')
-    }
 
     // Microsoft's signing-key issuer validation: a key that names an issuer signs only for that issuer. Entra
     // puts the v2 issuer on its keys, so a v1 token matches through the v2 form of its issuer (as

@@ -258,6 +258,37 @@ describe('token validation (single tenant, v1 and v2)', () => {
       assert.equal((await call(forged)).code, 'ENTRA_TOKEN_INVALID_SIGNATURE')
     })
 
+    it('a forged token learns only that its signature is invalid, whatever its claims say (audience, issuer, tenant, version, times, scopes)', async () => {
+      const [header, payload, signature] = await parts()
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+      const attacker = await generateKeyPair('RS256')
+      const lies: Record<string, unknown>[] = [
+        { aud: 'https://another-api.example' },
+        { aud: [issuer.clientId, 'https://another-api.example'] },
+        { iss: `https://evil.example/${issuer.tenantId}/v2.0` },
+        { iss: undefined },
+        { tid: randomUUID(), iss: issuer.issuer(2, randomUUID()) },
+        { tid: 'contoso' },
+        { ver: '1.0' },
+        { ver: '1.0', iss: issuer.issuer(1) },
+        { ver: '2.0', iss: issuer.issuer(1) },
+        { exp: Math.floor(Date.now() / 1000) - 3600 },
+        { exp: undefined },
+        { nbf: Math.floor(Date.now() / 1000) + 3600 },
+        { iat: 'yesterday' },
+        { scp: undefined, roles: undefined },
+        { scp: ['Todo.Read'] }
+      ]
+      for (const lie of lies) {
+        // JSON drops the claims a lie sets to undefined: those are left out.
+        const forged = JSON.parse(JSON.stringify({ ...claims, ...lie })) as Record<string, unknown>
+        const resigned = await new SignJWT(forged).setProtectedHeader({ alg: 'RS256', kid: issuer.signingKid }).sign(attacker.privateKey)
+        for (const token of [`${header}.${encode(forged)}.${signature}`, resigned]) {
+          assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_SIGNATURE', challenge: invalid('The token signature is invalid') }, JSON.stringify(lie))
+        }
+      }
+    })
+
     it('a token whose signature was altered', async () => {
       const [header, payload, signature] = await parts()
       const middle = Math.floor(signature.length / 2)
@@ -327,6 +358,20 @@ describe('token validation options', () => {
       assert.equal((await app.inject({ url: '/me', headers: bearer(v2) })).statusCode, 200)
       assert.equal(issuer.count('discovery-v1'), 0)
       assert.equal(issuer.count('jwks-v1'), 0)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('with tokenVersions [2], refuses a forged v1 token for its signature, not for its version', async () => {
+    const app = await buildApp(issuer, { tokenVersions: [2] })
+    try {
+      const [header, payload, signature] = (await issuer.mint({ version: 1, scopes: ['Todo.Read'] })).split('.') as [string, string, string]
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+      const forged = `${header}.${base64url.encode(JSON.stringify({ ...claims, scp: 'Todo.Read Todo.Write' }))}.${signature}`
+      assert.deepEqual(outcome(await app.inject({ url: '/me', headers: bearer(forged) })), {
+        status: 401, code: 'ENTRA_TOKEN_INVALID_SIGNATURE', challenge: invalid('The token signature is invalid')
+      })
     } finally {
       await app.close()
     }
