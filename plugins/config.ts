@@ -144,8 +144,11 @@ export function listenHost(c: Config): string {
  * production and 0 elsewhere (development and tests: nothing routes to them).
  */
 export function shutdownDrain(c: Config): number {
-  return c.SHUTDOWN_DRAIN_MS ?? (c.NODE_ENV === 'production' ? 5_000 : 0)
+  return c.SHUTDOWN_DRAIN_MS ?? (c.NODE_ENV === 'production' ? DEFAULT_SHUTDOWN_DRAIN_MS : 0)
 }
+
+/** The production default of `SHUTDOWN_DRAIN_MS`, in milliseconds (the Kubernetes manifest's timing rests on it). */
+export const DEFAULT_SHUTDOWN_DRAIN_MS = 5_000
 
 /** Splits a comma-separated variable. */
 export function list(value: string): string[] {

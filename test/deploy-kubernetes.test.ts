@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { DEFAULT_SHUTDOWN_DRAIN_MS } from '../plugins/config.js'
 import { test } from 'node:test'
 
 // No YAML dependency: the manifest is block-style YAML, and these checks read it by indentation and by line.
@@ -38,7 +39,7 @@ const serverSource = readFileSync(new URL('../server.ts', import.meta.url), 'utf
 function serverSeconds(name: string): number {
   return Number(new RegExp(`const ${name} = ([\\d_]+)`).exec(serverSource)?.[1]?.replaceAll('_', '')) / 1000
 }
-const shutdownDrain = serverSeconds('SHUTDOWN_DRAIN')
+const shutdownDrain = DEFAULT_SHUTDOWN_DRAIN_MS / 1000
 const shutdownClose = serverSeconds('SHUTDOWN_CLOSE')
 const databaseCheck = Number(/const DATABASE_CHECK_TIMEOUT = ([\d_]+)/.exec(readFileSync(new URL('../routes/health.ts', import.meta.url), 'utf8'))?.[1]?.replaceAll('_', '')) / 1000
 const deployment = kind('Deployment')
@@ -53,7 +54,7 @@ test('the Kubernetes probes ask /health/ready for traffic and /health/live for r
 })
 
 test('the Kubernetes preStop delay, the service\'s drain and its close all fit in the termination grace period', () => {
-  assert.ok(shutdownDrain > 0, 'SHUTDOWN_DRAIN is read from server.ts')
+  assert.ok(shutdownDrain > 0, 'the production drain is not 0')
   assert.ok(shutdownClose > 0, 'SHUTDOWN_CLOSE is read from server.ts')
   assert.doesNotMatch(under(deployment, 'env'), /SHUTDOWN_DRAIN_MS/, 'the drain is the default one, which this test reads')
   assert.doesNotMatch(under(kind('ConfigMap'), 'data'), /SHUTDOWN_DRAIN_MS/, 'the drain is the default one, which this test reads')
