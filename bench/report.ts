@@ -1,9 +1,11 @@
-// The results of one run as Markdown: what is printed and written to bench/results/.
+// The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
+// bench/RESULTS.md.
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
 import type { ServerScenarioResult } from './scenario.js'
 import type { BenchSettings } from './settings.js'
+import { TARGETS } from './targets.js'
 import type { ColdStartSummary, ScenarioSummary, ServerRow, TargetCheck } from './summary.js'
 
 /** Everything one run produced: written as JSON next to the Markdown. */
@@ -103,7 +105,7 @@ export function renderMarkdown(results: BenchResults): string {
   }
   out.push('')
 
-  out.push('## Targets (issue 4)', '')
+  out.push(`## Targets (issue ${TARGETS.issue}, bench/targets.ts)`, '')
   out.push('| target | measured | met |', '|---|---|---|')
   for (const t of results.targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '?' : t.met ? 'yes' : '**no**'} |`)
   out.push('')

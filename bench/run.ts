@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick]`: the whole benchmark in one run. Progress goes to stderr; the Markdown table to
-// stdout and, with the JSON of every measurement, to bench/results/.
+// `npm run bench [-- --quick]`: the whole benchmark in one run. Progress goes to stderr; the Markdown report to
+// stdout and, with the JSON of every measurement, to bench/results/ (ignored by git). A full run also replaces
+// bench/RESULTS.md, the one summary kept in git: commit it with the change it measures.
 import { execFileSync, fork } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
@@ -22,8 +23,7 @@ import { settingsFromArgs } from './settings.js'
 import { checkTargets, summarizeColdStarts, summarizeScenario } from './summary.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
-
-
+const SUMMARY_FILE = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
 
 function git(args: readonly string[]): string {
   try {
@@ -134,16 +134,17 @@ try {
     scenarios: scenarioResults,
     coldStart: { summaries: coldSummaries, raw: coldRuns },
     memory,
-    targets: checkTargets({ same: same.summary, distinct: distinct.summary, floor, coldStarts: coldSummaries, memory })
+    targets: checkTargets({ same: same.summary, distinct: distinct.summary, floor, coldStarts: coldSummaries, coldStartBurst: settings.coldStartBurst, memory })
   }
   const markdown = renderMarkdown(results)
-  // Full runs are kept (one file per run); quick runs overwrite one file (bench/.gitignore keeps it out of git).
+  // Raw results, one pair of files per full run and one overwritten pair for quick runs, stay out of git.
   const name = settings.mode === 'quick' ? 'quick-latest' : startedAt.toISOString().slice(0, 16).replace(/[:T]/g, '-')
   await mkdir(RESULTS_DIR, { recursive: true })
   await writeFile(`${RESULTS_DIR}${name}.md`, markdown)
   await writeFile(`${RESULTS_DIR}${name}.json`, `${JSON.stringify(results, null, 2)}\n`)
+  if (settings.mode === 'full') await writeFile(SUMMARY_FILE, markdown)
   process.stdout.write(`${markdown}\n`)
-  log(`written: bench/results/${name}.md and .json (${results.meta.wallSeconds.toFixed(0)} s)`)
+  log(`written: bench/results/${name}.md and .json${settings.mode === 'full' ? ', bench/RESULTS.md' : ''} (${results.meta.wallSeconds.toFixed(0)} s)`)
 } finally {
   await issuer.close()
 }
