@@ -1,12 +1,16 @@
 /**
  * Errors raised while authenticating and authorizing a request, each with a stable `code`, the HTTP
- * `statusCode` to answer with and the response `headers` (the RFC 6750 `WWW-Authenticate` challenge).
+ * `statusCode` to answer with, what is wrong (`message`, and `required` for a 403) and the response `headers`
+ * (the RFC 6750 `WWW-Authenticate` challenge), rendered from those when read, in the error's `realm`. The
+ * verifier raises them without a realm; the Fastify adapter sets its own ({@link EntraAuthError.inRealm}).
  *
  * Fastify's default error handler already sends `statusCode`, `code`, `message` and `headers`; an application
  * with its own error handler must copy `error.headers` onto the reply (see the README), or the challenge is lost.
  *
  * @packageDocumentation
  */
+
+import { DEFAULT_REALM, bearerChallenge } from './challenge.js'
 
 /** RFC 6750 §3.1 error codes. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
@@ -31,26 +35,6 @@ export type EntraAuthErrorCode =
   | 'ENTRA_INSUFFICIENT_SCOPE'
   | 'ENTRA_KEYS_UNAVAILABLE'
 
-/** The default `realm` of every challenge when the plugin is given none. */
-export const DEFAULT_REALM = 'api'
-
-/**
- * Builds an RFC 6750 §3 challenge: `Bearer realm="...", error="...", ...`. RFC 6750 allows no `"` or `\` in
- * `error`, `error_description` and `scope` values (and realm is validated at registration), so any such
- * character, or one outside printable ASCII, is replaced rather than escaped.
- */
-export function bearerChallenge(realm: string, params: Readonly<Record<string, string | undefined>> = {}): string {
-  let challenge = `Bearer realm="${sanitize(realm)}"`
-  for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined) challenge += `, ${name}="${sanitize(value)}"`
-  }
-  return challenge
-}
-
-function sanitize(value: string): string {
-  return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, (c) => (c === '"' ? "'" : ' '))
-}
-
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -60,7 +44,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 
 /** Options shared by every {@link EntraAuthError} constructor. */
 export interface EntraAuthErrorOptions {
-  /** The `realm` of the `WWW-Authenticate` challenge. Default `"api"`. */
+  /** The `realm` of the `WWW-Authenticate` challenge; an adapter may set another with `inRealm`. Default `"api"`. */
   realm?: string
   /** The underlying error (a jose error, a fetch failure), kept for logs; never sent to the caller. */
   cause?: unknown
@@ -93,30 +77,55 @@ export abstract class EntraAuthError extends Error {
   readonly code: EntraAuthErrorCode
   /** HTTP status to answer with: 400, 401, 403 or 503. */
   readonly statusCode: number
-  /** Response headers: `WWW-Authenticate`, and `Retry-After` for 503. */
-  readonly headers: Readonly<Record<string, string>>
   /** RFC 6750 error code, when the challenge carries one. */
   readonly bearerError: BearerErrorCode | undefined
+  #realm: string
 
   protected constructor(
     code: EntraAuthErrorCode,
     statusCode: number,
     message: string,
-    headers: Record<string, string>,
     bearerError: BearerErrorCode | undefined,
     options: EntraAuthErrorOptions
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.statusCode = statusCode
-    this.headers = headers
     this.bearerError = bearerError
+    this.#realm = options.realm ?? DEFAULT_REALM
     Object.defineProperty(this, 'stack', FRAMELESS_STACK)
+  }
+
+  /** The `realm` its challenge names. Default `"api"`. */
+  get realm(): string {
+    return this.#realm
+  }
+
+  /**
+   * Response headers: the `WWW-Authenticate` challenge in {@link realm}, and `Retry-After` for 503. Rendered when
+   * read (only refusals pay for it), so they follow {@link inRealm}.
+   */
+  get headers(): Readonly<Record<string, string>> {
+    return this.renderHeaders(this.#realm)
+  }
+
+  /**
+   * Sets the realm its challenge names, and returns the error: what an HTTP adapter calls before sending an error
+   * the verifier raised (the verifier knows no realm).
+   */
+  inRealm(realm: string): this {
+    this.#realm = realm
+    return this
   }
 
   /** The HTTP reason phrase for {@link statusCode}, as Fastify puts in the `error` field of its error body. */
   get error(): string {
     return STATUS_TEXT[this.statusCode] ?? 'Error'
+  }
+
+  /** The response headers of this error in `realm`. */
+  protected renderHeaders(realm: string): Record<string, string> {
+    return { 'www-authenticate': bearerChallenge(realm, { error: this.bearerError, error_description: this.message }) }
   }
 }
 
@@ -124,9 +133,12 @@ export abstract class EntraAuthError extends Error {
 export class MissingTokenError extends EntraAuthError {
   override readonly name = 'MissingTokenError'
   constructor(options: EntraAuthErrorOptions = {}) {
-    const realm = options.realm ?? DEFAULT_REALM
     super('ENTRA_TOKEN_MISSING', 401, 'Authentication required: send an access token as "Authorization: Bearer <token>"',
-      { 'www-authenticate': bearerChallenge(realm) }, undefined, options)
+      undefined, options)
+  }
+
+  protected override renderHeaders(realm: string): Record<string, string> {
+    return { 'www-authenticate': bearerChallenge(realm) }
   }
 }
 
@@ -134,10 +146,7 @@ export class MissingTokenError extends EntraAuthError {
 export class InvalidRequestError extends EntraAuthError {
   override readonly name = 'InvalidRequestError'
   constructor(description: string, options: EntraAuthErrorOptions = {}) {
-    const realm = options.realm ?? DEFAULT_REALM
-    super('ENTRA_INVALID_REQUEST', 400, description,
-      { 'www-authenticate': bearerChallenge(realm, { error: 'invalid_request', error_description: description }) },
-      'invalid_request', options)
+    super('ENTRA_INVALID_REQUEST', 400, description, 'invalid_request', options)
   }
 }
 
@@ -149,10 +158,7 @@ export type InvalidTokenCode = Exclude<EntraAuthErrorCode,
 export class InvalidTokenError extends EntraAuthError {
   override readonly name = 'InvalidTokenError'
   constructor(code: InvalidTokenCode, description: string, options: EntraAuthErrorOptions = {}) {
-    const realm = options.realm ?? DEFAULT_REALM
-    super(code, 401, description,
-      { 'www-authenticate': bearerChallenge(realm, { error: 'invalid_token', error_description: description }) },
-      'invalid_token', options)
+    super(code, 401, description, 'invalid_token', options)
   }
 }
 
@@ -162,17 +168,18 @@ export class InsufficientScopeError extends EntraAuthError {
   /** The scopes or app roles that would satisfy the route, as listed in the challenge's `scope` attribute. */
   readonly required: readonly string[]
   constructor(required: readonly string[], description: string, options: EntraAuthErrorOptions = {}) {
-    const realm = options.realm ?? DEFAULT_REALM
-    super('ENTRA_INSUFFICIENT_SCOPE', 403, description,
-      {
-        'www-authenticate': bearerChallenge(realm, {
-          error: 'insufficient_scope',
-          error_description: description,
-          scope: required.length > 0 ? required.join(' ') : undefined
-        })
-      },
-      'insufficient_scope', options)
+    super('ENTRA_INSUFFICIENT_SCOPE', 403, description, 'insufficient_scope', options)
     this.required = required
+  }
+
+  protected override renderHeaders(realm: string): Record<string, string> {
+    return {
+      'www-authenticate': bearerChallenge(realm, {
+        error: 'insufficient_scope',
+        error_description: this.message,
+        scope: this.required.length > 0 ? this.required.join(' ') : undefined
+      })
+    }
   }
 }
 
@@ -187,8 +194,13 @@ export class KeysUnavailableError extends EntraAuthError {
   constructor(retryAfterSeconds: number, options: EntraAuthErrorOptions = {}) {
     const retryAfter = Math.max(1, Math.ceil(retryAfterSeconds))
     super('ENTRA_KEYS_UNAVAILABLE', 503, 'The identity provider\'s signing keys are unavailable; retry later',
-      { 'retry-after': String(retryAfter) }, undefined, options)
+      undefined, options)
     this.retryAfter = retryAfter
+  }
+
+  // No challenge: an outage is not the caller's fault (RFC 6750 §3 defines none for it).
+  protected override renderHeaders(): Record<string, string> {
+    return { 'retry-after': String(this.retryAfter) }
   }
 }
 

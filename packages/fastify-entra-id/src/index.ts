@@ -27,9 +27,9 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   KeysUnavailableError,
-  EntraConfigError,
-  bearerChallenge
+  EntraConfigError
 } from './errors.js'
+export { bearerChallenge } from './challenge.js'
 export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, InvalidTokenCode } from './errors.js'
 export { requestSerializer, redactUrl, redactedQueryParams, authorizationRedactPaths } from './log.js'
 export type { SerializableRequest } from './log.js'

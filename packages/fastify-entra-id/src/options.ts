@@ -1,4 +1,5 @@
-import { EntraConfigError, DEFAULT_REALM } from './errors.js'
+import { EntraConfigError } from './errors.js'
+import { DEFAULT_REALM } from './challenge.js'
 import { resolveTokenCacheOptions } from './token-cache.js'
 import type { ResolvedTokenCacheOptions, TokenCacheOptions } from './token-cache.js'
 
@@ -70,7 +71,10 @@ export interface EntraIdOptions {
    * The refresh runs in the background and, while it fails, the keys already loaded keep serving.
    */
   cacheMaxAge?: number | undefined
-  /** The `realm` of `WWW-Authenticate` challenges. Default `"api"`. */
+  /**
+   * The `realm` of `WWW-Authenticate` challenges, rendered by the Fastify plugin (the verifier itself raises
+   * errors without one, see `EntraAuthError.inRealm`). Default `"api"`.
+   */
   realm?: string | undefined
   /**
    * The verified-token cache: a token seen before, byte for byte, skips the signature check; `exp` and `nbf`

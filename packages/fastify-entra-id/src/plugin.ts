@@ -5,6 +5,7 @@ import { closeIfBodyArriving } from './connection.js'
 import { settle, settleLater } from './hook.js'
 import type { EntraHook } from './hook.js'
 import { DiscoveryError } from './discovery.js'
+import { EntraAuthError } from './errors.js'
 import type { EntraIdentity } from './identity.js'
 import { optionalFunction } from './options.js'
 import type { EntraIdOptions, LoadAttempt, LoadSuccess } from './options.js'
@@ -125,7 +126,11 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     }
     return settleLater(done, verifier.verify(token).then(
       (identity) => { accept(request, reply, identity) },
-      (error: unknown) => { closeIfBodyArriving(request, reply); throw error }
+      (error: unknown) => {
+        closeIfBodyArriving(request, reply)
+        // The verifier says what is wrong; the challenge is rendered here, in the plugin's realm.
+        throw error instanceof EntraAuthError ? error.inRealm(realm) : error
+      }
     ))
   }
 

@@ -336,7 +336,7 @@ export class EntraTokenVerifier {
   }
 
   #invalid(code: InvalidTokenCode, description: string, cause?: unknown): InvalidTokenError {
-    return new InvalidTokenError(code, description, cause === undefined ? { realm: this.options.realm } : { realm: this.options.realm, cause })
+    return new InvalidTokenError(code, description, cause === undefined ? {} : { cause })
   }
 }
 
