@@ -9,11 +9,20 @@ import { startDevIssuer } from '../auth/dev-issuer.js'
 import type { DevIssuer } from '../auth/dev-issuer.js'
 import { list } from './config.js'
 
-/** Where and how callers sign in, for the OpenAPI document and the start-up banner. */
+/**
+ * Where and how callers sign in, for the OpenAPI document and the start-up banner. The tenant, client ID,
+ * authority host and audiences are the plugin's resolved options (`app.entraId.verifier.options`), defaults
+ * included, so the sample never restates them.
+ */
 export interface AuthSettings {
+  /** The tenant tokens are verified for: a tenant ID or domain, or `organizations`/`common` (lower case). */
   readonly tenantId: string
+  /** The API's application (client) ID. */
   readonly clientId: string
+  /** The origin that serves sign-in and discovery, e.g. `https://login.microsoftonline.com`, without a final `/`. */
   readonly authorityHost: string
+  /** The `aud` values a token may carry: the plugin's defaults, or the list `AUTH_AUDIENCES` completes. */
+  readonly audiences: readonly string[]
   /** `api://<clientId>`: the prefix of the scopes clients request. */
   readonly apiUri: string
   readonly scopes: { readonly read: string, readonly write: string }
@@ -81,8 +90,10 @@ async function auth(app: FastifyInstance): Promise<void> {
     options = {
       tenantId: c.AZURE_TENANT_ID,
       clientId,
-      ...(c.AZURE_AUTHORITY_HOST === undefined ? {} : { authorityHost: c.AZURE_AUTHORITY_HOST.replace(/\/$/, '') }),
-      // The plugin's `audience` is the whole list: keep its defaults and add the extra ones.
+      // The plugin checks it is an origin and resolves it (a final `/` dropped); the settings read it back.
+      ...(c.AZURE_AUTHORITY_HOST === undefined ? {} : { authorityHost: c.AZURE_AUTHORITY_HOST }),
+      // The plugin's `audience` replaces its default list (its documented way to add an App ID URI is to list every
+      // value accepted), so adding to the defaults means naming them: the client ID and `api://<client ID>`.
       ...(c.AUTH_AUDIENCES === undefined ? {} : { audience: [clientId, `api://${clientId}`, ...list(c.AUTH_AUDIENCES)] }),
       ...(allowedTenants === undefined ? {} : { allowedTenants }),
       // Logs that say which setting to check (a tenant Entra does not know) name the variable, not the option.
@@ -99,11 +110,14 @@ async function auth(app: FastifyInstance): Promise<void> {
     throw error
   }
 
+  // What the plugin resolved, defaults included: one source for the OpenAPI document and the banner.
+  const resolved = app.entraId.verifier.options
   const settings: AuthSettings = {
-    tenantId: options.tenantId,
-    clientId: options.clientId,
-    authorityHost: options.authorityHost ?? 'https://login.microsoftonline.com',
-    apiUri: `api://${options.clientId}`,
+    tenantId: resolved.tenantId,
+    clientId: resolved.clientId,
+    authorityHost: resolved.authorityHost,
+    audiences: [...resolved.audiences],
+    apiUri: `api://${resolved.clientId}`,
     scopes: { read: c.AUTH_SCOPE_READ, write: c.AUTH_SCOPE_WRITE },
     roles: { readAll: c.AUTH_ROLE_READ_ALL, writeAll: c.AUTH_ROLE_WRITE_ALL },
     devIssuer

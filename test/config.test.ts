@@ -100,6 +100,9 @@ describe('start-up configuration errors', () => {
       }
       const other = await app.inject({ url: '/api/me', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'], audience: 'https://other.example' })) })
       assert.equal(other.statusCode, 401)
+      assert.deepEqual(app.authSettings.audiences,
+        [issuer.clientId, `api://${issuer.clientId}`, 'https://todo.contoso.example', 'https://todo2.contoso.example'],
+        'the settings list what the plugin accepts')
     } finally {
       await app.close()
       await issuer.close()

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { startHarness, tempDir } from './helpers/app.js'
+import { envFor, startHarness, tempDir } from './helpers/app.js'
 import type { Harness } from './helpers/app.js'
 import { buildApp } from '../app.js'
 
@@ -55,6 +55,19 @@ describe('OpenAPI and Swagger UI', () => {
     const init = await h.app.inject({ url: '/docs/static/swagger-initializer.js' })
     assert.equal(init.statusCode, 200)
     assert.match(init.body, /usePkceWithAuthorizationCodeGrant/)
+  })
+
+  test('signs users in at the authority the plugin resolved: a final / in AZURE_AUTHORITY_HOST is not doubled', async () => {
+    const dir = tempDir()
+    const app = await buildApp({ env: envFor(h.issuer, dir.path, { AZURE_AUTHORITY_HOST: `${h.issuer.url}/` }) })
+    try {
+      const flow = (await app.inject({ url: '/docs/json' })).json<OpenApi>().components.securitySchemes.entraUser?.flows?.authorizationCode
+      assert.equal(app.authSettings.authorityHost, h.issuer.url)
+      assert.equal(flow?.authorizationUrl, `${h.issuer.url}/${h.issuer.tenantId}/oauth2/v2.0/authorize`)
+    } finally {
+      await app.close()
+      dir.remove()
+    }
   })
 
   test('in development mode, offers only the pasted bearer token', async () => {
