@@ -119,12 +119,13 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
       closeIfBodyArriving(request, reply)
       return settle(done, error)
     }
-    const cached = verifier.cachedIdentity(token)
-    if (cached !== undefined) {
-      accept(request, reply, cached)
+    // One cache lookup: a cached token's identity comes back synchronously, so its request needs no promise.
+    const identity = verifier.identify(token)
+    if (!(identity instanceof Promise)) {
+      accept(request, reply, identity)
       return settle(done)
     }
-    return settleLater(done, verifier.verify(token).then(
+    return settleLater(done, identity.then(
       (identity) => { accept(request, reply, identity) },
       (error: unknown) => {
         closeIfBodyArriving(request, reply)

@@ -26,6 +26,25 @@ describe('the verified-token cache', () => {
     }
   }))
 
+  it('identify answers a cached token synchronously, with the cached identity, and any other token with a promise', () => withIssuer(async (issuer) => {
+    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    try {
+      await verifier.hydrate()
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      const first = verifier.identify(token)
+      assert.ok(first instanceof Promise, 'a token never verified is verified asynchronously')
+      await first
+      const admitted = await verifier.identify(token)
+      const hit = verifier.identify(token)
+      assert.ok(!(hit instanceof Promise), 'a cached token needs no promise')
+      assert.equal(hit, admitted)
+      assert.equal(verifier.cachedIdentity(token), admitted)
+      await assert.rejects(Promise.resolve(verifier.identify('not.a.jwt')), { code: 'ENTRA_TOKEN_MALFORMED' })
+    } finally {
+      verifier.close()
+    }
+  }))
+
   it('re-checks exp on every hit: a cached token is refused past exp plus tolerance even before maxAge', () => withIssuer(async (issuer) => {
     let offset = 0
     const verifier = EntraTokenVerifier.create({

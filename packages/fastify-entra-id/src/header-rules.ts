@@ -1,0 +1,32 @@
+import { InvalidTokenError } from './errors.js'
+
+// Header parameters that make a token name its own key. Only the tenant's JWKS is trusted (RFC 8725 §3.10).
+const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
+
+/**
+ * The rules of a token's JOSE header, as a pure function: checked before the key is looked up, as they describe
+ * only the token (never what the API accepts), and refuse garbage cheaply.
+ *
+ * @returns the header's key ID (`kid`).
+ * @throws {@link InvalidTokenError} `ENTRA_TOKEN_UNSUPPORTED_ALGORITHM`, `ENTRA_TOKEN_UNTRUSTED_KEY` or
+ *   `ENTRA_TOKEN_MALFORMED`.
+ */
+export function checkHeader(header: Readonly<Record<string, unknown>>): string {
+  // Entra signs access tokens with RS256 only; refusing others first rules out "none" and HMAC-with-public-key.
+  if (header.alg !== 'RS256') {
+    throw new InvalidTokenError('ENTRA_TOKEN_UNSUPPORTED_ALGORITHM', 'The token must be signed with RS256')
+  }
+  for (const name of KEY_BEARING_HEADERS) {
+    if (name in header) throw new InvalidTokenError('ENTRA_TOKEN_UNTRUSTED_KEY', 'The token names a signing key the API does not trust')
+  }
+  // RFC 7515 §4.1.11: extensions we do not implement must be refused, and b64=false (RFC 7797) changes what
+  // is signed. Entra uses neither.
+  if ('crit' in header || 'b64' in header) {
+    throw new InvalidTokenError('ENTRA_TOKEN_MALFORMED', 'The token uses an unsupported header extension (crit)')
+  }
+  const kid = header.kid
+  if (typeof kid !== 'string' || kid === '') {
+    throw new InvalidTokenError('ENTRA_TOKEN_MALFORMED', 'The token header has no key ID (kid)')
+  }
+  return kid
+}

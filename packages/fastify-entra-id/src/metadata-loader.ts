@@ -1,0 +1,171 @@
+import { KeysUnavailableError } from './errors.js'
+import { DiscoveryError, discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
+import type { OpenIdMetadata } from './discovery.js'
+import { KeySet } from './key-set.js'
+import type { ResolvedOptions } from './options.js'
+import type { ClaimContext } from './claim-rules.js'
+
+const TEMPLATE = '{tenantid}'
+
+/** What verification needs from the identity provider: the discovery documents, their key sets, the issuers. */
+export interface Metadata {
+  readonly v2: OpenIdMetadata
+  readonly v1: OpenIdMetadata | undefined
+  /** The key set of each accepted version's document (one object when both name one JWKS URL). */
+  readonly keys: { readonly 1?: KeySet, readonly 2: KeySet }
+  /** What claims are checked against, built once. */
+  readonly claims: ClaimContext
+}
+
+/**
+ * Loads discovery documents and key sets, once at a time, and says whether they are ready. A failed load is
+ * retried in the background with a growing delay (1 s doubling up to `cooldownDuration`); until the next attempt,
+ * {@link whenReady} answers {@link KeysUnavailableError} at once. Every attempt is reported to `onLoadError` or
+ * `onLoad`.
+ */
+export class MetadataLoader {
+  readonly #options: ResolvedOptions
+  readonly #onKeysRemoved: (kids: readonly string[]) => void
+  #metadata: Metadata | null = null
+  #keySets: readonly KeySet[] = []
+  #loading: Promise<void> | null = null
+  #ready = false
+  #failures = 0
+  /** Why the last attempt to load failed, for the `cause` of the 503s answered until the next attempt. */
+  #lastFailure: unknown = undefined
+  #nextAttemptAt = Number.NEGATIVE_INFINITY
+  #retryTimer: NodeJS.Timeout | null = null
+  #closed = false
+
+  /** `onKeysRemoved` is called with the `kid`s that left a key set, whose verifications must stop vouching. */
+  constructor(options: ResolvedOptions, onKeysRemoved: (kids: readonly string[]) => void) {
+    this.#options = options
+    this.#onKeysRemoved = onKeysRemoved
+  }
+
+  /** The loaded metadata, or null before the first successful load (then use {@link whenReady}). */
+  get ready(): Metadata | null {
+    return this.#ready ? this.#metadata : null
+  }
+
+  /** Loads now (concurrent calls share one load). Rejects with {@link KeysUnavailableError} on failure. */
+  hydrate(): Promise<void> {
+    if (this.#ready) return Promise.resolve()
+    this.#loading ??= this.#load().finally(() => { this.#loading = null })
+    return this.#loading
+  }
+
+  /** The metadata, loading it if needed; during the retry delay after a failure, 503 at once. */
+  async whenReady(): Promise<Metadata> {
+    if (!this.#ready) {
+      const now = this.#options.clock()
+      if (this.#loading === null && now < this.#nextAttemptAt) {
+        throw new KeysUnavailableError((this.#nextAttemptAt - now) / 1000, { cause: this.#lastFailure })
+      }
+      await this.hydrate()
+    }
+    return this.#metadata as Metadata
+  }
+
+  /**
+   * Starts a background refresh of key sets older than `cacheMaxAge`. Cached tokens skip the key lookup, which
+   * is where stale keys are noticed: the token cache calls this, so keys leaving the set (and the cache entries
+   * they vouch for) go even under repeated tokens.
+   */
+  refreshIfStale(now: number): void {
+    for (const set of this.#keySets) set.refreshIfStale(now)
+  }
+
+  /** Stops background retries, and reports nothing more. Safe to call more than once. */
+  close(): void {
+    this.#closed = true
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer)
+    this.#retryTimer = null
+  }
+
+  async #load(): Promise<void> {
+    try {
+      // #load runs once at a time (hydrate), and documents loaded by a failed attempt are kept: a retry after
+      // a key-set failure does not fetch them again.
+      const metadata = this.#metadata ??= await this.#loadMetadata()
+      this.#keySets = [...new Set(Object.values(metadata.keys))]
+      await Promise.all(this.#keySets.filter((set) => !set.loaded).map((set) => set.load()))
+      this.#ready = true
+      const attempts = this.#failures + 1
+      this.#failures = 0
+      this.#lastFailure = undefined
+      this.#report(() => this.#options.onLoad?.({ attempts }))
+    } catch (cause) {
+      const delay = Math.min(1000 * 2 ** this.#failures, Math.max(this.#options.cooldownDuration, 1))
+      this.#failures++
+      this.#lastFailure = cause
+      this.#nextAttemptAt = this.#options.clock() + delay
+      this.#scheduleRetry(delay)
+      const attempt = this.#failures
+      this.#report(() => this.#options.onLoadError?.(cause instanceof Error ? cause : new Error(String(cause)), { attempt, retryInMs: delay }))
+      throw cause instanceof KeysUnavailableError ? cause : new KeysUnavailableError(delay / 1000, { cause })
+    }
+  }
+
+  /** Runs a listener from the options: not once closed, and never letting its exception break loading. */
+  #report(listener: () => void): void {
+    if (this.#closed) return
+    try {
+      listener()
+    } catch {
+      // A listener (a logger) that throws must not turn a load into a failure, nor a failure into another.
+    }
+  }
+
+  #scheduleRetry(delay: number): void {
+    if (this.#closed || this.#retryTimer !== null) return
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null
+      if (!this.#closed) this.hydrate().catch(() => { /* the next retry is already scheduled */ })
+    }, delay)
+    this.#retryTimer.unref()
+  }
+
+  async #loadMetadata(): Promise<Metadata> {
+    const options = this.#options
+    const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration } = options
+    const [v2, v1] = await Promise.all([
+      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2), timeoutDuration),
+      tokenVersions.has(1)
+        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1), timeoutDuration)
+        : Promise.resolve(undefined)
+    ])
+    for (const document of [v2, v1]) {
+      // A multi-tenant document must carry the template, a tenant one must not: otherwise the configuration
+      // and the identity provider disagree about who may issue tokens, and we refuse to guess.
+      if (document !== undefined && document.issuer.includes(TEMPLATE) !== multiTenant) {
+        throw new DiscoveryError(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a ${multiTenant ? 'multi' : 'single'}-tenant configuration`,
+          { options: ['tenantId', 'authorityHost'] })
+      }
+    }
+    // Key sets are shared by URL, so two documents naming one JWKS cause one fetch.
+    const byUrl = new Map<string, KeySet>()
+    const keySetFor = (url: URL): KeySet => {
+      let set = byUrl.get(url.href)
+      if (set === undefined) {
+        set = new KeySet(url, options, this.#onKeysRemoved)
+        byUrl.set(url.href, set)
+      }
+      return set
+    }
+    const keys2 = keySetFor(v2.jwksUri)
+    return {
+      v2,
+      v1,
+      keys: v1 === undefined ? { 2: keys2 } : { 1: keySetFor(v1.jwksUri), 2: keys2 },
+      claims: {
+        v2Issuer: v2.issuer,
+        v1Issuer: v1?.issuer,
+        tokenVersions: options.tokenVersions,
+        allowedTenants: options.allowedTenants,
+        audiences: options.audiences,
+        clockTolerance: options.clockTolerance
+      }
+    }
+  }
+}
