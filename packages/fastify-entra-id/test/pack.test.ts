@@ -12,7 +12,6 @@ import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { gunzipSync } from 'node:zlib'
 
 const packageDir = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const isWindows = process.platform === 'win32'
@@ -74,24 +73,12 @@ async function cloneWithoutBuild(into: string): Promise<string> {
   return clonedPackage
 }
 
-/** Reads a (gzipped) tar archive into path → content. Enough of ustar for what `npm pack` writes. */
-function readTarball(gzipped: Buffer): Map<string, Buffer> {
-  const tar = gunzipSync(gzipped)
-  const files = new Map<string, Buffer>()
-  let offset = 0
-  while (offset + 512 <= tar.length) {
-    const header = tar.subarray(offset, offset + 512)
-    if (header.every((byte) => byte === 0)) break
-    const field = (start: number, length: number): string => header.toString('utf8', start, start + length).replace(/\0[\s\S]*$/, '')
-    const name = field(0, 100)
-    const prefix = field(345, 155)
-    const size = Number.parseInt(field(124, 12).trim() || '0', 8)
-    const type = field(156, 1)
-    const path = prefix === '' ? name : `${prefix}/${name}`
-    if (type === '0' || type === '') files.set(path, tar.subarray(offset + 512, offset + 512 + size))
-    offset += 512 + Math.ceil(size / 512) * 512
-  }
-  return files
+/** What `npm pack --json` reports of one tarball. */
+interface PackReport {
+  readonly filename: string
+  readonly name: string
+  readonly version: string
+  readonly files: readonly { readonly path: string }[]
 }
 
 interface PackedManifest {
@@ -187,52 +174,24 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   await mkdir(packDir)
   const pack = await run('npm', ['pack', '--json', '--pack-destination', packDir], clonedPackage, 120_000)
   assert.equal(pack.code, 0, explain('npm pack', pack))
-  const [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string }[]
-  assert.ok(packed !== undefined, 'npm pack reports one tarball')
+  // Lifecycle scripts may print before the JSON report.
+  const reports = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as PackReport[]
+  assert.equal(reports.length, 1, 'npm pack reports one tarball')
+  const [packed] = reports
+  assert.ok(packed !== undefined)
   const tarballPath = join(packDir, packed.filename)
+  assert.equal(packed.name, 'fastify-entra-id')
 
-  // (b) The tarball: runtime dependencies, peer, and files.
-  const tarball = readTarball(await readFile(tarballPath))
-  const paths = [...tarball.keys()].map((p) => p.replace(/^package\//, ''))
-  const manifestBytes = tarball.get('package/package.json')
-  assert.ok(manifestBytes !== undefined, 'the tarball has package/package.json')
-  const manifest = JSON.parse(manifestBytes.toString('utf8')) as PackedManifest
-  assert.equal(manifest.name, 'fastify-entra-id')
-  assert.equal(manifest.type, 'module')
-  assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['fastify-plugin', 'jose'])
-  assert.ok(manifest.peerDependencies?.fastify !== undefined, 'fastify is a peer dependency')
-  assert.equal(manifest.dependencies?.fastify, undefined, 'fastify is not a runtime dependency')
-
+  // (b) The tarball's file list, as npm reports it.
+  const paths = packed.files.map((f) => f.path)
   for (const required of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts']) {
     assert.ok(paths.includes(required), `the tarball contains ${required}`)
   }
-  for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
-    if (typeof target === 'string') continue
-    for (const file of [target.types, target.default]) {
-      if (file !== undefined) assert.ok(paths.includes(file.replace(/^\.\//, '')), `export "${entry}" points at ${file}, which is packed`)
-    }
-  }
-  assert.ok(manifest.exports?.['./testing'] !== undefined, 'the package exports ./testing')
   const unexpected = paths.filter((p) => !(p.startsWith('dist/') || ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(p)))
   assert.deepEqual(unexpected, [], 'only dist/, package.json, README.md, CHANGELOG.md and LICENSE are packed (no src/, test/ or sample files)')
-  // What the registry page shows and links to.
-  assert.equal(manifest.license, 'MIT')
-  assert.match((tarball.get('package/LICENSE') ?? '').toString(), /^MIT License/)
-  assert.match(manifest.repository?.url ?? '', /^git\+https:\/\/.+\.git$/)
-  assert.equal(manifest.repository?.directory, 'packages/fastify-entra-id')
-  assert.match(manifest.homepage ?? '', /^https:\/\//)
-  assert.match(manifest.bugs?.url ?? '', /^https:\/\//)
-  assert.match((tarball.get('package/CHANGELOG.md') ?? '').toString(), new RegExp(`^## \\[${(manifest.version ?? '').replace(/\./g, '\\.')}\\]`, 'm'), 'the CHANGELOG has an entry for the packed version')
   assert.deepEqual(paths.filter((p) => p.endsWith('.tsbuildinfo') || /(^|\/)(src|test)\//.test(p) || /\.test\./.test(p)), [])
   for (const js of paths.filter((p) => p.endsWith('.js'))) {
     assert.ok(paths.includes(js.replace(/\.js$/, '.d.ts')), `${js} has a declaration file`)
-    // What the shipped code imports at run time: Node built-ins, its own files and its two dependencies.
-    const code = (tarball.get(`package/${js}`) ?? Buffer.alloc(0)).toString('utf8')
-    for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) {
-      const specifier = match[1] ?? ''
-      assert.ok(specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('node:') ||
-        ['jose', 'fastify-plugin'].includes(specifier), `${js} imports only what the package depends on, not "${specifier}"`)
-    }
   }
 
   // (c) A fresh Fastify project that installs the tarball.
@@ -244,6 +203,41 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   // One retry: a registry hiccup is not a finding about the package.
   if (install.code !== 0) install = await run('npm', installArgs, appDir, 240_000)
   assert.equal(install.code, 0, explain('npm install', install))
+
+  // (d) The package as installed from the tarball: manifest, runtime dependencies, peer, and what its code imports.
+  const installed = join(appDir, 'node_modules', 'fastify-entra-id')
+  const readInstalled = (path: string): Promise<string> => readFile(join(installed, path), 'utf8')
+  const manifest = JSON.parse(await readInstalled('package.json')) as PackedManifest
+  assert.equal(manifest.name, 'fastify-entra-id')
+  assert.equal(manifest.version, packed.version)
+  assert.equal(manifest.type, 'module')
+  assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['fastify-plugin', 'jose'])
+  assert.ok(manifest.peerDependencies?.fastify !== undefined, 'fastify is a peer dependency')
+  assert.equal(manifest.dependencies?.fastify, undefined, 'fastify is not a runtime dependency')
+  for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
+    if (typeof target === 'string') continue
+    for (const file of [target.types, target.default]) {
+      if (file !== undefined) assert.ok(paths.includes(file.replace(/^\.\//, '')), `export "${entry}" points at ${file}, which is packed`)
+    }
+  }
+  assert.ok(manifest.exports?.['./testing'] !== undefined, 'the package exports ./testing')
+  // What the registry page shows and links to.
+  assert.equal(manifest.license, 'MIT')
+  assert.match(await readInstalled('LICENSE'), /^MIT License/)
+  assert.match(manifest.repository?.url ?? '', /^git\+https:\/\/.+\.git$/)
+  assert.equal(manifest.repository?.directory, 'packages/fastify-entra-id')
+  assert.match(manifest.homepage ?? '', /^https:\/\//)
+  assert.match(manifest.bugs?.url ?? '', /^https:\/\//)
+  assert.match(await readInstalled('CHANGELOG.md'), new RegExp(`^## \\[${(manifest.version ?? '').replace(/\./g, '\\.')}\\]`, 'm'), 'the CHANGELOG has an entry for the packed version')
+  for (const js of paths.filter((p) => p.endsWith('.js'))) {
+    // What the shipped code imports at run time: Node built-ins, its own files and its two dependencies.
+    const code = await readInstalled(js)
+    for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) {
+      const specifier = match[1] ?? ''
+      assert.ok(specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('node:') ||
+        ['jose', 'fastify-plugin'].includes(specifier), `${js} imports only what the package depends on, not "${specifier}"`)
+    }
+  }
 
   // The README's example, alone (as users paste it) and wrapped in the harness that runs it.
   const readme = await readFile(join(packageDir, 'README.md'), 'utf8')
