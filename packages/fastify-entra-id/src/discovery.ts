@@ -1,4 +1,4 @@
-import { isLoopbackHost } from './options.js'
+import { isLoopbackHost } from './url.js'
 
 /** What the verifier takes from an OpenID Provider Configuration document. */
 export interface OpenIdMetadata {

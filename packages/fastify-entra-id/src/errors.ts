@@ -204,6 +204,26 @@ export class KeysUnavailableError extends EntraAuthError {
   }
 }
 
+/** Codes of {@link EntraUsageError}. */
+export type EntraUsageErrorCode = 'ENTRA_PLUGIN_MISSING' | 'ENTRA_NOT_AUTHENTICATED'
+
+/**
+ * 500: the application uses the package wrongly: a guard in an app without the plugin
+ * (`ENTRA_PLUGIN_MISSING`), or `requireAuth` on a route that neither authenticates nor guards
+ * (`ENTRA_NOT_AUTHENTICATED`). A bug in the application, not the caller's fault: no challenge, and a stack.
+ */
+export class EntraUsageError extends Error {
+  override readonly name = 'EntraUsageError'
+  /** Stable machine-readable code. */
+  readonly code: EntraUsageErrorCode
+  /** Always 500. */
+  readonly statusCode = 500
+  constructor(code: EntraUsageErrorCode, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
 /** Thrown at registration (or by a guard factory) when an option or argument is invalid; names the option. */
 export class EntraConfigError extends TypeError {
   override readonly name = 'EntraConfigError'

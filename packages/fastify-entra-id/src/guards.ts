@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { compileRequirement, describe, satisfies } from './authorization.js'
-import type { CompiledRequirement, Requirement } from './authorization.js'
-import { EntraConfigError, InsufficientScopeError } from './errors.js'
+import { compileRequirement, describe, satisfies } from './requirements.js'
+import type { CompiledRequirement, Requirement } from './requirements.js'
+import { EntraConfigError, EntraUsageError, InsufficientScopeError } from './errors.js'
 import type { EntraIdentity } from './identity.js'
-import { settle } from './hook.js'
+import { settle } from './dual-hook.js'
 import { closeIfBodyArriving } from './connection.js'
-import type { EntraHook } from './hook.js'
+import type { EntraHook } from './dual-hook.js'
 
 /**
  * A route hook that authorizes the verified caller. Use it as a route's `preHandler` (or `onRequest`, after
@@ -139,7 +139,7 @@ function guard(decide: (identity: EntraIdentity, realm: string) => Decision): En
   function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
     const entraId = request.server.entraId as typeof request.server.entraId | undefined
     if (entraId === undefined) {
-      return settle(done, new Error('fastify-entra-id guards need the plugin registered in this Fastify instance or a parent'))
+      return settle(done, new EntraUsageError('ENTRA_PLUGIN_MISSING', 'fastify-entra-id guards need the plugin registered in this Fastify instance or a parent'))
     }
     // Authenticated already (by the authenticate hook): decide synchronously.
     if (request.auth !== null) return settle(done, refusalOf(request, reply))

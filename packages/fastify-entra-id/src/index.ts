@@ -4,11 +4,12 @@
  * @packageDocumentation
  */
 import { fastifyEntraId } from './plugin.js'
+import * as transport from './bearer.js'
 
 export { fastifyEntraId }
 export default fastifyEntraId
 export type { EntraIdDecorator, EntraIdPluginOptions } from './plugin.js'
-export type { EntraHook } from './hook.js'
+export type { EntraHook } from './dual-hook.js'
 export type { EntraIdOptions, LoadAttempt, LoadSuccess, TokenVersion } from './options.js'
 export { DiscoveryError } from './discovery.js'
 export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './discovery.js'
@@ -17,9 +18,7 @@ export type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
 export { EntraTokenVerifier } from './verifier.js'
 export { requireScopes, requireRoles, requireScopesOrRoles, requireByCallerType } from './guards.js'
 export type { CallerRequirement, EntraGuard } from './guards.js'
-export type { Requirement } from './authorization.js'
-export { readBearerToken } from './bearer.js'
-export type { BearerSource } from './bearer.js'
+export type { Requirement } from './requirements.js'
 export {
   EntraAuthError,
   MissingTokenError,
@@ -27,9 +26,17 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   KeysUnavailableError,
-  EntraConfigError
+  EntraConfigError,
+  EntraUsageError
 } from './errors.js'
 export { bearerChallenge } from './challenge.js'
-export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, InvalidTokenCode } from './errors.js'
+export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, EntraUsageErrorCode, InvalidTokenCode } from './errors.js'
+export { requireAuth } from './require-auth.js'
+// The log helpers also live at `fastify-entra-id/log`; the root keeps them while applications move.
 export { requestSerializer, redactUrl, redactedQueryParams, authorizationRedactPaths } from './log.js'
 export type { SerializableRequest } from './log.js'
+
+/** @deprecated Import it from `fastify-entra-id/transport`; this root re-export will be removed. */
+export const readBearerToken: typeof transport.readBearerToken = transport.readBearerToken
+/** @deprecated Import it from `fastify-entra-id/transport`; this root re-export will be removed. */
+export type BearerSource = transport.BearerSource

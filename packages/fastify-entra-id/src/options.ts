@@ -1,5 +1,6 @@
 import { EntraConfigError } from './errors.js'
 import { DEFAULT_REALM } from './challenge.js'
+import { authorityOrigin } from './url.js'
 import { resolveTokenCacheOptions } from './token-cache.js'
 import type { ResolvedTokenCacheOptions, TokenCacheOptions } from './token-cache.js'
 
@@ -129,16 +130,10 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // A DNS name of at least two labels: what Entra accepts as a verified domain in the authority path.
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i
 const MULTI_TENANT = new Set(['organizations', 'common'])
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** True when `value` is a GUID in Entra's textual form (any case). */
 export function isGuid(value: unknown): value is string {
   return typeof value === 'string' && GUID.test(value)
-}
-
-/** True for `localhost`, `127.0.0.0/8` and `[::1]`: the only hosts where `http://` is tolerated. */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith('.localhost')
 }
 
 /** Validates `options` and applies defaults. Throws {@link EntraConfigError} naming the first bad option. */
@@ -169,7 +164,7 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     throw new EntraConfigError('audience', 'must be a non-empty string or a non-empty array of non-empty strings')
   }
 
-  const authorityHost = resolveAuthorityHost(options.authorityHost)
+  const authorityHost = authorityOrigin(options.authorityHost)
 
   let allowedTenants: ReadonlySet<string> | null = null
   if (multiTenant) {
@@ -240,24 +235,4 @@ function duration(value: number | undefined, fallback: number, option: string): 
     throw new EntraConfigError(option, 'must be a non-negative integer number of milliseconds')
   }
   return value
-}
-
-function resolveAuthorityHost(value: string | undefined): string {
-  if (value === undefined) return 'https://login.microsoftonline.com'
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new EntraConfigError('authorityHost', 'must be an absolute URL such as https://login.microsoftonline.com')
-  }
-  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') {
-    throw new EntraConfigError('authorityHost', 'must be an origin (scheme, host and optional port) with no path, query or credentials')
-  }
-  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw new EntraConfigError('authorityHost', 'must use https:// (http:// is allowed only for loopback hosts)')
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new EntraConfigError('authorityHost', 'must use https://')
-  }
-  return url.origin
 }

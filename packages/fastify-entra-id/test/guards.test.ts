@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import {
   EntraConfigError,
   fastifyEntraId,
+  requireAuth,
   requireByCallerType,
   requireRoles,
   requireScopes,
@@ -167,6 +168,27 @@ describe('guard factories check their arguments when built', () => {
   }
 })
 
+describe('requireAuth', () => {
+  it('returns the verified caller behind a guard, and fails with a 500 naming the bug on a route that does not authenticate', async () => {
+    const issuer = await startTestIssuer()
+    const app = Fastify()
+    try {
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      app.get('/guarded', { onRequest: requireScopes('Todo.Read') }, (request) => ({ oid: requireAuth(request).objectId }))
+      app.get('/open', (request) => ({ oid: requireAuth(request).objectId }))
+      const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { oid: 'alice-oid' } })
+      const guarded = await app.inject({ url: '/guarded', headers: bearer(token) })
+      assert.deepEqual([guarded.statusCode, guarded.json()], [200, { oid: 'alice-oid' }])
+      const open = await app.inject({ url: '/open', headers: bearer(token) })
+      assert.equal(open.statusCode, 500)
+      assert.equal(open.json<{ code: string }>().code, 'ENTRA_NOT_AUTHENTICATED')
+    } finally {
+      await app.close()
+      await issuer.close()
+    }
+  })
+})
+
 describe('a guard in an app without the plugin', () => {
   it('fails the request with a 500 that says the plugin is missing, not a 401 that blames the caller', async () => {
     const app = Fastify()
@@ -175,6 +197,7 @@ describe('a guard in an app without the plugin', () => {
       const response = await app.inject({ url: '/guarded', headers: { authorization: 'Bearer a.b.c' } })
       assert.equal(response.statusCode, 500)
       assert.match(response.json<{ message: string }>().message, /need the plugin registered/)
+      assert.equal(response.json<{ code: string }>().code, 'ENTRA_PLUGIN_MISSING')
     } finally {
       await app.close()
     }

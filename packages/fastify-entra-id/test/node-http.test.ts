@@ -13,16 +13,18 @@ import type { TestIssuer } from '../src/testing/index.js'
 type CreateApi = (verifier: EntraTokenVerifier, realm?: string) => Server
 
 const README = fileURLToPath(new URL('../README.md', import.meta.url))
-const SOURCE = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href
+const source = (file: string): string => pathToFileURL(fileURLToPath(new URL(`../src/${file}`, import.meta.url))).href
 
-/** The README's `node:http` example, as written there, with the package import pointed at this source tree. */
+/** The README's `node:http` example, as written there, with the package imports pointed at this source tree. */
 async function loadExample(dir: string): Promise<CreateApi> {
   const readme = await readFile(README, 'utf8')
   const block = /<!-- node-http-example[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1]
   assert.ok(block !== undefined, 'the README has the node:http example')
   // .mts: an ES module wherever it is written, so it shares this test's module instances (EntraAuthError).
   const file = join(dir, 'node-http-example.mts')
-  await writeFile(file, block.replaceAll('\'fastify-entra-id\'', `'${SOURCE}'`))
+  await writeFile(file, block
+    .replaceAll('\'fastify-entra-id\'', `'${source('index.ts')}'`)
+    .replaceAll('\'fastify-entra-id/transport\'', `'${source('bearer.ts')}'`))
   return ((await import(pathToFileURL(file).href)) as { createApi: CreateApi }).createApi
 }
 

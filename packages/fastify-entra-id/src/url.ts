@@ -1,0 +1,34 @@
+import { EntraConfigError } from './errors.js'
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** True for `localhost`, `127.0.0.0/8` and `[::1]`: the only hosts where `http://` is tolerated. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith('.localhost')
+}
+
+/**
+ * The `authorityHost` option as an origin (default `https://login.microsoftonline.com`): an absolute `https://`
+ * URL without path, query or credentials (`http://` only for loopback hosts).
+ *
+ * @throws {@link EntraConfigError} naming `authorityHost`.
+ */
+export function authorityOrigin(value: string | undefined): string {
+  if (value === undefined) return 'https://login.microsoftonline.com'
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new EntraConfigError('authorityHost', 'must be an absolute URL such as https://login.microsoftonline.com')
+  }
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') {
+    throw new EntraConfigError('authorityHost', 'must be an origin (scheme, host and optional port) with no path, query or credentials')
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new EntraConfigError('authorityHost', 'must use https:// (http:// is allowed only for loopback hosts)')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new EntraConfigError('authorityHost', 'must use https://')
+  }
+  return url.origin
+}
