@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { EntraIdentity } from 'fastify-entra-id'
+import { requireAuth } from 'fastify-entra-id'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { protectedErrors } from '../schemas/errors.js'
 import { MeSchema } from '../schemas/me.js'
@@ -21,7 +21,7 @@ export default function me(fastify: FastifyInstance, _options: unknown, done: (e
       }
     }
   }, (request) => {
-    const identity = request.auth as EntraIdentity
+    const identity = requireAuth(request)
     return {
       oid: identity.objectId,
       tid: identity.tenantId,

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { InsufficientScopeError } from 'fastify-entra-id'
-import type { EntraIdentity } from 'fastify-entra-id'
+import { InsufficientScopeError, requireAuth } from 'fastify-entra-id'
 import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { decodeCursor, encodeCursor } from '../store/cursor.js'
@@ -160,7 +159,7 @@ interface Caller {
  * app role, and of a delegated token, the scope: so an app-only caller here reaches every todo.
  */
 function callerOf(request: FastifyRequest): Caller {
-  const identity = request.auth as EntraIdentity
+  const identity = requireAuth(request)
   if (identity.objectId === null) {
     // Entra puts `oid` in every access token; a token without it cannot own anything.
     throw new HttpError(403, 'TODO_NO_OWNER', 'The access token has no oid claim, so it cannot own todos')
