@@ -90,14 +90,10 @@ export function discoveryUrl(authorityHost: string, tenantId: string, version: 1
 }
 
 /**
- * Fetches a JSON document from the identity provider, hardened: redirects are not followed (Entra answers these
- * URLs directly, and following one would let a compromised hop choose our keys), `timeoutDuration` bounds the
- * request, and at most 256 KiB is read. `what` names the document in errors. With `configurationErrors`, a 400 or
- * 404 is `ENTRA_DISCOVERY_REJECTED` (the URL we built from the options is wrong).
- *
- * @throws {@link DiscoveryError} for any failure, with the fetch's error as `cause`.
+ * Fetches and checks one discovery document. Redirects are not followed: Entra answers these URLs directly,
+ * and following one would let a compromised hop choose our keys.
  */
-export async function fetchJson(url: string, timeoutDuration: number, what: string, configurationErrors = false): Promise<unknown> {
+export async function fetchOpenIdMetadata(url: string, timeoutDuration: number): Promise<OpenIdMetadata> {
   let body: string
   try {
     const response = await fetch(url, {
@@ -105,29 +101,25 @@ export async function fetchJson(url: string, timeoutDuration: number, what: stri
       signal: AbortSignal.timeout(timeoutDuration),
       headers: { accept: 'application/json' }
     })
-    if (response.status !== 200) throw await answerError(url, response, what, configurationErrors)
+    if (response.status !== 200) throw await answerError(url, response)
     const length = Number(response.headers.get('content-length') ?? 0)
     if (length > MAX_DOCUMENT_BYTES) {
       await response.body?.cancel()
-      throw new DiscoveryError(`${what} ${url} is larger than ${MAX_DOCUMENT_BYTES} bytes`)
+      throw new DiscoveryError(`Discovery document ${url} is larger than ${MAX_DOCUMENT_BYTES} bytes`)
     }
     const text = await readBounded(response, MAX_DOCUMENT_BYTES)
-    if (text === null) throw new DiscoveryError(`${what} ${url} is larger than ${MAX_DOCUMENT_BYTES} bytes`)
+    if (text === null) throw new DiscoveryError(`Discovery document ${url} is larger than ${MAX_DOCUMENT_BYTES} bytes`)
     body = text
   } catch (cause) {
     if (cause instanceof DiscoveryError) throw cause
-    throw new DiscoveryError(`${what} ${url} could not be fetched`, { cause })
+    throw new DiscoveryError(`Discovery document ${url} could not be fetched`, { cause })
   }
+  let document: unknown
   try {
-    return JSON.parse(body) as unknown
+    document = JSON.parse(body)
   } catch (cause) {
-    throw new DiscoveryError(`${what} ${url} is not JSON`, { cause })
+    throw new DiscoveryError(`Discovery document ${url} is not JSON`, { cause })
   }
-}
-
-/** Fetches and checks one discovery document. */
-export async function fetchOpenIdMetadata(url: string, timeoutDuration: number): Promise<OpenIdMetadata> {
-  const document = await fetchJson(url, timeoutDuration, 'Discovery document', true)
   if (document === null || typeof document !== 'object') {
     throw new DiscoveryError(`Discovery document ${url} is not a JSON object`)
   }
@@ -155,7 +147,7 @@ export async function fetchOpenIdMetadata(url: string, timeoutDuration: number):
  * `invalid_tenant` (AADSTS90002) and an unknown path with 404: both mean the URL we built is wrong, so they are
  * configuration errors, pointing at `tenantId` (400) or `authorityHost` (404) first.
  */
-async function answerError(url: string, response: Response, what: string, configurationErrors: boolean): Promise<DiscoveryError> {
+async function answerError(url: string, response: Response): Promise<DiscoveryError> {
   const status = response.status
   let providerError: ProviderError | undefined
   if (status >= 300 && status < 400) {
@@ -166,8 +158,8 @@ async function answerError(url: string, response: Response, what: string, config
   const said = providerError === undefined
     ? ''
     : `: ${[providerError.error, providerError.description ?? providerError.aadsts].filter((s) => s !== undefined).join(': ')}`
-  const message = `${what} ${url} answered HTTP ${status}${said}`
-  if (configurationErrors && (status === 400 || status === 404)) {
+  const message = `Discovery document ${url} answered HTTP ${status}${said}`
+  if (status === 400 || status === 404) {
     return new DiscoveryError(message, {
       code: 'ENTRA_DISCOVERY_REJECTED',
       options: status === 400 ? ['tenantId', 'authorityHost'] : ['authorityHost', 'tenantId'],

@@ -1,25 +1,7 @@
-/**
- * The tenant's signing keys, fetched from one JWKS URL and owned here outright (not by jose's
- * `createRemoteJWKSet`), because what a resource server needs of it is what jose's remote set decides on its own
- * terms: it judges freshness and cooldown by `Date.now()` (not the verifier's clock), blocks a request on a stale
- * set instead of serving it while refreshing, counts only successful fetches for its cooldown (an outage plus
- * unknown `kid`s would then fetch per request), and hands out WebCrypto keys where the verifier checks RS256
- * synchronously with `node:crypto` KeyObjects. Using it meant watching it through `customFetch`, re-reading
- * `jwks()` and rebuilding keys beside it on a second clock. Here one clock (`clock`) drives everything:
- * - one fetch in flight, by the hardened fetch of discovery.ts (no redirects, timeout, bounded body);
- * - keys by `kid` as KeyObjects, built once per fetch, so a request costs one Map lookup;
- * - stale-while-revalidate: after `cacheMaxAge` a refresh runs in the background, and the keys at hand keep
- *   serving, so an identity-provider outage never blocks or fails requests whose key is known;
- * - an unknown `kid` refetches at most once per `cooldownDuration` after a fetch, and not at all within
- *   `cooldownDuration` of a failed one (then 503: a rotated key cannot be told from a forged one); a `kid` found
- *   missing is never remembered as missing, so a rotated-in key is found by the next allowed fetch.
- *
- * @packageDocumentation
- */
 import { createPublicKey } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
+import { createRemoteJWKSet, customFetch } from 'jose'
 import { KeysUnavailableError } from './errors.js'
-import { DiscoveryError, fetchJson } from './discovery.js'
 
 /** A verification key of the set, ready for `node:crypto`. */
 export interface VerificationKey {
@@ -37,9 +19,13 @@ export interface KeySetTiming {
   readonly clock: () => number
 }
 
+// jose codes that say "this token names a key we do not have", which is the token's problem, not the IdP's.
+const TOKEN_KEY_ERRORS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED'])
+
 /**
  * Raised when the set has no usable key for a `kid`, after at most one rate-limited refetch. It becomes the
- * `cause` of a 401, so, like that refusal, it carries no stack frames.
+ * `cause` of a 401, so, like that refusal, it carries no stack frames (jose's code, when it had one, is in the
+ * message instead of a cause with frames of its own).
  */
 export class NoMatchingKeyError extends Error {
   override readonly name = 'NoMatchingKeyError'
@@ -50,21 +36,43 @@ export class NoMatchingKeyError extends Error {
   }
 }
 
-/** The keys of one JWKS URL. */
+/**
+ * One JWKS URL. jose's `createRemoteJWKSet` fetches it, keeps it and, for a `kid` it does not know, refetches
+ * it at most once per `cooldownDuration`. On top of that this class provides what a resource server needs:
+ * - keys by `kid` as `node:crypto` KeyObjects, built once per fetch, so a request costs one Map lookup;
+ * - stale-while-revalidate: jose is told keys never go stale, and a refresh after `cacheMaxAge` runs in the
+ *   background, so an identity-provider outage never blocks or fails requests whose key is already known;
+ * - a failed fetch is not retried before `cooldownDuration` (jose's own cooldown counts only successes), so an
+ *   outage plus unknown `kid`s cannot turn into one fetch per request;
+ * - each key's `issuer` field, for Entra's signing-key issuer check.
+ */
 export class KeySet {
   readonly url: URL
   readonly #timing: KeySetTiming
-  readonly #onRemoved: (removedKids: readonly string[]) => void
+  readonly #remote: ReturnType<typeof createRemoteJWKSet>
   #keys = new Map<string, VerificationKey>()
+  #fetched = false
   #loadedAt = Number.NEGATIVE_INFINITY
   #failedAt = Number.NEGATIVE_INFINITY
-  #fetching: Promise<void> | null = null
+  #refreshing: Promise<void> | null = null
+  readonly #onRemoved: (removedKids: readonly string[]) => void
 
   /** `onRemoved` is called with the `kid`s that disappeared whenever a fetch replaces the keys. */
   constructor(url: URL, timing: KeySetTiming, onRemoved: (removedKids: readonly string[]) => void) {
     this.url = url
     this.#timing = timing
     this.#onRemoved = onRemoved
+    this.#remote = createRemoteJWKSet(url, {
+      timeoutDuration: timing.timeoutDuration,
+      cooldownDuration: timing.cooldownDuration,
+      cacheMaxAge: Number.POSITIVE_INFINITY,
+      [customFetch]: async (input, init) => {
+        const response = await fetch(input, init)
+        // jose parses the body; once it has, #sync re-reads the set jose kept.
+        if (response.status === 200) this.#fetched = true
+        return response
+      }
+    })
   }
 
   /** True once keys have been loaded at least once; stays true while later refreshes fail. */
@@ -72,10 +80,15 @@ export class KeySet {
     return this.#loadedAt !== Number.NEGATIVE_INFINITY
   }
 
-  /** Loads (or reloads) the keys now; concurrent calls share the one fetch in flight. */
-  load(): Promise<void> {
-    this.#fetching ??= this.#fetch().finally(() => { this.#fetching = null })
-    return this.#fetching
+  /** Loads (or reloads) the keys now; concurrent calls share jose's single fetch in flight. */
+  async load(): Promise<void> {
+    try {
+      await this.#remote.reload()
+    } catch (cause) {
+      this.#failedAt = this.#timing.clock()
+      throw cause
+    }
+    this.#sync()
   }
 
   /**
@@ -89,13 +102,12 @@ export class KeySet {
 
   /** Starts a background refresh when the keys are older than `cacheMaxAge` (and no fetch failed recently). */
   refreshIfStale(now: number): void {
-    if (now - this.#loadedAt < this.#timing.cacheMaxAge || this.#fetching !== null) return
-    if (now - this.#failedAt < this.#timing.cooldownDuration) return
-    this.load().catch(() => { /* #failedAt is set; the keys already loaded keep serving */ })
+    if (now - this.#loadedAt >= this.#timing.cacheMaxAge) this.#refreshInBackground(now)
   }
 
   /**
-   * The key for a `kid` the set does not have: the set is refetched unless it was within `cooldownDuration`.
+   * The key for a `kid` the set does not have yet: jose refetches the set unless it did so within
+   * `cooldownDuration`.
    *
    * @throws {@link NoMatchingKeyError} when the set, refetched or not, has no such key.
    * @throws {@link KeysUnavailableError} when the set cannot be fetched.
@@ -105,13 +117,16 @@ export class KeySet {
       // Unknown kid during an outage: we cannot tell a rotated key from a forged one, so this is the IdP's 503.
       throw new KeysUnavailableError(this.#retryAfterSeconds(now))
     }
-    if (this.#fetching === null && now - this.#loadedAt < this.#timing.cooldownDuration) {
-      throw new NoMatchingKeyError('No usable key for this kid (the key set was fetched within the cooldown)')
-    }
     try {
-      await this.load()
+      await this.#remote({ alg: 'RS256', kid }, undefined)
     } catch (error) {
-      throw new KeysUnavailableError(this.#retryAfterSeconds(this.#timing.clock()), { cause: error })
+      if (TOKEN_KEY_ERRORS.has((error as { code?: unknown }).code as string)) {
+        throw new NoMatchingKeyError(`No usable key for this kid (${String((error as { code?: unknown }).code)})`)
+      }
+      this.#failedAt = now
+      throw new KeysUnavailableError(this.#retryAfterSeconds(now), { cause: error })
+    } finally {
+      if (this.#fetched) this.#sync()
     }
     const key = this.#keys.get(kid)
     if (key === undefined) throw new NoMatchingKeyError('No usable key for this kid')
@@ -122,28 +137,23 @@ export class KeySet {
     return Math.max(1, (this.#failedAt + this.#timing.cooldownDuration - now) / 1000)
   }
 
-  async #fetch(): Promise<void> {
-    let document: unknown
-    try {
-      document = await fetchJson(this.url.href, this.#timing.timeoutDuration, 'Key set')
-      if (document === null || typeof document !== 'object' || !Array.isArray((document as { keys?: unknown }).keys)) {
-        throw new DiscoveryError(`Key set ${this.url.href} is not a JWK Set (RFC 7517 §5: an object with a "keys" array)`)
-      }
-    } catch (cause) {
-      this.#failedAt = this.#timing.clock()
-      throw cause
-    }
-    this.#replace((document as { keys: unknown[] }).keys)
+  #refreshInBackground(now: number): void {
+    if (this.#refreshing !== null || now - this.#failedAt < this.#timing.cooldownDuration) return
+    this.#refreshing = this.load()
+      .catch(() => { /* #failedAt is set by load(); the keys already loaded keep serving */ })
+      .finally(() => { this.#refreshing = null })
   }
 
-  #replace(jwks: readonly unknown[]): void {
+  #sync(): void {
+    this.#fetched = false
+    const jwks = this.#remote.jwks()
+    if (jwks === undefined) return
     const next = new Map<string, VerificationKey>()
     const seen = new Set<string>()
-    for (const jwk of jwks) {
-      if (jwk === null || typeof jwk !== 'object') continue
-      const kid = (jwk as { kid?: unknown }).kid
+    for (const jwk of jwks.keys) {
+      const kid = jwk.kid
       if (typeof kid !== 'string') continue
-      // Two keys under one kid are ambiguous: neither is used.
+      // Two keys under one kid are ambiguous: neither is used (jose refuses them likewise).
       if (seen.has(kid)) {
         next.delete(kid)
         continue
@@ -160,9 +170,9 @@ export class KeySet {
 }
 
 /**
- * The JWK as an RS256 verification key, or null when it cannot serve as one: RSA, `use` absent or `sig`, `alg`
- * absent or `RS256`, `key_ops` absent or with `verify` (RFC 7517 §4.2-4.4), and a modulus of at least 2048 bits
- * (RFC 7518 §3.3).
+ * The JWK as an RS256 verification key, or null when it cannot serve as one. The same tests jose applies when
+ * it selects a key: RSA, `use` absent or `sig`, `alg` absent or `RS256`, `key_ops` absent or with `verify`, and
+ * a modulus of at least 2048 bits.
  */
 function toVerificationKey(jwk: JsonWebKey & { kid: string }): VerificationKey | null {
   const { kty, use, alg, key_ops: keyOps } = jwk as { kty?: unknown, use?: unknown, alg?: unknown, key_ops?: unknown }

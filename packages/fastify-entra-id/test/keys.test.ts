@@ -3,7 +3,6 @@ import assert from 'node:assert/strict'
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
-import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { EntraTokenVerifier, KeysUnavailableError } from '../src/index.js'
 import type { IssuerBehaviour } from '../src/testing/index.js'
@@ -71,23 +70,6 @@ describe('discovery and signing keys', () => {
         assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(token) })).code, 'ENTRA_TOKEN_UNKNOWN_KEY')
       }
       assert.equal(issuer.count('jwks-v2'), 1)
-    } finally {
-      await app.close()
-    }
-  }))
-
-  it('let an unknown kid refetch the keys again once cooldownDuration has passed on the verifier\'s clock, without waiting', () => withIssuer(async (issuer) => {
-    let offset = 0
-    const app = await buildApp(issuer, { cooldownDuration: 30_000, clock: () => Date.now() + offset })
-    try {
-      await app.ready()
-      const kid = await issuer.addKey()
-      const token = await issuer.mint({ scopes: ['Todo.Read'], kid })
-      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(token) })).code, 'ENTRA_TOKEN_UNKNOWN_KEY')
-      assert.equal(issuer.count('jwks-v2'), 1)
-      offset = 30_001
-      assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
-      assert.equal(issuer.count('jwks-v2'), 2)
     } finally {
       await app.close()
     }
@@ -265,32 +247,6 @@ describe('hostile or unusable key sets', () => {
     } finally {
       verifier.close()
       await server.close()
-    }
-  })
-
-  it('are fetched without following redirects, and refused (503) when the JWKS URL redirects or is not a JWK Set', async () => {
-    for (const [name, answer] of [
-      ['a redirect', (res: ServerResponse) => res.writeHead(302, { location: 'https://evil.example/keys' }).end()],
-      ['no keys array', (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":{}}')],
-      ['more than 256 KiB', (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"keys":[],"pad":"${'x'.repeat(300 * 1024)}"}`)]
-    ] as const) {
-      const server = createServer((req, res) => {
-        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-        if (req.url?.endsWith('/keys') === true) answer(res)
-        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: `${base}/${tenantId}/v2.0`, jwks_uri: `${base}/${tenantId}/discovery/v2.0/keys` }))
-      })
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-      const verifier = EntraTokenVerifier.create({ tenantId, clientId, authorityHost: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokenVersions: [2] })
-      try {
-        await assert.rejects(verifier.hydrate(), (error: { code?: unknown, cause?: unknown }) => {
-          assert.equal(error.code, 'ENTRA_KEYS_UNAVAILABLE', name)
-          assert.match((error.cause as Error).message, /^Key set http:\/\/127\.0\.0\.1:\d+\/.+ (answered HTTP 302|is not a JWK Set|is larger than)/, name)
-          return true
-        })
-      } finally {
-        verifier.close()
-        await new Promise<void>((resolve) => server.close(() => resolve()))
-      }
     }
   })
 
