@@ -95,7 +95,7 @@ describe('the started service', () => {
 
   test('a SHUTDOWN_DRAIN_MS that is not a whole number of milliseconds: exits 1 naming it', async () => {
     const dir = tempDir()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', SHUTDOWN_DRAIN_MS: '5s' }) })
+    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0', SHUTDOWN_DRAIN_MS: '5s' }) })
     try {
       assert.equal(await server.exited, 1)
       assert.match(server.stderr, /^ {2}- SHUTDOWN_DRAIN_MS must be an integer from 0 to 110000 \(milliseconds\)$/m)
