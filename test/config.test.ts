@@ -100,6 +100,7 @@ describe('start-up configuration errors', () => {
       }
       const other = await app.inject({ url: '/api/me', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'], audience: 'https://other.example' })) })
       assert.equal(other.statusCode, 401)
+      assert.equal(other.json<{ code: string }>().code, 'ENTRA_TOKEN_INVALID_AUDIENCE')
       assert.deepEqual(app.authSettings.audiences,
         [issuer.clientId, `api://${issuer.clientId}`, 'https://todo.contoso.example', 'https://todo2.contoso.example'],
         'the settings list what the plugin accepts')

@@ -79,7 +79,9 @@ describe('database down', () => {
       assert.deepEqual([ready.statusCode, ready.json()], [503, { status: 'not ready', checks: { signingKeys: true, database: false }, reasons: ['database: does not answer'] }])
       // Caller mistakes stay 4xx while the database is down.
       assert.equal((await app.inject({ method: 'POST', url: '/api/todos', headers: write, payload: { title: '' } })).statusCode, 400)
-      assert.equal((await app.inject({ url: '/api/todos' })).statusCode, 401)
+      const unauthenticated = await app.inject({ url: '/api/todos' })
+      assert.equal(unauthenticated.statusCode, 401)
+      assert.equal(unauthenticated.headers['www-authenticate'], 'Bearer realm="api"')
 
       const reopened = await openSqliteStore({ file })
       const page = await reopened.list({ filter: { tenantId: issuer.tenantId, objectId: callers.alice }, limit: 10 })

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import Sqlite from 'better-sqlite3'
 import { join } from 'node:path'
@@ -163,9 +165,13 @@ describe('store unavailable', () => {
   })
 
   test('PostgreSQL: opening an unreachable server rejects with the connection error, classified as unreachable', async () => {
-    // Port 1 on loopback: nothing listens there, so the connection is refused at once. The store plugin, not
-    // openPostgresStore, decides to wait for it (test/database-startup.test.ts).
-    const error: unknown = await openPostgresStore({ connectionString: 'postgres://u:p@127.0.0.1:1/db', connectTimeout: 2000 }).then(() => null, (e: unknown) => e)
+    // A loopback port this test opened and closed: nothing listens there now, so the connection is refused at
+    // once. The store plugin, not openPostgresStore, decides to wait for it (test/database-startup.test.ts).
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const { port } = closed.address() as AddressInfo
+    await new Promise<void>((resolve) => closed.close(() => { resolve() }))
+    const error: unknown = await openPostgresStore({ connectionString: `postgres://u:p@127.0.0.1:${port}/db`, connectTimeout: 2000 }).then(() => null, (e: unknown) => e)
     assert.match(String(error), /ECONNREFUSED/)
     assert.equal(classifyOpenFailure(error), 'unreachable')
   })

@@ -327,7 +327,9 @@ describe('multi-tenant API', () => {
       assert.equal((await app.inject({ url: `/api/todos/${id}`, headers: other })).statusCode, 404)
       assert.deepEqual((await app.inject({ url: '/api/todos', headers: other })).json(), { items: [], nextCursor: null })
       const notAllowed = await issuer.mint({ tenantId: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', scopes: ['Todo.Read'] })
-      assert.equal((await app.inject({ url: '/api/todos', headers: bearer(notAllowed) })).statusCode, 401)
+      const refused = await app.inject({ url: '/api/todos', headers: bearer(notAllowed) })
+      assert.equal(refused.statusCode, 401)
+      assert.equal(refused.json<{ code: string }>().code, 'ENTRA_TOKEN_TENANT_NOT_ALLOWED')
     } finally {
       await app.close()
       await dispose()

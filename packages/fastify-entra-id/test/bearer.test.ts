@@ -67,7 +67,7 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
   })
 
   it('treats "Bearerfoo" as another scheme, and accepts several spaces after the scheme', async () => {
-    assert.equal((await call({ authorization: `Bearerfoo ${token}` })).status, 401)
+    assert.deepEqual(await call({ authorization: `Bearerfoo ${token}` }), { status: 401, code: 'ENTRA_TOKEN_MISSING', challenge: 'Bearer realm="api"' })
     assert.equal((await call({ authorization: `Bearer    ${token}` })).status, 200)
   })
 
@@ -96,6 +96,7 @@ describe('reading the bearer token (RFC 6750 §2.1)', () => {
       payload: `access_token=${token}`
     })
     assert.equal(response.statusCode, 401)
+    assert.equal(response.json<{ code: string }>().code, 'ENTRA_TOKEN_MISSING')
   })
 
   it('answers 400 invalid_request to two Authorization headers (Node would keep only the first)', async () => {

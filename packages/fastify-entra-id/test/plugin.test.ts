@@ -89,7 +89,9 @@ describe('the plugin in a Fastify app', () => {
       const good = await issuer.mint({ scopes: ['Todo.Read'] })
       const expired = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: -3600 })
       assert.equal((await app.inject({ url: '/me', headers: bearer(good) })).statusCode, 200)
-      assert.equal((await app.inject({ url: '/me', headers: bearer(expired) })).statusCode, 401)
+      const refused = await app.inject({ url: '/me', headers: bearer(expired) })
+      assert.equal(refused.statusCode, 401)
+      assert.equal(refused.json<{ code: string }>().code, 'ENTRA_TOKEN_EXPIRED')
       assert.equal((await app.inject({ url: `/public?access_token=${good}&code=secret-code&page=2` })).statusCode, 200)
       assert.equal((await app.inject({ url: '/me', headers: bearer('garbage.token.value') })).statusCode, 401)
 
