@@ -15,7 +15,7 @@ import rootRoutes from './routes/root.js'
 import todoRoutes from './routes/todos.js'
 import type { TodoStore } from './store/store.js'
 import type { StorePluginOptions } from './plugins/store.js'
-import { StoreUnavailableError } from './store/store.js'
+import { StoreError } from './store/store.js'
 import { HttpError } from './http/http-errors.js'
 
 /** Options of {@link buildApp}. */
@@ -178,7 +178,7 @@ function causeOf(error: Error): string | undefined {
  */
 function errorHandler(error: Error & { statusCode?: number, code?: string, headers?: Record<string, string> }, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 500
-  const known = error instanceof EntraAuthError || error instanceof StoreUnavailableError || error instanceof HttpError
+  const known = error instanceof EntraAuthError || error instanceof StoreError || error instanceof HttpError
   if (status < 500 || known) {
     // An outage (503) is logged with what caused it, in one line: its message and code, not a stack per request.
     if (status >= 500) request.log.warn({ statusCode: status, code: error.code, cause: causeOf(error) }, error.message)

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { ColumnType, Expression, ExpressionBuilder, Kysely, Selectable, SqlBool, Transaction } from 'kysely'
 import { sql } from 'kysely'
-import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, StoreUnavailableError } from './store.js'
+import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, StoreError, StoreUnavailableError } from './store.js'
 import type { CreateOptions, Created, ListQuery, NewTodo, Owner, OwnerFilter, Page, Todo, TodoPatch, TodoStore } from './store.js'
 
 /** The `todos` table as Kysely sees it. */
@@ -243,7 +243,7 @@ export class KyselyTodoStore implements TodoStore {
     try {
       return await operation()
     } catch (error) {
-      if (error instanceof StoreUnavailableError || error instanceof IdempotencyKeyInUseError || error instanceof IdempotencyKeyReusedError) throw error
+      if (error instanceof StoreError) throw error
       if (this.#isUnavailable(error)) throw new StoreUnavailableError({ cause: error })
       throw error
     }

@@ -108,18 +108,28 @@ export interface TodoStore {
 }
 
 /**
- * The database cannot be reached (connection refused or lost, disk unavailable, database closed). Answered as
- * 503 with `Retry-After` by Fastify's error handler, which sends `statusCode`, `code`, `message` and `headers`.
+ * What the store refuses, with the answer it calls for: a stable `code`, an HTTP `statusCode` and the response
+ * `headers` (`Retry-After`), which Fastify's error handler sends. The message reaches the caller: it never carries
+ * driver text (host names, SQL).
  */
-export class StoreUnavailableError extends Error {
-  readonly code = 'TODO_STORE_UNAVAILABLE'
-  readonly statusCode = 503
-  readonly headers: Readonly<Record<string, string>> = { 'retry-after': '5' }
+export abstract class StoreError extends Error {
+  readonly code: string
+  readonly statusCode: number
+  readonly headers: Readonly<Record<string, string>>
 
+  protected constructor(code: string, statusCode: number, message: string, options: { cause?: unknown, headers?: Readonly<Record<string, string>> } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.statusCode = statusCode
+    this.headers = options.headers ?? {}
+  }
+}
+
+/** 503 with `Retry-After`: the database cannot be reached (connection refused or lost, disk unavailable, closed). */
+export class StoreUnavailableError extends StoreError {
   constructor(options: { cause?: unknown } = {}) {
-    // The message reaches the caller: it must never carry driver text (host names, SQL).
-    super('The database is unavailable; retry later', options)
-    this.name = 'StoreUnavailableError'
+    super('TODO_STORE_UNAVAILABLE', 503, 'The database is unavailable; retry later', { ...options, headers: { 'retry-after': '5' } })
   }
 }
 
@@ -127,28 +137,19 @@ export class StoreUnavailableError extends Error {
  * 422: the caller already used this `Idempotency-Key` for a request with another body
  * (draft-ietf-httpapi-idempotency-key-header, section 2.7: "Idempotency-Key is already used").
  */
-export class IdempotencyKeyReusedError extends Error {
-  readonly code = 'TODO_IDEMPOTENCY_KEY_REUSED'
-  readonly statusCode = 422
-
+export class IdempotencyKeyReusedError extends StoreError {
   constructor() {
-    super('This Idempotency-Key was already used for a request with another body; use a new key for a new todo')
-    this.name = 'IdempotencyKeyReusedError'
+    super('TODO_IDEMPOTENCY_KEY_REUSED', 422, 'This Idempotency-Key was already used for a request with another body; use a new key for a new todo')
   }
 }
 
 /**
- * 409: a request with this `Idempotency-Key` by the same caller is still in progress
+ * 409 with `Retry-After`: a request with this `Idempotency-Key` by the same caller is still in progress
  * (draft-ietf-httpapi-idempotency-key-header, section 2.7: "a request is outstanding"). Retrying after it ends
  * returns its answer.
  */
-export class IdempotencyKeyInUseError extends Error {
-  readonly code = 'TODO_IDEMPOTENCY_KEY_IN_USE'
-  readonly statusCode = 409
-  readonly headers: Readonly<Record<string, string>> = { 'retry-after': '1' }
-
+export class IdempotencyKeyInUseError extends StoreError {
   constructor(options: { cause?: unknown } = {}) {
-    super('A request with this Idempotency-Key is still in progress; retry later to get its answer', options)
-    this.name = 'IdempotencyKeyInUseError'
+    super('TODO_IDEMPOTENCY_KEY_IN_USE', 409, 'A request with this Idempotency-Key is still in progress; retry later to get its answer', { ...options, headers: { 'retry-after': '1' } })
   }
 }
