@@ -171,7 +171,7 @@ async function answerError(url: string, response: Response): Promise<DiscoveryEr
 }
 
 /** The body as text, or null when it is longer than `maxBytes` (the rest is then not read). */
-async function readBounded(response: Response, maxBytes: number): Promise<string | null> {
+export async function readBounded(response: Response, maxBytes: number): Promise<string | null> {
   if (response.body === null) return ''
   const reader = (response.body as ReadableStream<Uint8Array>).getReader()
   const chunks: Uint8Array[] = []

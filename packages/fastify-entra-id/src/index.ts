@@ -32,6 +32,8 @@ export {
 export { bearerChallenge } from './challenge.js'
 export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, EntraUsageErrorCode, InvalidTokenCode } from './errors.js'
 export { requireAuth } from './require-auth.js'
+export { KEY_SET_CHANNEL } from './diagnostics.js'
+export type { KeySetEvent } from './diagnostics.js'
 // The log helpers also live at `fastify-entra-id/log`; the root keeps them while applications move.
 export { requestSerializer, redactUrl, redactedQueryParams, authorizationRedactPaths } from './log.js'
 export type { SerializableRequest } from './log.js'

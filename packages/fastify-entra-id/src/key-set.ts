@@ -1,7 +1,9 @@
-import { createPublicKey } from 'node:crypto'
-import type { JsonWebKey, KeyObject } from 'node:crypto'
+import { KeyObject } from 'node:crypto'
 import { createRemoteJWKSet, customFetch } from 'jose'
+import type { RemoteJWKSet } from 'jose'
 import { KeysUnavailableError } from './errors.js'
+import { readBounded } from './discovery.js'
+import { publishKeySetEvent } from './diagnostics.js'
 
 /** A verification key of the set, ready for `node:crypto`. */
 export interface VerificationKey {
@@ -16,16 +18,14 @@ export interface KeySetTiming {
   readonly timeoutDuration: number
   readonly cooldownDuration: number
   readonly cacheMaxAge: number
-  readonly clock: () => number
 }
 
-// jose codes that say "this token names a key we do not have", which is the token's problem, not the IdP's.
-const TOKEN_KEY_ERRORS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED'])
+/** Entra's key sets are a few KiB; a set larger than this is refused rather than parsed. */
+const MAX_KEY_SET_BYTES = 256 * 1024
 
 /**
  * Raised when the set has no usable key for a `kid`, after at most one rate-limited refetch. It becomes the
- * `cause` of a 401, so, like that refusal, it carries no stack frames (jose's code, when it had one, is in the
- * message instead of a cause with frames of its own).
+ * `cause` of a 401, so, like that refusal, it carries no stack frames.
  */
 export class NoMatchingKeyError extends Error {
   override readonly name = 'NoMatchingKeyError'
@@ -37,156 +37,178 @@ export class NoMatchingKeyError extends Error {
 }
 
 /**
- * One JWKS URL. jose's `createRemoteJWKSet` fetches it, keeps it and, for a `kid` it does not know, refetches
- * it at most once per `cooldownDuration`. On top of that this class provides what a resource server needs:
- * - keys by `kid` as `node:crypto` KeyObjects, built once per fetch, so a request costs one Map lookup;
- * - stale-while-revalidate: jose is told keys never go stale, and a refresh after `cacheMaxAge` runs in the
- *   background, so an identity-provider outage never blocks or fails requests whose key is already known;
- * - a failed fetch is not retried before `cooldownDuration` (jose's own cooldown counts only successes), so an
- *   outage plus unknown `kid`s cannot turn into one fetch per request;
- * - each key's `issuer` field, for Entra's signing-key issuer check.
+ * One JWKS URL. jose's `createRemoteJWKSet` owns fetching (one fetch in flight), the keys fetched, their
+ * freshness (`cacheMaxAge`), the unknown-`kid` cooldown and key selection; it reads `Date.now`, and so does
+ * everything here: one clock. This class adds only what jose lacks:
+ * - a `node:crypto` KeyObject per `kid`, made once per fetch from the key jose selects for `{ alg: 'RS256', kid }`,
+ *   so a request costs one Map lookup and a synchronous signature check;
+ * - stale-while-revalidate: once jose's set is not `fresh`, a refresh runs in the background and the keys at hand
+ *   keep serving, so an outage never blocks or fails a request whose key is known (jose would make it wait);
+ * - a failed fetch is not retried before `cooldownDuration` (jose's `coolingDown` counts only successes), so an
+ *   outage plus unknown `kid`s cannot become one fetch per request;
+ * - each key's `issuer` field, for Entra's signing-key issuer check, and a size cap on the set (jose's
+ *   `customFetch` hook: jose would parse whatever it is sent).
+ *
+ * jose is asked for keys only right after its set was (re)loaded, never to fetch on a request's behalf: so a
+ * failed fetch (the identity provider's 503) is never mistaken for a key the set lacks (the token's 401).
  */
 export class KeySet {
   readonly url: URL
-  readonly #timing: KeySetTiming
-  readonly #remote: ReturnType<typeof createRemoteJWKSet>
-  #keys = new Map<string, VerificationKey>()
-  #fetched = false
-  #loadedAt = Number.NEGATIVE_INFINITY
-  #failedAt = Number.NEGATIVE_INFINITY
-  #refreshing: Promise<void> | null = null
+  readonly #remote: RemoteJWKSet
+  readonly #cooldownDuration: number
   readonly #onRemoved: (removedKids: readonly string[]) => void
+  #keys: ReadonlyMap<string, VerificationKey> = new Map()
+  #loaded = false
+  #failedAt = Number.NEGATIVE_INFINITY
+  #loading: Promise<void> | null = null
 
-  /** `onRemoved` is called with the `kid`s that disappeared whenever a fetch replaces the keys. */
+  /** `onRemoved` is called with the `kid`s that disappeared (or changed key) whenever a fetch replaces the keys. */
   constructor(url: URL, timing: KeySetTiming, onRemoved: (removedKids: readonly string[]) => void) {
     this.url = url
-    this.#timing = timing
+    this.#cooldownDuration = timing.cooldownDuration
     this.#onRemoved = onRemoved
     this.#remote = createRemoteJWKSet(url, {
       timeoutDuration: timing.timeoutDuration,
       cooldownDuration: timing.cooldownDuration,
-      cacheMaxAge: Number.POSITIVE_INFINITY,
-      [customFetch]: async (input, init) => {
-        const response = await fetch(input, init)
-        // jose parses the body; once it has, #sync re-reads the set jose kept.
-        if (response.status === 200) this.#fetched = true
-        return response
-      }
+      cacheMaxAge: timing.cacheMaxAge,
+      [customFetch]: (input, init) => fetchBounded(input, init)
     })
   }
 
   /** True once keys have been loaded at least once; stays true while later refreshes fail. */
   get loaded(): boolean {
-    return this.#loadedAt !== Number.NEGATIVE_INFINITY
-  }
-
-  /** Loads (or reloads) the keys now; concurrent calls share jose's single fetch in flight. */
-  async load(): Promise<void> {
-    try {
-      await this.#remote.reload()
-    } catch (cause) {
-      this.#failedAt = this.#timing.clock()
-      throw cause
-    }
-    this.#sync()
+    return this.#loaded
   }
 
   /**
-   * The key for `kid`, when the set has it now. Also starts a background refresh when the set is older than
-   * `cacheMaxAge`; the keys at hand keep serving meanwhile.
+   * Fetches the set now and replaces the keys; concurrent calls share one fetch.
+   *
+   * @throws the fetch's failure (an `Error` naming the URL, with jose's or fetch's error as `cause`).
    */
-  cached(kid: string, now: number): VerificationKey | undefined {
-    this.refreshIfStale(now)
+  load(): Promise<void> {
+    this.#loading ??= this.#fetch().finally(() => { this.#loading = null })
+    return this.#loading
+  }
+
+  /** The key for `kid`, when the set has it now; also starts a background refresh when the set is stale. */
+  cached(kid: string): VerificationKey | undefined {
+    this.refreshIfStale()
     return this.#keys.get(kid)
   }
 
-  /** Starts a background refresh when the keys are older than `cacheMaxAge` (and no fetch failed recently). */
-  refreshIfStale(now: number): void {
-    if (now - this.#loadedAt >= this.#timing.cacheMaxAge) this.#refreshInBackground(now)
+  /** Starts a background refresh once jose's set is past `cacheMaxAge` (and no fetch failed recently). */
+  refreshIfStale(): void {
+    if (!this.#loaded || this.#remote.fresh || this.#loading !== null || this.#inBackoff(Date.now())) return
+    this.load().catch(() => { /* the keys already loaded keep serving; #failedAt holds the next retry back */ })
   }
 
   /**
-   * The key for a `kid` the set does not have yet: jose refetches the set unless it did so within
-   * `cooldownDuration`.
+   * The key for a `kid` the set does not have: the set is refetched unless it was within `cooldownDuration`
+   * (a fetch in flight is joined).
    *
-   * @throws {@link NoMatchingKeyError} when the set, refetched or not, has no such key.
+   * @throws {@link NoMatchingKeyError} when the set, refetched or not, has no usable key for `kid`.
    * @throws {@link KeysUnavailableError} when the set cannot be fetched.
    */
-  async refetchFor(kid: string, now: number): Promise<VerificationKey> {
-    if (now - this.#failedAt < this.#timing.cooldownDuration) {
+  async refetchFor(kid: string): Promise<VerificationKey> {
+    const now = Date.now()
+    if (this.#inBackoff(now)) {
       // Unknown kid during an outage: we cannot tell a rotated key from a forged one, so this is the IdP's 503.
       throw new KeysUnavailableError(this.#retryAfterSeconds(now))
     }
+    if (this.#loading === null && this.#remote.coolingDown) {
+      throw new NoMatchingKeyError('No usable key for this kid (the key set was fetched within cooldownDuration)')
+    }
     try {
-      await this.#remote({ alg: 'RS256', kid }, undefined)
-    } catch (error) {
-      if (TOKEN_KEY_ERRORS.has((error as { code?: unknown }).code as string)) {
-        throw new NoMatchingKeyError(`No usable key for this kid (${String((error as { code?: unknown }).code)})`)
-      }
-      this.#failedAt = now
-      throw new KeysUnavailableError(this.#retryAfterSeconds(now), { cause: error })
-    } finally {
-      if (this.#fetched) this.#sync()
+      await this.load()
+    } catch (cause) {
+      throw new KeysUnavailableError(this.#retryAfterSeconds(Date.now()), { cause })
     }
     const key = this.#keys.get(kid)
     if (key === undefined) throw new NoMatchingKeyError('No usable key for this kid')
     return key
   }
 
+  #inBackoff(now: number): boolean {
+    return now - this.#failedAt < this.#cooldownDuration
+  }
+
   #retryAfterSeconds(now: number): number {
-    return Math.max(1, (this.#failedAt + this.#timing.cooldownDuration - now) / 1000)
+    return Math.max(1, (this.#failedAt + this.#cooldownDuration - now) / 1000)
   }
 
-  #refreshInBackground(now: number): void {
-    if (this.#refreshing !== null || now - this.#failedAt < this.#timing.cooldownDuration) return
-    this.#refreshing = this.load()
-      .catch(() => { /* #failedAt is set by load(); the keys already loaded keep serving */ })
-      .finally(() => { this.#refreshing = null })
+  async #fetch(): Promise<void> {
+    try {
+      await this.#remote.reload()
+    } catch (cause) {
+      this.#failedAt = Date.now()
+      const error = cause instanceof Error && cause.message.startsWith('Key set ')
+        ? cause
+        : new Error(`Key set ${this.url.href} could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+      publishKeySetEvent(() => ({ url: this.url.href, outcome: 'failed', kids: [...this.#keys.keys()], removedKids: [], error }))
+      throw error
+    }
+    this.#failedAt = Number.NEGATIVE_INFINITY
+    const next = await this.#selectKeys()
+    const removed = [...this.#keys.values()]
+      .filter((old) => next.get(old.kid)?.key.equals(old.key) !== true)
+      .map((old) => old.kid)
+    this.#keys = next
+    this.#loaded = true
+    if (removed.length > 0) this.#onRemoved(removed)
+    publishKeySetEvent(() => ({ url: this.url.href, outcome: 'loaded', kids: [...next.keys()], removedKids: removed }))
   }
 
-  #sync(): void {
-    this.#fetched = false
-    const jwks = this.#remote.jwks()
-    if (jwks === undefined) return
+  /** A KeyObject for every `kid` of the set just loaded for which jose selects exactly one usable key. */
+  async #selectKeys(): Promise<Map<string, VerificationKey>> {
     const next = new Map<string, VerificationKey>()
-    const seen = new Set<string>()
-    for (const jwk of jwks.keys) {
+    const tried = new Set<string>()
+    for (const jwk of this.#remote.jwks()?.keys ?? []) {
       const kid = jwk.kid
-      if (typeof kid !== 'string') continue
-      // Two keys under one kid are ambiguous: neither is used (jose refuses them likewise).
-      if (seen.has(kid)) {
-        next.delete(kid)
+      if (typeof kid !== 'string' || tried.has(kid)) continue
+      tried.add(kid)
+      let selected: unknown
+      try {
+        // Just reloaded, so jose answers from the set it holds; it refuses two keys under one kid, a key for
+        // encryption, one whose `alg` or `key_ops` forbid RS256 verification, and one that is not a public key.
+        selected = await this.#remote({ alg: 'RS256', kid })
+      } catch {
         continue
       }
-      seen.add(kid)
-      const key = toVerificationKey(jwk as JsonWebKey & { kid: string })
+      const issuer = (jwk as { issuer?: unknown }).issuer
+      const key = toVerificationKey(kid, selected, typeof issuer === 'string' ? issuer : undefined)
       if (key !== null) next.set(kid, key)
     }
-    const removed = [...this.#keys.keys()].filter((kid) => !next.has(kid))
-    this.#keys = next
-    this.#loadedAt = this.#timing.clock()
-    if (removed.length > 0) this.#onRemoved(removed)
+    return next
   }
 }
 
 /**
- * The JWK as an RS256 verification key, or null when it cannot serve as one. The same tests jose applies when
- * it selects a key: RSA, `use` absent or `sig`, `alg` absent or `RS256`, `key_ops` absent or with `verify`, and
- * a modulus of at least 2048 bits.
+ * The key jose selected as a `node:crypto` KeyObject, or null when it is not an RSA public key of at least 2048
+ * bits: jose checks the length when it verifies, and here `node:crypto` verifies.
  */
-function toVerificationKey(jwk: JsonWebKey & { kid: string }): VerificationKey | null {
-  const { kty, use, alg, key_ops: keyOps } = jwk as { kty?: unknown, use?: unknown, alg?: unknown, key_ops?: unknown }
-  if (kty !== 'RSA' || (use !== undefined && use !== 'sig') || (alg !== undefined && alg !== 'RS256')) return null
-  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return null
-  if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') return null
+function toVerificationKey(kid: string, selected: unknown, issuer: string | undefined): VerificationKey | null {
   let key: KeyObject
   try {
-    key = createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' })
+    key = selected instanceof KeyObject ? selected : KeyObject.from(selected as Parameters<typeof KeyObject.from>[0])
   } catch {
     return null
   }
   const bits = key.asymmetricKeyDetails?.modulusLength
-  if (key.asymmetricKeyType !== 'rsa' || bits === undefined || bits < 2048) return null
-  const issuer = (jwk as { issuer?: unknown }).issuer
-  return { kid: jwk.kid, key, issuer: typeof issuer === 'string' ? issuer : undefined }
+  if (key.type !== 'public' || key.asymmetricKeyType !== 'rsa' || bits === undefined || bits < 2048) return null
+  return { kid, key, issuer }
+}
+
+/**
+ * jose's fetch, with the answer refused unless it is a 200 of at most {@link MAX_KEY_SET_BYTES} (jose asks for
+ * `redirect: 'manual'`, so a redirect is a refusal too, never followed).
+ */
+async function fetchBounded(url: string, init: RequestInit): Promise<Response> {
+  const response = await fetch(url, init)
+  if (response.status !== 200) {
+    await response.body?.cancel()
+    throw new Error(`Key set ${url} answered HTTP ${response.status}`)
+  }
+  const text = await readBounded(response, MAX_KEY_SET_BYTES)
+  if (text === null) throw new Error(`Key set ${url} is larger than ${MAX_KEY_SET_BYTES} bytes`)
+  return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } })
 }

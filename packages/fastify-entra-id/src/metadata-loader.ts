@@ -72,8 +72,8 @@ export class MetadataLoader {
    * is where stale keys are noticed: the token cache calls this, so keys leaving the set (and the cache entries
    * they vouch for) go even under repeated tokens.
    */
-  refreshIfStale(now: number): void {
-    for (const set of this.#keySets) set.refreshIfStale(now)
+  refreshIfStale(): void {
+    for (const set of this.#keySets) set.refreshIfStale()
   }
 
   /** Stops background retries, and reports nothing more. Safe to call more than once. */

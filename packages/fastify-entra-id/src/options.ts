@@ -80,14 +80,16 @@ export interface EntraIdOptions {
   /**
    * The verified-token cache: a token seen before, byte for byte, skips the signature check; `exp` and `nbf`
    * are checked again on every use, and guards still run per request. Only successful verifications are kept,
-   * from a token's second verification on (tokens used once never enter), least recently used evicted first; an entry lives no longer than its token's `exp` nor `maxAge`, and is
-   * dropped when its signing key leaves the key set. Default `{ maxEntries: 10000, maxBytes: 16 MiB,
+   * from a token's second verification on (tokens used once never enter), least recently used evicted first; an
+   * entry lives no longer than its token's `exp` nor `maxAge`, and is dropped when its signing key leaves the key
+   * set. Default `{ maxEntries: 10000, maxBytes: 16 MiB,
    * maxAge: 300000 ms }`; `false` turns it off.
    */
   tokenCache?: TokenCacheOptions | false | undefined
   /**
-   * The clock, in milliseconds since the epoch. Default `Date.now`. For tests that need to move time; production
-   * code leaves it alone.
+   * The clock of token checks (`exp`, `nbf`, the token cache) and of the discovery retry delay, in milliseconds
+   * since the epoch. Default `Date.now`, read at each call. Key-set freshness and cooldown are jose's, which reads
+   * `Date.now`: tests that move time move `Date` (`mock.timers` of `node:test`). Production code leaves it alone.
    */
   clock?: (() => number) | undefined
   /**
@@ -198,7 +200,7 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
   if (typeof realm !== 'string' || realm === '' || !/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/.test(realm)) {
     throw new EntraConfigError('realm', 'must be a non-empty string of printable ASCII without " or \\')
   }
-  const clock = options.clock ?? Date.now
+  const clock = options.clock ?? (() => Date.now())
   if (typeof clock !== 'function') {
     throw new EntraConfigError('clock', 'must be a function returning milliseconds since the epoch')
   }

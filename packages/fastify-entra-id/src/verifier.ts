@@ -105,7 +105,7 @@ export class EntraTokenVerifier {
     // A hit is a token verified before, byte for byte: only time can have made it invalid since.
     const cached = this.#cache?.get(token, now)
     if (cached === undefined || checkTime(cached.claims, this.options.clockTolerance, now) !== null) return undefined
-    this.#loader.refreshIfStale(now)
+    this.#loader.refreshIfStale()
     return cached
   }
 
@@ -117,7 +117,7 @@ export class EntraTokenVerifier {
     if (jws === null) throw malformed()
     const kid = checkHeader(jws.header)
     const claims = jws.payload
-    const key = await keyFor(metadata, claims.ver, kid, now)
+    const key = await keyFor(metadata, claims.ver, kid)
     if (!verifyRs256(jws, key.key)) throw new InvalidTokenError('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid')
     // Only now, with the signature verified, may a refusal describe what the API accepts.
     const version = checkClaims(claims, metadata.claims, now, key.issuer)
@@ -138,12 +138,12 @@ function malformed(): InvalidTokenError {
  *
  * @throws {@link InvalidTokenError} `ENTRA_TOKEN_UNKNOWN_KEY`, or {@link KeysUnavailableError} from the set.
  */
-async function keyFor(metadata: Metadata, ver: unknown, kid: string, now: number): Promise<VerificationKey> {
+async function keyFor(metadata: Metadata, ver: unknown, kid: string): Promise<VerificationKey> {
   const keySet = (ver === '1.0' ? metadata.keys[1] : undefined) ?? metadata.keys[2]
-  const key = keySet.cached(kid, now)
+  const key = keySet.cached(kid)
   if (key !== undefined) return key
   try {
-    return await keySet.refetchFor(kid, now)
+    return await keySet.refetchFor(kid)
   } catch (error) {
     if (error instanceof NoMatchingKeyError) {
       throw new InvalidTokenError('ENTRA_TOKEN_UNKNOWN_KEY', 'The token was signed with a key the tenant does not publish', { cause: error })

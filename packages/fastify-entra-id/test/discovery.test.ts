@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { DiscoveryError, EntraTokenVerifier, KeysUnavailableError } from '../src/index.js'
 import type { LoadAttempt } from '../src/index.js'
-import { bearer, buildApp, eventually, withIssuer } from './helpers.js'
+import { Signal, bearer, buildApp, withIssuer } from './helpers.js'
 
 const tenantId = 'contoso-typo.onmicrosoft.com'
 const clientId = '3a691ed5-bdea-43b1-be30-dcee49f19605'
@@ -111,7 +111,6 @@ describe('discovery refused by the identity provider', () => {
       assert.equal(providerError.description?.length, 300)
       assert.match(providerError.description ?? '', /^AADSTS900023 \[31m x+…$/)
       server.answer(answer(400, JSON.stringify({ error: 'invalid_tenant', padding: 'x'.repeat(20 * 1024) })))
-      await new Promise((resolve) => setTimeout(resolve, 60))
       const oversized = await discoveryFailure(verifier)
       assert.equal(oversized.code, 'ENTRA_DISCOVERY_REJECTED')
       assert.equal(oversized.providerError, undefined, 'an error body over 16 KiB is not parsed')
@@ -141,14 +140,15 @@ describe('discovery refused by the identity provider', () => {
     const server = await serve(answer(400, unknownTenant))
     const loads: { attempts: number }[] = []
     const failures: [Error, LoadAttempt][] = []
+    const reported = new Signal()
     const verifier = EntraTokenVerifier.create({
       tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: server.url, tokenVersions: [2], cooldownDuration: 50,
-      onLoadError: (error, attempt) => { failures.push([error, attempt]) },
-      onLoad: (success) => { loads.push(success) }
+      onLoadError: (error, attempt) => { failures.push([error, attempt]); reported.notify() },
+      onLoad: (success) => { loads.push(success); reported.notify() }
     })
     try {
       await assert.rejects(verifier.hydrate(), KeysUnavailableError)
-      await eventually(() => failures.length >= 3)
+      await reported.until(() => failures.length >= 3)
       assert.deepEqual(failures.slice(0, 3).map(([, attempt]) => attempt.attempt), [1, 2, 3])
       assert.ok(failures.every(([error, attempt]) => error instanceof DiscoveryError && error.code === 'ENTRA_DISCOVERY_REJECTED' && attempt.retryInMs === 50))
 
@@ -163,7 +163,7 @@ describe('discovery refused by the identity provider', () => {
           res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text())
         })
       })
-      await eventually(() => verifier.isReady)
+      await reported.until(() => verifier.isReady)
       assert.deepEqual(loads, [{ attempts: failures.length + 1 }])
       assert.equal((await verifier.verify(token)).tenantId, issuer.tenantId)
     } finally {
@@ -174,26 +174,29 @@ describe('discovery refused by the identity provider', () => {
 
   it('a listener that throws breaks neither the failure nor the recovery', () => withIssuer(async (issuer) => {
     issuer.setBehaviour('http-500')
+    const reported = new Signal()
     const verifier = EntraTokenVerifier.create({
       tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, cooldownDuration: 50,
-      onLoadError: () => { throw new Error('logger down') },
-      onLoad: () => { throw new Error('logger down') }
+      onLoadError: () => { reported.notify(); throw new Error('logger down') },
+      onLoad: () => { reported.notify(); throw new Error('logger down') }
     })
     try {
       await assert.rejects(verifier.hydrate(), KeysUnavailableError)
       issuer.setBehaviour('normal')
-      await eventually(() => verifier.isReady)
+      // The listener ran and threw; a retry still came, and succeeded.
+      await reported.until(() => verifier.isReady)
     } finally {
       verifier.close()
     }
   }))
 })
 
-/** A pino destination that keeps every line. */
-function logSink(): { stream: Writable, lines: () => Record<string, unknown>[] } {
+/** A pino destination that keeps every line, and whose `written` signal fires on each write. */
+function logSink(): { stream: Writable, written: Signal, lines: () => Record<string, unknown>[] } {
   const chunks: string[] = []
-  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() } })
-  return { stream, lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
+  const written = new Signal()
+  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); written.notify() } })
+  return { stream, written, lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
 }
 
 describe('the plugin logs discovery failures', () => {
@@ -210,7 +213,7 @@ describe('the plugin logs discovery failures', () => {
     try {
       await app.ready()
       const warnings = () => sink.lines().filter((l) => l.level === 40)
-      await eventually(() => warnings().length >= 2)
+      await sink.written.until(() => warnings().length >= 2)
       for (const [i, line] of warnings().slice(0, 2).entries()) {
         assert.equal(line.attempt, i + 1)
         assert.equal(line.retryInMs, 50)
@@ -240,14 +243,14 @@ describe('the plugin logs discovery failures', () => {
     try {
       await app.ready()
       const warnings = () => sink.lines().filter((l) => l.level === 40)
-      await eventually(() => warnings().length >= 2)
+      await sink.written.until(() => warnings().length >= 2)
       const [first, second] = warnings()
       assert.deepEqual([first?.attempt, second?.attempt], [1, 2])
       assert.equal(first?.check, undefined, 'an outage names no setting')
       assert.match(String(first?.msg), /^entra-id: signing keys could not be loaded: Discovery document .* could not be fetched\. Protected routes answer 503; attempt 1 failed, next in 50 ms$/)
 
       issuer.setBehaviour('normal')
-      await eventually(() => app.entraId.isReady())
+      await sink.written.until(() => app.entraId.isReady())
       const loaded = sink.lines().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('entra-id: signing keys loaded'))
       assert.equal(loaded.length, 1)
       assert.equal(loaded[0]?.level, 30)

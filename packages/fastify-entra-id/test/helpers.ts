@@ -1,8 +1,11 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import Fastify from 'fastify'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fastifyEntraId } from '../src/index.js'
 import type { EntraIdPluginOptions } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
+import { KEY_SET_CHANNEL } from '../src/index.js'
+import type { KeySetEvent } from '../src/index.js'
 import type { TestIssuer, TestIssuerOptions } from '../src/testing/index.js'
 
 /** Options of {@link buildApp}: plugin options on top of the issuer's defaults. */
@@ -63,11 +66,58 @@ export function outcome(response: { statusCode: number, headers: Record<string, 
   return { status: response.statusCode, code: body.code, challenge: response.headers['www-authenticate'] }
 }
 
-/** Waits until `predicate` holds, polling every 10 ms, at most `timeoutMs`. For background work, not timing. */
-export async function eventually(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
+/**
+ * Wakes waiters when something they wait for may have happened: the code under test calls {@link notify} from
+ * its own event (a listener, a log line, a diagnostics message), and {@link until} re-checks only then. No
+ * polling, no sleeping; a wait that is never satisfied fails after `timeoutMs` instead of hanging the run.
+ */
+export class Signal {
+  readonly #waiters = new Set<() => void>()
+
+  /** Re-checks every waiting predicate. */
+  notify(): void {
+    for (const wake of [...this.#waiters]) wake()
   }
+
+  /** Resolves as soon as `predicate` holds (at once, or at a later {@link notify}). */
+  until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+    if (predicate()) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(wake)
+        reject(new Error(`condition not reached within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const wake = (): void => {
+        if (!predicate()) return
+        clearTimeout(timer)
+        this.#waiters.delete(wake)
+        resolve()
+      }
+      this.#waiters.add(wake)
+    })
+  }
+}
+
+/**
+ * The next key-set fetch published on the diagnostics channel that `matches`: how a test knows a background
+ * refresh finished, without polling for its effects.
+ */
+export function nextKeySetEvent(matches: (event: KeySetEvent) => boolean = () => true, timeoutMs = 5000): Promise<KeySetEvent> {
+  return new Promise<KeySetEvent>((resolve, reject) => {
+    const listener = (message: unknown): void => {
+      const event = message as KeySetEvent
+      if (!matches(event)) return
+      done()
+      resolve(event)
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`no matching key-set event within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const done = (): void => {
+      clearTimeout(timer)
+      unsubscribe(KEY_SET_CHANNEL, listener)
+    }
+    subscribe(KEY_SET_CHANNEL, listener)
+  })
 }

@@ -1,12 +1,20 @@
 import { describe, it } from 'node:test'
+import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { EntraTokenVerifier, KeysUnavailableError } from '../src/index.js'
 import type { IssuerBehaviour } from '../src/testing/index.js'
-import { bearer, buildApp, eventually, outcome, withIssuer } from './helpers.js'
+import { Signal, bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from './helpers.js'
+
+/** Freezes `Date` (jose's clock and the verifier's) at now, for the test to move. */
+function freezeDate(t: TestContext): { advance: (ms: number) => void } {
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
+  return { advance: (ms) => { t.mock.timers.setTime(Date.now() + ms) } }
+}
 
 describe('discovery and signing keys', () => {
   it('load once at start-up, and 100 concurrent requests reuse those keys', () => withIssuer(async (issuer) => {
@@ -75,9 +83,28 @@ describe('discovery and signing keys', () => {
     }
   }))
 
-  it('refresh keys in the background after cacheMaxAge, and then refuse tokens of a key that was removed', () => withIssuer(async (issuer) => {
-    let offset = 0
-    const app = await buildApp(issuer, { cacheMaxAge: 60_000, clock: () => Date.now() + offset })
+  it('let an unknown kid refetch the keys again once cooldownDuration has passed, without waiting for it', (t) => withIssuer(async (issuer) => {
+    const time = freezeDate(t)
+    const app = await buildApp(issuer, { cooldownDuration: 30_000 })
+    try {
+      await app.ready()
+      const kid = await issuer.addKey()
+      const token = await issuer.mint({ scopes: ['Todo.Read'], kid })
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(token) })).code, 'ENTRA_TOKEN_UNKNOWN_KEY')
+      time.advance(29_999)
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(token) })).code, 'ENTRA_TOKEN_UNKNOWN_KEY')
+      assert.equal(issuer.count('jwks-v2'), 1)
+      time.advance(1)
+      assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+      assert.equal(issuer.count('jwks-v2'), 2)
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('refresh keys in the background after cacheMaxAge, and then refuse tokens of a key that was removed', (t) => withIssuer(async (issuer) => {
+    const time = freezeDate(t)
+    const app = await buildApp(issuer, { cacheMaxAge: 60_000, tokenVersions: [2] })
     try {
       await app.ready()
       const retiring = issuer.signingKid
@@ -86,17 +113,14 @@ describe('discovery and signing keys', () => {
       issuer.removeKey(retiring)
       assert.equal((await app.inject({ url: '/me', headers: bearer(oldToken) })).statusCode, 200)
 
-      offset = 61_000
+      time.advance(60_000)
+      const refreshed = nextKeySetEvent()
       // The request that finds the keys stale is served from them, and starts the refresh.
       assert.equal((await app.inject({ url: '/me', headers: bearer(oldToken) })).statusCode, 200)
-      await eventually(() => issuer.count('jwks-v2') === 2)
-      await eventually(() => app.entraId.verifier.isReady)
-      let result = outcome(await app.inject({ url: '/me', headers: bearer(oldToken) }))
-      for (let i = 0; i < 50 && result.status === 200; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10))
-        result = outcome(await app.inject({ url: '/me', headers: bearer(oldToken) }))
-      }
-      assert.equal(result.code, 'ENTRA_TOKEN_UNKNOWN_KEY')
+      const event = await refreshed
+      assert.deepEqual([event.outcome, event.removedKids], ['loaded', [retiring]])
+      assert.equal(issuer.count('jwks-v2'), 2)
+      assert.equal(outcome(await app.inject({ url: '/me', headers: bearer(oldToken) })).code, 'ENTRA_TOKEN_UNKNOWN_KEY')
       const newToken = await issuer.mint({ scopes: ['Todo.Read'] })
       assert.equal((await app.inject({ url: '/me', headers: bearer(newToken) })).statusCode, 200)
     } finally {
@@ -113,7 +137,8 @@ describe('discovery and signing keys', () => {
     it(`when the identity provider is ${behaviour} at start-up: the server starts, protected routes answer 503 with Retry-After, and keys load once it recovers`, () => withIssuer(async (issuer) => {
       issuer.setBehaviour(behaviour, { delayMs: 2000 })
       const token = await issuer.mint({ scopes: ['Todo.Read'] })
-      const app = await buildApp(issuer, { cooldownDuration: 50, ...extra })
+      const loaded = new Signal()
+      const app = await buildApp(issuer, { cooldownDuration: 50, onLoad: () => { loaded.notify() }, ...extra })
       try {
         await app.ready()
         assert.equal(app.entraId.isReady(), false)
@@ -125,7 +150,7 @@ describe('discovery and signing keys', () => {
         assert.equal((await app.inject({ url: '/public' })).statusCode, 200)
 
         issuer.setBehaviour('normal')
-        await eventually(() => app.entraId.isReady())
+        await loaded.until(() => app.entraId.isReady())
         assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
       } finally {
         await app.close()
@@ -133,16 +158,16 @@ describe('discovery and signing keys', () => {
     }))
   }
 
-  it('keep accepting valid tokens with the cached keys while the identity provider is down, and stay ready', () => withIssuer(async (issuer) => {
-    let offset = 0
-    const app = await buildApp(issuer, { cacheMaxAge: 60_000, cooldownDuration: 0, clock: () => Date.now() + offset })
+  it('keep accepting valid tokens with the cached keys while the identity provider is down, and stay ready', (t) => withIssuer(async (issuer) => {
+    const time = freezeDate(t)
+    const app = await buildApp(issuer, { cacheMaxAge: 60_000, cooldownDuration: 0 })
     try {
       await app.ready()
       const token = await issuer.mint({ scopes: ['Todo.Read'] })
       const unknownKid = await issuer.addKey()
       const rotated = await issuer.mint({ scopes: ['Todo.Read'], kid: unknownKid })
       issuer.setBehaviour('down')
-      offset = 11 * 60_000
+      time.advance(11 * 60_000)
       for (let i = 0; i < 3; i++) {
         assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
       }
@@ -161,11 +186,14 @@ describe('discovery and signing keys', () => {
 
   it('stop retrying once the app is closed', () => withIssuer(async (issuer) => {
     issuer.setBehaviour('down')
-    const app = await buildApp(issuer, { cooldownDuration: 20 })
+    let failures = 0
+    const failed = new Signal()
+    const app = await buildApp(issuer, { cooldownDuration: 20, onLoadError: () => { failures++; failed.notify() } })
     await app.ready()
-    await eventually(() => issuer.count('discovery-v2') >= 3)
+    await failed.until(() => failures >= 3)
     await app.close()
     const after = issuer.count()
+    // An absence needs a window to be seen in: five retry periods.
     await new Promise((resolve) => setTimeout(resolve, 100))
     assert.equal(issuer.count(), after)
   }))
@@ -250,27 +278,63 @@ describe('hostile or unusable key sets', () => {
     }
   })
 
-  it('answer 503 at once, without a fetch, for an unknown kid right after a failed fetch', () => withIssuer(async (issuer) => {
-    let offset = 0
-    const app = await buildApp(issuer, { cacheMaxAge: 60_000, clock: () => Date.now() + offset })
+  for (const [name, answer, reason] of [
+    ['a redirect', (res: ServerResponse) => res.writeHead(302, { location: 'https://evil.example/keys' }).end(), /answered HTTP 302$/],
+    ['no keys array', (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":{}}'), /could not be loaded: JSON Web Key Set malformed$/],
+    ['not JSON', (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('<html>'), /could not be loaded: Failed to parse/],
+    ['more than 256 KiB', (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"keys":[],"pad":"${'x'.repeat(300 * 1024)}"}`), /is larger than 262144 bytes$/]
+  ] as const) {
+    it(`are refused (503, the URL and reason in the cause) when the JWKS URL answers ${name}`, async () => {
+      let redirectsFollowed = 0
+      const server = createServer((req, res) => {
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+        if (req.url?.startsWith('/evil') === true) redirectsFollowed++
+        if (req.url?.endsWith('/keys') === true) answer(res)
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: `${base}/${tenantId}/v2.0`, jwks_uri: `${base}/${tenantId}/discovery/v2.0/keys` }))
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const verifier = EntraTokenVerifier.create({ tenantId, clientId, authorityHost: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokenVersions: [2] })
+      try {
+        await assert.rejects(verifier.hydrate(), (error: { code?: unknown, statusCode?: unknown, cause?: unknown }) => {
+          assert.equal(error.code, 'ENTRA_KEYS_UNAVAILABLE')
+          assert.equal(error.statusCode, 503)
+          const message = (error.cause as Error).message
+          assert.match(message, /^Key set http:\/\/127\.0\.0\.1:\d+\/.+\/keys /)
+          assert.match(message, reason)
+          return true
+        })
+        assert.equal(verifier.isReady, false)
+        assert.equal(redirectsFollowed, 0)
+      } finally {
+        verifier.close()
+        await new Promise<void>((resolve) => server.close(() => resolve()))
+      }
+    })
+  }
+
+  it('answer 503 at once, without a fetch, for an unknown kid right after a failed fetch, and refetch once cooldownDuration has passed', (t) => withIssuer(async (issuer) => {
+    const time = freezeDate(t)
+    const app = await buildApp(issuer, { cacheMaxAge: 60_000, tokenVersions: [2] })
     try {
       await app.ready()
       const known = await issuer.mint({ scopes: ['Todo.Read'] })
       const kid = await issuer.addKey()
       const unknown = await issuer.mint({ scopes: ['Todo.Read'], kid })
       issuer.setBehaviour('down')
-      offset = 61_000
+      time.advance(60_000)
+      const failed = nextKeySetEvent()
       // Stale keys: this request is served, and its background refresh fails against the down issuer.
       assert.equal((await app.inject({ url: '/me', headers: bearer(known) })).statusCode, 200)
-      await eventually(() => issuer.count('jwks-v2') === 2)
-      let response = await app.inject({ url: '/me', headers: bearer(unknown) })
-      for (let i = 0; i < 100 && response.statusCode !== 503; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10))
-        response = await app.inject({ url: '/me', headers: bearer(unknown) })
-      }
+      assert.equal((await failed).outcome, 'failed')
+      const response = await app.inject({ url: '/me', headers: bearer(unknown) })
       assert.equal(response.statusCode, 503)
-      assert.match(String(response.headers['retry-after']), /^[1-9]\d*$/)
+      assert.equal(response.headers['retry-after'], '30')
       assert.equal(issuer.count('jwks-v2'), 2, 'no fetch during the cooldown after a failure')
+      issuer.setBehaviour('normal')
+      time.advance(29_999)
+      assert.equal((await app.inject({ url: '/me', headers: bearer(unknown) })).statusCode, 503)
+      time.advance(1)
+      assert.equal((await app.inject({ url: '/me', headers: bearer(unknown) })).statusCode, 200)
     } finally {
       await app.close()
     }
