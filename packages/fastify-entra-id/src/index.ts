@@ -5,6 +5,7 @@
  */
 import { fastifyEntraId } from './plugin.js'
 import * as transport from './bearer.js'
+import * as log from './log.js'
 
 export { fastifyEntraId }
 export default fastifyEntraId
@@ -34,11 +35,19 @@ export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, EntraU
 export { requireAuth } from './require-auth.js'
 export { KEY_SET_CHANNEL } from './diagnostics.js'
 export type { KeySetEvent } from './diagnostics.js'
-// The log helpers also live at `fastify-entra-id/log`; the root keeps them while applications move.
-export { requestSerializer, redactUrl, redactedQueryParams, authorizationRedactPaths } from './log.js'
-export type { SerializableRequest } from './log.js'
 
 /** @deprecated Import it from `fastify-entra-id/transport`; this root re-export will be removed. */
 export const readBearerToken: typeof transport.readBearerToken = transport.readBearerToken
 /** @deprecated Import it from `fastify-entra-id/transport`; this root re-export will be removed. */
 export type BearerSource = transport.BearerSource
+
+/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
+export const requestSerializer: typeof log.requestSerializer = log.requestSerializer
+/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
+export const redactUrl: typeof log.redactUrl = log.redactUrl
+/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
+export const redactedQueryParams: typeof log.redactedQueryParams = log.redactedQueryParams
+/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
+export const authorizationRedactPaths: typeof log.authorizationRedactPaths = log.authorizationRedactPaths
+/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
+export type SerializableRequest = log.SerializableRequest

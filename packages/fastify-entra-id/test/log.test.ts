@@ -4,8 +4,7 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
-import { redactUrl, requestSerializer } from '../src/index.js'
-import { redactedQueryParams } from '../src/log.js'
+import { redactUrl, redactedQueryParams, requestSerializer } from '../src/log.js'
 import { buildApp, withIssuer } from './helpers.js'
 
 // Every property is bounded twice: by its number of runs, and by time, so a busy CI machine ends it early

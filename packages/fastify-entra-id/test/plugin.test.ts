@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import type { FastifyError } from 'fastify'
-import { fastifyEntraId, requestSerializer, requireScopes } from '../src/index.js'
+import { fastifyEntraId, requireScopes } from '../src/index.js'
+import { requestSerializer } from '../src/log.js'
 import { bearer, buildApp, withIssuer } from './helpers.js'
 
 /** A pino destination that keeps every line. */
