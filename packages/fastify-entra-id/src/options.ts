@@ -80,10 +80,11 @@ export interface EntraIdOptions {
   /**
    * The verified-token cache: a token seen before, byte for byte, skips the signature check; `exp` and `nbf`
    * are checked again on every use, and guards still run per request. Only successful verifications are kept,
-   * from a token's second verification on (tokens used once never enter), least recently used evicted first; an
-   * entry lives no longer than its token's `exp` nor `maxAge`, and is dropped when its signing key leaves the key
-   * set. Default `{ maxEntries: 10000, maxBytes: 16 MiB,
-   * maxAge: 300000 ms }`; `false` turns it off.
+   * from a token's second verification on (tokens used once never enter). Once full, a token takes the least
+   * recently used entry's place only if it was verified more often than that entry was used, so a stream of new
+   * tokens cannot churn it. An entry lives no longer than its token's `exp` nor `maxAge`, and is dropped when its
+   * signing key leaves the key set. Default `{ maxEntries: 10000, maxBytes: 16 MiB, maxAge: 300000 ms }`;
+   * `false` turns it off.
    */
   tokenCache?: TokenCacheOptions | false | undefined
   /**

@@ -3,6 +3,7 @@ import { NoMatchingKeyError } from './key-set.js'
 import type { VerificationKey } from './key-set.js'
 import { MAX_JWS_LENGTH, decodeJws, verifyRs256 } from './jws.js'
 import { TokenCache } from './token-cache.js'
+import type { TokenCacheStats } from './token-cache.js'
 import { resolveOptions } from './options.js'
 import type { EntraIdOptions, ResolvedOptions } from './options.js'
 import { toIdentity } from './identity.js'
@@ -63,6 +64,14 @@ export class EntraTokenVerifier {
   /** How many verified tokens the token cache holds now (0 when it is off). */
   get cachedTokens(): number {
     return this.#cache?.size ?? 0
+  }
+
+  /**
+   * What the token cache holds (entries, estimated bytes) and has answered (hits, misses) since start; all zero
+   * when it is off. For metrics: the hit rate is `hits / (hits + misses)`.
+   */
+  get tokenCacheStats(): TokenCacheStats {
+    return this.#cache?.stats ?? { entries: 0, estimatedBytes: 0, hits: 0, misses: 0 }
   }
 
   /** Stops background retries. Safe to call more than once. */

@@ -18,6 +18,7 @@ describe('the verified-token cache', () => {
       assert.equal(verifier.cachedTokens, 1)
       await verifier.verify(token)
       assert.equal(verifier.cachedTokens, 1)
+      assert.deepEqual({ ...verifier.tokenCacheStats, estimatedBytes: undefined }, { entries: 1, estimatedBytes: undefined, hits: 1, misses: 2 })
       offset = (60 + 300 + 1) * 1000
       await assert.rejects(verifier.verify(token), { code: 'ENTRA_TOKEN_EXPIRED' })
       assert.equal(verifier.cachedTokens, 0)
@@ -137,7 +138,7 @@ describe('the verified-token cache', () => {
 describe('TokenCache bounds', () => {
   const token = (i: number) => `eyJ${String(i).padStart(8, '0')}.${'p'.repeat(1200)}.${String(i).padStart(8, '0')}${'s'.repeat(334)}`
 
-  it('holds at most maxEntries and maxBytes under 100,000 distinct tokens, evicting the least recently used', () => {
+  it('holds at most maxEntries and maxBytes under 100,000 distinct tokens; once full, newcomers verified as often as the entries do not churn it', () => {
     const options = resolveTokenCacheOptions(undefined)
     assert.ok(options !== null)
     const cache = new TokenCache<number>(options)
@@ -148,15 +149,37 @@ describe('TokenCache bounds', () => {
       // Twice: a token is admitted the second time it is verified.
       cache.set(token(i), i, 'kid', now + 3_600_000, now, 1200)
       cache.set(token(i), i, 'kid', now + 3_600_000, now, 1200)
-      if (i % 1000 === 999) cache.get(token(0), now) // keep one entry recently used
+      if (i % 1000 === 999) cache.get(token(0), now) // keep one entry in use
       peakBytes = Math.max(peakBytes, cache.bytes)
       peakEntries = Math.max(peakEntries, cache.size)
     }
     assert.ok(peakEntries <= options.maxEntries, `entries ${peakEntries}`)
     assert.ok(peakBytes <= options.maxBytes, `bytes ${peakBytes}`)
-    assert.equal(cache.get(token(0), now), 0, 'a recently used entry survives')
-    assert.equal(cache.get(token(1), now), undefined, 'the least recently used entries are gone')
-    assert.equal(cache.get(token(99_999), now), 99_999)
+    assert.ok(peakEntries > 4000, `the 16 MiB fill with ~3 KB entries: ${peakEntries}`)
+    assert.equal(cache.get(token(0), now), 0, 'an entry in use stays')
+    assert.equal(cache.get(token(1), now), 1, 'an entry of the first fill stays: newcomers used as often do not evict it')
+    assert.equal(cache.get(token(99_999), now), undefined, 'a newcomer verified twice does not replace an entry used twice')
+  })
+
+  it('when full, lets in a token verified more often than the least recently used entry was used, evicting that entry', () => {
+    const cache = new TokenCache<number>({ maxEntries: 3, maxBytes: 1 << 20, maxAge: 60_000 })
+    for (const i of [1, 2, 3]) for (let n = 0; n < 2; n++) cache.set(token(i), i, 'kid', 60_000, 0, 0)
+    assert.equal(cache.get(token(1), 1), 1) // 1 is now the most recently used; 2 the least
+    for (let n = 0; n < 2; n++) cache.set(token(4), 4, 'kid', 60_000, 0, 0)
+    assert.equal(cache.get(token(4), 1), undefined, 'two verifications do not beat an entry used twice')
+    cache.set(token(4), 4, 'kid', 60_000, 0, 0)
+    assert.equal(cache.get(token(4), 1), 4, 'the third does')
+    assert.equal(cache.get(token(2), 1), undefined, 'the least recently used entry made room')
+    assert.equal(cache.get(token(3), 1), 3)
+    assert.equal(cache.get(token(1), 1), 1)
+    assert.deepEqual(cache.stats, { entries: 3, estimatedBytes: cache.bytes, hits: 4, misses: 2 })
+  })
+
+  it('when full, an expired entry always makes room', () => {
+    const cache = new TokenCache<number>({ maxEntries: 1, maxBytes: 1 << 20, maxAge: 60_000 })
+    for (let n = 0; n < 2; n++) cache.set(token(1), 1, 'kid', 1_000, 0, 0)
+    for (let n = 0; n < 2; n++) cache.set(token(2), 2, 'kid', 60_000, 1_000, 0)
+    assert.equal(cache.get(token(2), 1_001), 2)
   })
 
   it('finds an entry only for the exact token: another token with the same signature segment misses', () => {
