@@ -119,20 +119,28 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
       closeIfBodyArriving(request, reply)
       return settle(done, error)
     }
-    // One cache lookup: a cached token's identity comes back synchronously, so its request needs no promise.
-    const identity = verifier.identify(token)
+    // Synchronous unless a fetch is needed (a cached token, or a new one whose key is loaded): such a request
+    // gets no promise, microtask or closure.
+    let identity: EntraIdentity | Promise<EntraIdentity>
+    try {
+      identity = verifier.identify(token)
+    } catch (error) {
+      return settle(done, refuse(request, reply, error))
+    }
     if (!(identity instanceof Promise)) {
       accept(request, reply, identity)
       return settle(done)
     }
     return settleLater(done, identity.then(
       (identity) => { accept(request, reply, identity) },
-      (error: unknown) => {
-        closeIfBodyArriving(request, reply)
-        // The verifier says what is wrong; the challenge is rendered here, in the plugin's realm.
-        throw error instanceof EntraAuthError ? error.inRealm(realm) : error
-      }
+      (error: unknown) => { throw refuse(request, reply, error) }
     ))
+  }
+
+  /** The error to end the request with: the verifier says what is wrong; the challenge is rendered here. */
+  function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown): unknown {
+    closeIfBodyArriving(request, reply)
+    return error instanceof EntraAuthError ? error.inRealm(realm) : error
   }
 
   fastify.decorate('entraId', {

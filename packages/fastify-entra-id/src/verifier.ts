@@ -1,7 +1,8 @@
 import { InvalidTokenError } from './errors.js'
 import { NoMatchingKeyError } from './key-set.js'
-import type { VerificationKey } from './key-set.js'
+import type { KeySet, VerificationKey } from './key-set.js'
 import { MAX_JWS_LENGTH, decodeJws, verifyRs256 } from './jws.js'
+import type { DecodedJws } from './jws.js'
 import { TokenCache } from './token-cache.js'
 import type { TokenCacheStats } from './token-cache.js'
 import { resolveOptions } from './options.js'
@@ -90,16 +91,20 @@ export class EntraTokenVerifier {
   }
 
   /**
-   * The identity of `token`: synchronously when the token cache holds it (no promise, no I/O), else a promise as
-   * {@link verify}'s. One cache lookup either way: what a framework adapter calls on each request.
+   * The identity of `token`, synchronously whenever no fetch is needed: a token in the token cache (no signature
+   * check), or a new token whose signing key is loaded. Then the identity is returned, or the refusal
+   * ({@link InvalidTokenError}) thrown. Only while discovery or a key set must be fetched first is the answer a
+   * promise (rejected as {@link verify}'s). What a framework adapter calls on each request: one cache lookup, and
+   * no promise, microtask or closure for a token that needs no I/O.
    */
   identify(token: string): EntraIdentity | Promise<EntraIdentity> {
+    if (typeof token !== 'string' || token.length > MAX_JWS_LENGTH) throw malformed()
     const now = this.options.clock()
-    if (typeof token === 'string' && token.length <= MAX_JWS_LENGTH) {
-      const cached = this.#cachedAt(token, now)
-      if (cached !== undefined) return cached
-    }
-    return this.#verifyFresh(token, now)
+    const cached = this.#cachedAt(token, now)
+    if (cached !== undefined) return cached
+    const metadata = this.#loader.ready
+    if (metadata === null) return this.#loader.whenReady().then((loaded) => this.#verifyFresh(loaded, token, now))
+    return this.#verifyFresh(metadata, token, now)
   }
 
   /**
@@ -118,20 +123,27 @@ export class EntraTokenVerifier {
     return cached
   }
 
-  /** Every rule, in order: the token's shape and header, its key and signature, then its claims. */
-  async #verifyFresh(token: string, now: number): Promise<EntraIdentity> {
-    if (typeof token !== 'string' || token.length > MAX_JWS_LENGTH) throw malformed()
-    const metadata = this.#loader.ready ?? await this.#loader.whenReady()
+  /**
+   * Every rule, in order: the token's shape and header, its key and signature, then its claims. Synchronous
+   * when the key is at hand; a promise when the key set must be refetched for the token's `kid`.
+   */
+  #verifyFresh(metadata: Metadata, token: string, now: number): EntraIdentity | Promise<EntraIdentity> {
     const jws = decodeJws(token)
     if (jws === null) throw malformed()
     const kid = checkHeader(jws.header)
-    const claims = jws.payload
-    const key = await keyFor(metadata, claims.ver, kid)
+    const keySet = keySetFor(metadata, jws.payload.ver)
+    const key = keySet.cached(kid)
+    if (key !== undefined) return this.#accept(metadata, jws, kid, key, now)
+    return refetchKey(keySet, kid).then((fetched) => this.#accept(metadata, jws, kid, fetched, now))
+  }
+
+  #accept(metadata: Metadata, jws: DecodedJws, kid: string, key: VerificationKey, now: number): EntraIdentity {
     if (!verifyRs256(jws, key.key)) throw new InvalidTokenError('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid')
+    const claims = jws.payload
     // Only now, with the signature verified, may a refusal describe what the API accepts.
     const version = checkClaims(claims, metadata.claims, now, key.issuer)
     const identity = toIdentity(claims as unknown as EntraAccessTokenClaims, version)
-    this.#cache?.set(token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now, jws.payloadLength)
+    this.#cache?.set(jws.token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now, jws.payloadLength)
     return identity
   }
 }
@@ -141,16 +153,20 @@ function malformed(): InvalidTokenError {
 }
 
 /**
- * The key for `kid`, by `kid` alone, in the set of the version the token claims (`ver`, unverified): a v1 token
- * with the v1 set, anything else with the v2 set. Nothing here depends on what the API accepts, and when the
- * claims later pass, `ver` matches the verified issuer's version, so the set used was that version's set.
+ * The key set of the version the token claims (`ver`, unverified): a v1 token's is the v1 set, anything else's
+ * the v2 set. Nothing here depends on what the API accepts, and when the claims later pass, `ver` matches the
+ * verified issuer's version, so the set used was that version's set.
+ */
+function keySetFor(metadata: Metadata, ver: unknown): KeySet {
+  return (ver === '1.0' ? metadata.keys[1] : undefined) ?? metadata.keys[2]
+}
+
+/**
+ * The key for a `kid` the set does not have at hand, after at most one rate-limited refetch.
  *
  * @throws {@link InvalidTokenError} `ENTRA_TOKEN_UNKNOWN_KEY`, or {@link KeysUnavailableError} from the set.
  */
-async function keyFor(metadata: Metadata, ver: unknown, kid: string): Promise<VerificationKey> {
-  const keySet = (ver === '1.0' ? metadata.keys[1] : undefined) ?? metadata.keys[2]
-  const key = keySet.cached(kid)
-  if (key !== undefined) return key
+async function refetchKey(keySet: KeySet, kid: string): Promise<VerificationKey> {
   try {
     return await keySet.refetchFor(kid)
   } catch (error) {

@@ -27,20 +27,26 @@ describe('the verified-token cache', () => {
     }
   }))
 
-  it('identify answers a cached token synchronously, with the cached identity, and any other token with a promise', () => withIssuer(async (issuer) => {
-    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+  it('identify answers without a promise whenever no fetch is needed, throws its refusals, and waits (a promise) only for keys', () => withIssuer(async (issuer) => {
+    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, cooldownDuration: 0 })
     try {
-      await verifier.hydrate()
       const token = await issuer.mint({ scopes: ['Todo.Read'] })
-      const first = verifier.identify(token)
-      assert.ok(first instanceof Promise, 'a token never verified is verified asynchronously')
-      await first
-      const admitted = await verifier.identify(token)
+      const cold = verifier.identify(token)
+      assert.ok(cold instanceof Promise, 'before the keys are loaded, a promise')
+      const first = await cold
+      const second = verifier.identify(token)
+      assert.ok(!(second instanceof Promise), 'a new verification with the key at hand needs no promise')
+      assert.notEqual(second, first, 'the first sight is not cached')
       const hit = verifier.identify(token)
       assert.ok(!(hit instanceof Promise), 'a cached token needs no promise')
-      assert.equal(hit, admitted)
-      assert.equal(verifier.cachedIdentity(token), admitted)
-      await assert.rejects(Promise.resolve(verifier.identify('not.a.jwt')), { code: 'ENTRA_TOKEN_MALFORMED' })
+      assert.equal(hit, second, 'the cached identity')
+      assert.equal(verifier.cachedIdentity(token), second)
+      assert.throws(() => verifier.identify('not.a.jwt'), { code: 'ENTRA_TOKEN_MALFORMED' })
+      await assert.rejects(verifier.verify('not.a.jwt'), { code: 'ENTRA_TOKEN_MALFORMED' }, 'verify always answers with a promise')
+      const unknownKid = await issuer.mint({ scopes: ['Todo.Read'], kid: await issuer.addKey() })
+      const refetching = verifier.identify(unknownKid)
+      assert.ok(refetching instanceof Promise, 'a kid the set lacks: a promise, for the refetch')
+      assert.equal((await refetching).tenantId, issuer.tenantId)
     } finally {
       verifier.close()
     }
