@@ -114,6 +114,30 @@ describe('the plugin in a Fastify app', () => {
     }
   }))
 
+  it('binds each caller to its own request\'s log lines only: never to another request, nor to the app\'s logger', () => withIssuer(async (issuer) => {
+    const sink = logSink()
+    const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream } } })
+    try {
+      const alice = await issuer.mint({ scopes: ['Todo.Read'], objectId: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa' })
+      const bob = await issuer.mint({ scopes: ['Todo.Read'], objectId: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb' })
+      // Interleaved, cached and not: each request's lines must name its own caller.
+      for (const token of [alice, bob, alice, bob, alice]) assert.equal((await app.inject({ url: '/me', headers: bearer(token) })).statusCode, 200)
+      assert.equal((await app.inject({ url: '/public' })).statusCode, 200)
+      app.log.info('after the requests')
+      const lines = sink.lines()
+      const completed = lines.filter((l) => l.msg === 'request completed')
+      assert.deepEqual(completed.map((l) => l.oid), [
+        'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
+        'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', undefined
+      ])
+      const after = lines.find((l) => l.msg === 'after the requests')
+      assert.ok(after !== undefined)
+      assert.deepEqual([after.oid, after.tid, after.azp], [undefined, undefined, undefined])
+    } finally {
+      await app.close()
+    }
+  }))
+
   it('logs each refused request once, at info, with its code and no stack frames (Fastify\'s default error handler)', () => withIssuer(async (issuer) => {
     const sink = logSink()
     const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream } } })
