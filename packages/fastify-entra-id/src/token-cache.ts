@@ -46,6 +46,8 @@ interface Entry<V> {
   readonly bytes: number
   /** Verifications before it entered, plus hits since: how much it is worth keeping. */
   uses: number
+  /** The lookup epoch of its last use (see TokenCache): an entry unused for a whole epoch is idle. */
+  usedIn: number
 }
 
 /** What a cache has done since it was made, for metrics and the benchmark. */
@@ -81,6 +83,9 @@ const ENTRY_OVERHEAD_BYTES = 600
  *   tokens, even cycling through more tokens than fit, does not churn the cache: the entries keep serving their
  *   hits and the newcomers cost what they would cost without a cache. Counts of tokens not cached are kept by
  *   their 12-character index, in a map cleared when it outgrows `maxEntries`.
+ * - Idle entries give way: lookups are counted in epochs of `maxEntries`, and an entry not used for a whole
+ *   epoch makes room for any newcomer whatever its past uses. Without this, a token used heavily and then
+ *   dropped (its caller refreshed it) would keep out every new token until `maxAge`.
  */
 export class TokenCache<V> {
   readonly #options: ResolvedTokenCacheOptions
@@ -91,6 +96,7 @@ export class TokenCache<V> {
   #bytes = 0
   #hits = 0
   #misses = 0
+  #lookups = 0
 
   constructor(options: ResolvedTokenCacheOptions) {
     this.#options = options
@@ -113,6 +119,7 @@ export class TokenCache<V> {
 
   /** The cached value for `token`, unless absent or past its lifetime at `now` (then dropped). */
   get(token: string, now: number): V | undefined {
+    this.#lookups++
     const slot = indexOf(token)
     const entry = this.#entries.get(slot)
     if (entry === undefined || entry.token !== token) {
@@ -127,6 +134,7 @@ export class TokenCache<V> {
     }
     this.#entries.set(slot, entry)
     entry.uses++
+    entry.usedIn = this.#epoch()
     this.#hits++
     return entry.value
   }
@@ -150,23 +158,28 @@ export class TokenCache<V> {
     }
     this.#counts.delete(slot)
     this.#drop(slot)
-    this.#entries.set(slot, { token, value, kid, until, bytes, uses })
+    this.#entries.set(slot, { token, value, kid, until, bytes, uses, usedIn: this.#epoch() })
     this.#bytes += bytes
   }
 
   /**
    * Evicts what an entry of `bytes` needs, when a newcomer verified `uses` times may have that room: expired
-   * entries always go; a live least recently used entry goes only for a newcomer used more often than it.
+   * and idle entries always go; a least recently used entry in use goes only for a newcomer used more often.
    */
   #makeRoom(bytes: number, uses: number, now: number): boolean {
+    const idleBefore = this.#epoch() - 1
     while (this.#entries.size >= this.#options.maxEntries || this.#bytes + bytes > this.#options.maxBytes) {
       const oldest = this.#entries.entries().next()
       if (oldest.done === true) return false
       const [slot, entry] = oldest.value
-      if (now < entry.until && entry.uses >= uses) return false
+      if (now < entry.until && entry.usedIn >= idleBefore && entry.uses >= uses) return false
       this.#drop(slot)
     }
     return true
+  }
+
+  #epoch(): number {
+    return Math.floor(this.#lookups / this.#options.maxEntries)
   }
 
   /** Drops every entry verified with one of `kids`: keys that left the key set must not keep vouching. */

@@ -181,6 +181,24 @@ describe('TokenCache bounds', () => {
     assert.deepEqual(cache.stats, { entries: 3, estimatedBytes: cache.bytes, hits: 4, misses: 2 })
   })
 
+  it('when full, an entry unused for a whole epoch of maxEntries lookups makes room, however often it was used before', () => {
+    // A busy caller's token, dropped when its caller refreshed it, must not keep new tokens out until maxAge.
+    const cache = new TokenCache<number>({ maxEntries: 4, maxBytes: 1 << 20, maxAge: 60_000 })
+    for (let n = 0; n < 2; n++) cache.set(token(0), 0, 'kid', 60_000, 0, 0)
+    for (let n = 0; n < 1000; n++) cache.get(token(0), 1)
+    for (const i of [1, 2, 3]) {
+      for (let n = 0; n < 2; n++) cache.set(token(i), i, 'kid', 60_000, 0, 0)
+    }
+    const newcomer = (): number | undefined => {
+      for (let n = 0; n < 2; n++) cache.set(token(9), 9, 'kid', 60_000, 0, 0)
+      return cache.get(token(9), 1)
+    }
+    assert.equal(newcomer(), undefined, 'token 0 was just used: it stays')
+    for (let n = 0; n < 8; n++) cache.get(token(1 + (n % 3)), 1) // two epochs of 4 lookups without token 0
+    assert.equal(newcomer(), 9, 'idle for an epoch, token 0 made room')
+    assert.equal(cache.get(token(0), 1), undefined)
+  })
+
   it('when full, an expired entry always makes room', () => {
     const cache = new TokenCache<number>({ maxEntries: 1, maxBytes: 1 << 20, maxAge: 60_000 })
     for (let n = 0; n < 2; n++) cache.set(token(1), 1, 'kid', 1_000, 0, 0)
