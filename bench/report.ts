@@ -124,7 +124,8 @@ export function renderMarkdown(results: BenchResults): string {
       'about the cache; a full run sends each token several times.', '')
   }
   if (!settings.freshServersPerScenario) {
-    out.push('The servers served every scenario in turn (one set of processes): a scenario\'s peak RSS covers the scenarios before it.', '')
+    out.push('One set of server processes served the same-token and distinct-token scenarios in turn: the second\'s peak RSS covers ' +
+      'the first. The Zipf scenario got fresh processes, so that its hit rate owes nothing to what the cache kept from the others.', '')
   }
 
   out.push('## The floor: RS256 verify + payload decode (same run, server core)', '')

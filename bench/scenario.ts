@@ -44,6 +44,8 @@ export interface ScenarioDefinition {
   readonly title: string
   /** A fresh feed for one server (each server walks the same sequence of tokens). */
   readonly feed: () => TokenFeed
+  /** Fresh server processes even when the other scenarios share one set (quick mode): it needs empty caches. */
+  readonly freshServers?: boolean
 }
 
 /** Starts a server process for each of `specs`, all at once (on failure, stops those that started). */

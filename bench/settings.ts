@@ -27,7 +27,10 @@ export interface BenchSettings {
   readonly coldStartBurst: number
   /** Signature checks timed for the `node:crypto` floor. */
   readonly floorVerifies: number
-  /** Fresh server processes for each scenario (else one set serves both, which saves their boots). */
+  /**
+   * Fresh server processes for each scenario (else one set serves the scenarios in turn, which saves their boots;
+   * a scenario marked `freshServers` gets its own all the same).
+   */
   readonly freshServersPerScenario: boolean
 }
 

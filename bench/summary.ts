@@ -239,7 +239,7 @@ export function checkTargets(input: {
     const offBytes = off.peakRssMiB * MiB
     const held = on.cacheEntries === null || on.cacheEstimatedBytes === null
       ? ''
-      : `; the cache held ${on.cacheEntries.toLocaleString('en-US')} entries, ${mib(on.cacheEstimatedBytes)} estimated`
+      : `; the cache held ${on.cacheEntries.toLocaleString('en-US')} ${on.cacheEntries === 1 ? 'entry' : 'entries'}, ${mib(on.cacheEstimatedBytes)} estimated`
     checks.push({ target: distinctRss, measured: `${mib(onBytes)} vs ${mib(offBytes + rssAllowance)}${held}`, met: onBytes <= offBytes + rssAllowance })
   }
   const memOn = input.memory.runs.find((r) => r.id === SUBJECT_ID)
