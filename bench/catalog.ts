@@ -4,7 +4,7 @@
 export type ServerRole =
   /** No authentication: the ceiling its framework's authenticated servers are measured against. */
   | 'ceiling'
-  /** fastify-entra-id. */
+  /** fastify-entra-id, with its token cache on (the default) or off: never a peer, never the best peer. */
   | 'subject'
   /** Another library doing the same job. */
   | 'peer'
@@ -23,6 +23,7 @@ export interface ServerSpec {
 export const SERVERS: readonly ServerSpec[] = [
   { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', baseline: 'fastify-bare' },
   { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', baseline: 'fastify-bare' },
+  { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', baseline: 'fastify-bare' },
   { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', baseline: 'fastify-bare' },
   { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', baseline: 'fastify-bare' },
   { id: 'fastify-jwt-get-jwks', label: 'Fastify + @fastify/jwt + get-jwks, token cache on', role: 'peer', baseline: 'fastify-bare' },
@@ -32,5 +33,7 @@ export const SERVERS: readonly ServerSpec[] = [
 
 /** The server every req/s ratio is taken against. */
 export const CEILING_ID = 'fastify-bare'
-/** The server the peers are compared with. */
+/** The server the peers are compared with: fastify-entra-id as shipped, its token cache on. */
 export const SUBJECT_ID = 'fastify-entra-id'
+/** The same server with `tokenCache: false`: what every new token costs, held to the floor target. */
+export const SUBJECT_NOCACHE_ID = 'fastify-entra-id-nocache'

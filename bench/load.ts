@@ -3,7 +3,7 @@
 import autocannon from 'autocannon'
 import { ROUTE } from './servers/harness.js'
 
-/** Tokens for successive requests: one token repeated, or a list cycled in order. */
+/** Tokens for successive requests: one token repeated, or a list cycled in order (which may repeat tokens, as the Zipf scenario's sequence does). */
 export class TokenFeed {
   readonly #tokens: readonly string[]
   #next = 0
@@ -14,7 +14,7 @@ export class TokenFeed {
     this.#tokens = tokens
   }
 
-  /** How many distinct tokens the feed cycles through. */
+  /** How many tokens the feed cycles through (1: one token repeated). */
   get size(): number {
     return this.#tokens.length
   }

@@ -1,12 +1,15 @@
 // The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
 // bench/RESULTS.md.
+import { SUBJECT_ID } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
-import type { ServerScenarioResult } from './scenario.js'
+import type { ScenarioDefinition, ServerScenarioResult } from './scenario.js'
 import type { BenchSettings } from './settings.js'
-import { TARGETS } from './targets.js'
+import { formatHitRate } from './summary.js'
 import type { ColdStartSummary, ScenarioSummary, ServerRow, TargetCheck } from './summary.js'
+import { TARGETS } from './targets.js'
+import type { ZipfSequence } from './zipf.js'
 
 /** Everything one run produced: written as JSON next to the Markdown. */
 export interface BenchResults {
@@ -15,6 +18,8 @@ export interface BenchResults {
     readonly command: string
     readonly wallSeconds: number
     readonly node: string
+    /** OpenSSL of that Node.js build: the floor's signature check is its work. */
+    readonly openssl: string
     readonly cpuModel: string
     readonly cores: number
     /** Share of all cores busy during one second before the measurements (other processes), `null` off Linux. */
@@ -29,8 +34,10 @@ export interface BenchResults {
   }
   readonly settings: BenchSettings
   readonly floor: FloorResult
+  /** The Zipf scenario's sequence: how it was drawn and how skewed it came out. */
+  readonly zipf: Omit<ZipfSequence, 'picks'> & { readonly callers: number, readonly picks: number, readonly exponent: number, readonly seed: number }
   readonly scenarios: readonly {
-    readonly id: string
+    readonly id: ScenarioDefinition['id']
     readonly title: string
     readonly summary: ScenarioSummary
     readonly raw: readonly ServerScenarioResult[]
@@ -56,35 +63,75 @@ export function renderMarkdown(results: BenchResults): string {
   out.push(`RS256/2048 tokens of ${meta.tokenChars} characters, GET route returning a small JSON array, ${settings.connections} connections; ` +
     `${settings.rounds} round(s) of ${settings.durationSeconds} s per server and scenario after ${settings.warmupSeconds} s of warm-up, servers interleaved.`, '')
 
-  const [same, distinct] = results.scenarios
-  if (same !== undefined && distinct !== undefined) {
-    out.push('## Summary', '')
-    out.push('| server | req/s as a share of bare Fastify, distinct tokens | same token repeated | auth CPU per request, distinct / same |')
-    out.push('|---|---|---|---|')
-    for (const row of distinct.summary.rows) {
-      const other = same.summary.rows.find((r) => r.id === row.id)
-      const auth = row.authMicrosPerRequest === null || other?.authMicrosPerRequest == null
-        ? '-'
-        : `${row.authMicrosPerRequest.toFixed(1)} / ${other.authMicrosPerRequest.toFixed(1)} µs${row.id.startsWith('express') ? ' (over bare Express)' : ''}`
-      const label = row.id === 'fastify-bare' ? `${row.label}; ${row.cpuMicrosPerRequest.toFixed(0)} µs CPU per request` : row.label
-      out.push(`| ${label} | ${row.ratioToCeiling.toFixed(2)} | ${other?.ratioToCeiling.toFixed(2) ?? '-'} | ${auth} |`)
-    }
-    out.push('')
-  }
-
-  for (const scenario of results.scenarios) {
-    out.push(`## ${scenario.title}`, '')
-    out.push('| server | req/s (min-max) | × bare Fastify | × best peer | p50 / p99 ms | server CPU µs/req | auth CPU µs/req | peak RSS MiB | non-2xx / errors |')
-    out.push('|---|---|---|---|---|---|---|---|---|')
-    for (const row of scenario.summary.rows) out.push(scenarioRow(row, scenario.summary.bestPeerId))
-    out.push('')
-  }
-  out.push('Best peer (¹): the peer with the most req/s in the scenario. Auth CPU: server CPU per 2xx response minus the bare ' +
-    'server\'s of the same framework (Fastify, or Express for the Express peer).', '')
-
   const floor = results.floor
-  out.push('## RS256 verification floor (same run, server core)', '')
+  // Printed under every table, so that auth CPU can be read against it where it stands.
+  const floorLine = `Floor, this run: **${floor.floorMicros.toFixed(1)} µs** per new token = RS256 \`verify()\` ` +
+    `${floor.nodeCryptoMicros.toFixed(1)} µs + payload decode ${floor.decodeMicros.toFixed(1)} µs ` +
+    `(Node ${meta.node}, OpenSSL ${meta.openssl}, server core); ${TARGETS.distinctTokens.maxNoCacheFloorFactor} × floor = ` +
+    `${(TARGETS.distinctTokens.maxNoCacheFloorFactor * floor.floorMicros).toFixed(1)} µs.`
+  const scenario = (id: ScenarioDefinition['id']): BenchResults['scenarios'][number] | undefined => results.scenarios.find((s) => s.id === id)
+  const same = scenario('same-token')
+  const distinct = scenario('distinct-tokens')
+  const zipf = scenario('zipf')
+  if (same !== undefined && distinct !== undefined) {
+    const find = (s: BenchResults['scenarios'][number] | undefined, id: string): ServerRow | undefined => s?.summary.rows.find((r) => r.id === id)
+    const share = (r: ServerRow | undefined): string => r?.ratioToCeiling.toFixed(2) ?? '-'
+    const auth = (r: ServerRow | undefined): string => (r?.authMicrosPerRequest == null ? '-' : r.authMicrosPerRequest.toFixed(1))
+    out.push('## Summary', '')
+    out.push('| server | req/s as a share of bare Fastify: distinct tokens | same token repeated | Zipf callers | ' +
+      'auth CPU µs per request: distinct / same / Zipf | token cache hit rate: distinct / Zipf |')
+    out.push('|---|---|---|---|---|---|')
+    for (const row of distinct.summary.rows) {
+      const other = find(same, row.id)
+      const z = find(zipf, row.id)
+      const authCell = row.authMicrosPerRequest === null
+        ? '-'
+        : `${auth(row)} / ${auth(other)} / ${auth(z)}${row.id.startsWith('express') ? ' (over bare Express)' : ''}`
+      const hits = row.cacheLookups === null ? '-' : `${formatHitRate(row)} / ${z === undefined ? '-' : formatHitRate(z)}`
+      const label = row.id === 'fastify-bare' ? `${row.label}; ${row.cpuMicrosPerRequest.toFixed(0)} µs CPU per request` : row.label
+      out.push(`| ${label} | ${share(row)} | ${share(other)} | ${share(z)} | ${authCell} | ${hits} |`)
+    }
+    out.push('', floorLine, '')
+  }
+
+  for (const s of results.scenarios) {
+    out.push(`## ${s.title}`, '')
+    if (s.id === 'zipf') {
+      const z = results.zipf
+      out.push(`${z.callers.toLocaleString('en-US')} callers, each with its own token, called with Zipf popularity (s = ${z.exponent}): ` +
+        `a precomputed sequence of ${z.picks.toLocaleString('en-US')} calls (seed ${z.seed}) that every server walks from its start, ` +
+        `in the same order, warm-up included. The most popular caller makes ${(z.topCallerShare * 100).toFixed(1)}% of the calls, ` +
+        `the top tenth ${(z.topTenthShare * 100).toFixed(1)}%; ${z.distinctCallers.toLocaleString('en-US')} callers appear. ` +
+        'Hit rate: token-cache hits over lookups during the measured rounds, from the server\'s own counters.', '')
+    }
+    out.push('| server | req/s (min-max) | × bare Fastify | × best peer | p50 / p99 ms | server CPU µs/req | auth CPU µs/req | token cache hit rate | peak RSS MiB | non-2xx / errors |')
+    out.push('|---|---|---|---|---|---|---|---|---|---|')
+    for (const row of s.summary.rows) out.push(scenarioRow(row, s.summary.bestPeerId))
+    out.push('', floorLine, '')
+  }
+  out.push('Best peer (¹): the peer with the most req/s in the scenario (fastify-entra-id with its cache off is not a peer). ' +
+    'Auth CPU: server CPU per 2xx response minus the bare server\'s of the same framework (Fastify, or Express for the ' +
+    'Express peer). Token cache hit rate: "-" for a server that reports no counters, "off" for one that made no lookups.', '')
+  const cached = distinct?.summary.rows.find((r) => r.id === SUBJECT_ID)
+  const cachedRaw = distinct?.raw.find((r) => r.id === SUBJECT_ID)
+  if (cached?.cacheHitRate != null && cached.cacheHitRate < 0.01 && cachedRaw !== undefined) {
+    // A short run (quick mode) sends each cycled token about once: a token must come back before the cache can
+    // serve it, so the cache is not exercised at all, and the targets that compare cache on and off would mislead.
+    const sent = [cachedRaw.warmup, ...cachedRaw.rounds.map((r) => r.load)].reduce((n, l) => n + l.ok + l.non2xx, 0)
+    out.push(`> **Note:** in the distinct-token scenario the cache hit ${formatHitRate(cached)} of lookups: this run sent the ` +
+      `${settings.distinctTokens.toLocaleString('en-US')} tokens ${(sent / settings.distinctTokens).toFixed(2)} times over (warm-up included), ` +
+      'too few returns for the cache to serve any. There, the cache-on/cache-off comparisons and the memory bound say nothing ' +
+      'about the cache; a full run sends each token several times.', '')
+  }
+  if (!settings.freshServersPerScenario) {
+    out.push('One set of server processes served the same-token and distinct-token scenarios in turn: the second\'s peak RSS covers ' +
+      'the first. The Zipf scenario got fresh processes, so that its hit rate owes nothing to what the cache kept from the others.', '')
+  }
+
+  out.push('## The floor: RS256 verify + payload decode (same run, server core)', '')
   out.push(`- \`node:crypto\` \`verify()\`, synchronous: **${floor.nodeCryptoMicros.toFixed(1)} µs** CPU per signature check (${floor.verifies.toLocaleString('en-US')} distinct tokens)`)
+  out.push(`- payload decode (base64url decode of the payload segment, \`JSON.parse\`): **${floor.decodeMicros.toFixed(1)} µs** CPU per token`)
+  out.push(`- the floor, their sum: **${floor.floorMicros.toFixed(1)} µs** per new token; header decode, claim checks and HTTP glue are not in it`)
   out.push(`- WebCrypto \`crypto.subtle.verify()\` with 50 in flight (what jose 6 calls): **${floor.webCryptoMicros.toFixed(1)} µs** CPU per check`, '')
 
   out.push(`## Cold start (${settings.coldStartBurst} concurrent requests as soon as the process listens; median of ${settings.coldStartRepeats})`, '')
@@ -118,5 +165,5 @@ function scenarioRow(row: ServerRow, bestPeerId: string): string {
   const errors = row.non2xx + row.errors > 0 ? `**${row.non2xx} / ${row.errors}**` : '0 / 0'
   return `| ${row.label}${best}${sanity} | ${row.reqPerSec.toFixed(0)} (${row.reqPerSecMin.toFixed(0)}-${row.reqPerSecMax.toFixed(0)}) | ` +
     `${row.ratioToCeiling.toFixed(2)} | ${row.ratioToBestPeer.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} | ${row.cpuMicrosPerRequest.toFixed(1)} | ` +
-    `${row.authMicrosPerRequest === null ? '-' : row.authMicrosPerRequest.toFixed(1)} | ${row.peakRssMiB.toFixed(1)} | ${errors} |`
+    `${row.authMicrosPerRequest === null ? '-' : row.authMicrosPerRequest.toFixed(1)} | ${formatHitRate(row)} | ${row.peakRssMiB.toFixed(1)} | ${errors} |`
 }

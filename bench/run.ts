@@ -5,7 +5,7 @@ import { execFileSync, fork } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { CEILING_ID, SERVERS, SUBJECT_ID } from './catalog.js'
+import { CEILING_ID, SERVERS, SUBJECT_ID, SUBJECT_NOCACHE_ID } from './catalog.js'
 import { coldStart } from './cold-start.js'
 import type { ColdStart } from './cold-start.js'
 import { pinCores } from './cores.js'
@@ -21,6 +21,7 @@ import type { ScenarioDefinition } from './scenario.js'
 import type { BenchServerConfig } from './servers/harness.js'
 import { settingsFromArgs } from './settings.js'
 import { checkTargets, summarizeColdStarts, summarizeScenario } from './summary.js'
+import { zipfSequence } from './zipf.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
 const SUMMARY_FILE = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
@@ -54,7 +55,9 @@ function log(line: string): void {
 const pluginChanges = git(['status', '--porcelain', '--', 'packages/fastify-entra-id']) !== ''
 
 log(`fastify-entra-id benchmark: ${settings.mode} run`)
-const fixture = await openFixture(Math.max(settings.distinctTokens, settings.memoryTokens, settings.coldStartBurst), log)
+// The Zipf callers' tokens come after the distinct-token scenario's: a server meets them first in the Zipf
+// scenario, whatever it served before.
+const fixture = await openFixture(Math.max(settings.distinctTokens + settings.zipfCallers, settings.memoryTokens, settings.coldStartBurst), log)
 const { issuer, tokens } = fixture
 const cores = pinCores()
 log(cores.note ?? `load generator and issuer pinned to core ${cores.loadCore ?? '-'}, servers to core ${cores.serverCore ?? '-'}`)
@@ -71,28 +74,47 @@ const config: BenchServerConfig = {
 }
 
 try {
-  log('RS256 verification floor...')
+  log('floor: RS256 verify + payload decode...')
   const floor = await measureFloor({ tokenFile: fixture.tokenFile, count: settings.floorVerifies, publicJwk: fixture.publicJwk }, cores.serverCore)
+  log(`  ${floor.nodeCryptoMicros.toFixed(1)} + ${floor.decodeMicros.toFixed(1)} = ${floor.floorMicros.toFixed(1)} µs per token`)
 
   const distinctTokens = tokens.slice(0, settings.distinctTokens)
+  const callers = tokens.slice(settings.distinctTokens, settings.distinctTokens + settings.zipfCallers)
+  const zipf = zipfSequence(callers.length, settings.zipfPicks, settings.zipfExponent, settings.zipfSeed)
+  const zipfTokens = zipf.picks.map((caller) => callers[caller] as string)
   const scenarios: ScenarioDefinition[] = [
     { id: 'same-token', title: 'One token repeated', feed: () => new TokenFeed(distinctTokens.slice(0, 1)) },
     {
       id: 'distinct-tokens',
       title: `${distinctTokens.length.toLocaleString('en-US')} distinct valid tokens, cycled in order`,
       feed: () => new TokenFeed(distinctTokens)
+    },
+    {
+      id: 'zipf',
+      title: `${callers.length.toLocaleString('en-US')} callers reusing their own tokens, Zipf popularity`,
+      feed: () => new TokenFeed(zipfTokens),
+      // Its hit rate is the figure it is run for: a cache that kept the earlier scenarios' tokens (the same token's
+      // tens of thousands of uses among them) would decide what it admits, not the Zipf traffic.
+      freshServers: true
     }
   ]
   const scenarioResults: BenchResults['scenarios'][number][] = []
-  const shared = settings.freshServersPerScenario ? undefined : await startServers(SERVERS, config, cores.serverCore)
+  let shared = settings.freshServersPerScenario ? undefined : await startServers(SERVERS, config, cores.serverCore)
+  const stopShared = async (): Promise<void> => {
+    const servers = shared ?? []
+    shared = undefined
+    await Promise.all(servers.map((server) => server.stop()))
+  }
   try {
-    for (const scenario of scenarios) {
+    for (const [i, scenario] of scenarios.entries()) {
+      // Idle processes left on the servers' core would only take memory from those measured.
+      if (scenarios.slice(i).every((s) => s.freshServers === true)) await stopShared()
       log(`scenario: ${scenario.title}`)
-      const raw = await runScenario(scenario, SERVERS, config, settings, cores.serverCore, log, shared)
+      const raw = await runScenario(scenario, SERVERS, config, settings, cores.serverCore, log, scenario.freshServers === true ? undefined : shared)
       scenarioResults.push({ id: scenario.id, title: scenario.title, summary: summarizeScenario(raw), raw })
     }
   } finally {
-    await Promise.all((shared ?? []).map((server) => server.stop()))
+    await stopShared()
   }
 
   log(`cold start: ${settings.coldStartRepeats} × ${SERVERS.length} servers, ${settings.coldStartBurst} concurrent requests each`)
@@ -106,12 +128,13 @@ try {
   const memoryTokens = tokens.slice(0, settings.memoryTokens)
   log(`peak RSS: ${memoryTokens.length.toLocaleString('en-US')} distinct tokens, each once`)
   const memoryRuns = []
-  for (const spec of SERVERS.filter((s) => s.id === CEILING_ID || s.id === SUBJECT_ID)) {
+  for (const spec of SERVERS.filter((s) => s.id === CEILING_ID || s.id === SUBJECT_ID || s.id === SUBJECT_NOCACHE_ID)) {
     memoryRuns.push({ id: spec.id, label: spec.label, ...await peakRssUnderTokens(spec, config, memoryTokens, cores.serverCore, settings.connections) })
   }
   const memory = { tokens: memoryTokens.length, runs: memoryRuns }
 
-  const [same, distinct] = scenarioResults
+  const same = scenarioResults.find((r) => r.id === 'same-token')
+  const distinct = scenarioResults.find((r) => r.id === 'distinct-tokens')
   if (same === undefined || distinct === undefined) throw new Error('bench: a scenario is missing')
   const results: BenchResults = {
     meta: {
@@ -119,6 +142,7 @@ try {
       command: settings.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench',
       wallSeconds: (performance.now() - wallStart) / 1000,
       node: process.versions.node,
+      openssl: process.versions.openssl,
       cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
       cores: cpus().length,
       busyBeforeRun: busyBefore,
@@ -131,6 +155,15 @@ try {
     },
     settings,
     floor,
+    zipf: {
+      callers: callers.length,
+      picks: settings.zipfPicks,
+      exponent: settings.zipfExponent,
+      seed: settings.zipfSeed,
+      distinctCallers: zipf.distinctCallers,
+      topCallerShare: zipf.topCallerShare,
+      topTenthShare: zipf.topTenthShare
+    },
     scenarios: scenarioResults,
     coldStart: { summaries: coldSummaries, raw: coldRuns },
     memory,

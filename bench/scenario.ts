@@ -1,6 +1,7 @@
 // One load scenario over every server: all servers start, each is checked (valid token 200, forged token 401)
 // and warmed up, then measured in rounds; within a round the servers take turns (in a rotating order), so that
 // drift of the machine hits all of them alike.
+import type { TokenCacheStats } from 'fastify-entra-id'
 import type { ServerSpec } from './catalog.js'
 import { applyLoad } from './load.js'
 import type { LoadResult, TokenFeed } from './load.js'
@@ -10,11 +11,19 @@ import { ServerProcess } from './server-process.js'
 import type { BenchServerConfig } from './servers/harness.js'
 import type { BenchSettings } from './settings.js'
 
+/** Token-cache lookups during one measured round (the difference of the server's counters). */
+export interface CacheLookups {
+  readonly hits: number
+  readonly misses: number
+}
+
 /** One measured load run of one server, with the server's CPU time during it. */
 export interface RoundResult {
   readonly round: number
   readonly load: LoadResult
   readonly cpuMicros: number
+  /** `null` for a server that reports no token-cache counters. */
+  readonly cacheLookups: CacheLookups | null
 }
 
 /** Everything measured of one server in one scenario. */
@@ -25,14 +34,18 @@ export interface ServerScenarioResult {
   readonly rounds: readonly RoundResult[]
   /** Peak RSS (VmHWM) at the end of the scenario, in bytes. */
   readonly peakRssBytes: number
+  /** The token cache's state at the end of the scenario (`null`: the server reports none). */
+  readonly tokenCache: TokenCacheStats | null
 }
 
 /** A scenario: which tokens the requests carry. */
 export interface ScenarioDefinition {
-  readonly id: 'same-token' | 'distinct-tokens'
+  readonly id: 'same-token' | 'distinct-tokens' | 'zipf'
   readonly title: string
   /** A fresh feed for one server (each server walks the same sequence of tokens). */
   readonly feed: () => TokenFeed
+  /** Fresh server processes even when the other scenarios share one set (quick mode): it needs empty caches. */
+  readonly freshServers?: boolean
 }
 
 /** Starts a server process for each of `specs`, all at once (on failure, stops those that started). */
@@ -78,7 +91,10 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
         const before = await server.usage()
         const result = await applyLoad(server.port, feedOf(server), { ...load, durationSeconds: settings.durationSeconds })
         const after = await server.usage()
-        rounds.get(server)?.push({ round, load: result, cpuMicros: after.cpuMicros - before.cpuMicros })
+        const cacheLookups = before.tokenCache === null || after.tokenCache === null
+          ? null
+          : { hits: after.tokenCache.hits - before.tokenCache.hits, misses: after.tokenCache.misses - before.tokenCache.misses }
+        rounds.get(server)?.push({ round, load: result, cpuMicros: after.cpuMicros - before.cpuMicros, cacheLookups })
         const flag = result.non2xx + result.errors > 0 ? `  !! ${result.non2xx} non-2xx, ${result.errors} errors` : ''
         log(`  round ${round + 1}/${settings.rounds} ${server.spec.id.padEnd(26)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s${flag}`)
       }
@@ -86,13 +102,14 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
 
     const results: ServerScenarioResult[] = []
     for (const server of servers) {
-      const { peakRssBytes } = await server.usage()
+      const { peakRssBytes, tokenCache } = await server.usage()
       results.push({
         id: server.spec.id,
         sanity: sanity.get(server) as SanityResult,
         warmup: warmups.get(server) as LoadResult,
         rounds: rounds.get(server) ?? [],
-        peakRssBytes
+        peakRssBytes,
+        tokenCache
       })
     }
     return results

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import type { TokenCacheStats } from 'fastify-entra-id'
 import type { ServerSpec } from './catalog.js'
 import type { BenchServerConfig, ChildMessage, ParentMessage } from './servers/harness.js'
 
@@ -19,6 +20,8 @@ export interface ProcessUsage {
   readonly peakRssBytes: number
   /** V8 heap in use, in bytes (after a full garbage collection when asked for one). */
   readonly heapUsedBytes: number
+  /** The server's token-cache counters so far, `null` when it reports none (see `announce` in servers/harness.ts). */
+  readonly tokenCache: TokenCacheStats | null
 }
 
 /** Where and how to start a server process. */
@@ -103,7 +106,12 @@ export class ServerProcess {
       const question: ParentMessage = { type: 'usage', gc }
       this.#child.send(question, (error) => { if (error !== null) reject(error) })
     })
-    return { cpuMicros: answer.cpuMicros, peakRssBytes: (await this.#vmHwmBytes()) ?? answer.maxRssKiB * 1024, heapUsedBytes: answer.heapUsedBytes }
+    return {
+      cpuMicros: answer.cpuMicros,
+      peakRssBytes: (await this.#vmHwmBytes()) ?? answer.maxRssKiB * 1024,
+      heapUsedBytes: answer.heapUsedBytes,
+      tokenCache: answer.tokenCache
+    }
   }
 
   /** Ends the process (it exits when its IPC channel closes) and waits for it. */

@@ -11,6 +11,14 @@ export interface BenchSettings {
   readonly connections: number
   /** Distinct valid tokens of the distinct-token scenario, cycled in order. */
   readonly distinctTokens: number
+  /** Callers of the Zipf scenario, each with its own token (taken after the distinct-token scenario's). */
+  readonly zipfCallers: number
+  /** Zipf exponent s: the caller of popularity rank k makes a share of requests proportional to 1 / k^s. */
+  readonly zipfExponent: number
+  /** Length of the precomputed sequence of callers that every server walks in the same order (then again). */
+  readonly zipfPicks: number
+  /** Seed of the sequence's generator: the same seed, the same sequence, run after run. */
+  readonly zipfSeed: number
   /** Distinct tokens sent once each in the peak-RSS scenario. */
   readonly memoryTokens: number
   /** Cold starts per server; the median time is reported. */
@@ -19,7 +27,10 @@ export interface BenchSettings {
   readonly coldStartBurst: number
   /** Signature checks timed for the `node:crypto` floor. */
   readonly floorVerifies: number
-  /** Fresh server processes for each scenario (else one set serves both, which saves their boots). */
+  /**
+   * Fresh server processes for each scenario (else one set serves the scenarios in turn, which saves their boots;
+   * a scenario marked `freshServers` gets its own all the same).
+   */
   readonly freshServersPerScenario: boolean
 }
 
@@ -30,6 +41,10 @@ const FULL: BenchSettings = {
   durationSeconds: 4,
   connections: 50,
   distinctTokens: 10_000,
+  zipfCallers: 2_000,
+  zipfExponent: 1,
+  zipfPicks: 100_000,
+  zipfSeed: 10,
   memoryTokens: 100_000,
   coldStartRepeats: 3,
   coldStartBurst: 200,

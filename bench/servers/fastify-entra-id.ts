@@ -11,4 +11,5 @@ app.get(ROUTE, {
   preHandler: requireScopesOrRoles({ scopes: 'Todo.Read', roles: 'Todo.Read.All' })
 }, () => TODOS)
 await app.listen({ host: '127.0.0.1', port: 0 })
-announce(app.server)
+// The cache's hit and miss counters, read by the orchestrator before and after each measured round.
+announce(app.server, () => app.entraId.verifier.tokenCacheStats)

@@ -1,7 +1,9 @@
 // What every server under test shares: its configuration (from the orchestrator), the route's payload and
-// authorization rule, and the IPC protocol through which the orchestrator reads the process's CPU time.
+// authorization rule, and the IPC protocol through which the orchestrator reads the process's CPU time (and,
+// from servers with a verified-token cache, its counters).
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import type { TokenCacheStats } from 'fastify-entra-id'
 
 /** The issuer every server trusts, handed over by bench/run.ts in the `BENCH_SERVER_CONFIG` environment variable. */
 export interface BenchServerConfig {
@@ -22,7 +24,14 @@ export type ParentMessage = { readonly type: 'usage', readonly gc?: boolean }
 /** A message to the orchestrator. */
 export type ChildMessage =
   | { readonly type: 'listening', readonly port: number }
-  | { readonly type: 'usage', readonly cpuMicros: number, readonly maxRssKiB: number, readonly heapUsedBytes: number }
+  | {
+    readonly type: 'usage'
+    readonly cpuMicros: number
+    readonly maxRssKiB: number
+    readonly heapUsedBytes: number
+    /** The token cache's counters so far; `null` from a server that has no stats provider (the peers, the bare servers). */
+    readonly tokenCache: TokenCacheStats | null
+  }
 
 /** The route's response: a small JSON array. */
 export const TODOS = [
@@ -52,8 +61,12 @@ export function mayReadTodos(claims: unknown): boolean {
     (Array.isArray(roles) && roles.includes('Todo.Read.All'))
 }
 
-/** Tells the orchestrator the server listens, then answers its CPU-time questions until it disconnects. */
-export function announce(server: Server): void {
+/**
+ * Tells the orchestrator the server listens, then answers its CPU-time questions until it disconnects.
+ * `tokenCacheStats`, when given, is read with each answer: the orchestrator takes the difference of the hit and
+ * miss counters over a measured round, so the hit rate leaves out warm-up and sanity requests.
+ */
+export function announce(server: Server, tokenCacheStats?: () => TokenCacheStats): void {
   const { port } = server.address() as AddressInfo
   if (process.send === undefined) {
     console.log(`listening on http://127.0.0.1:${port}${ROUTE} (no orchestrator: CPU time not reported)`)
@@ -63,7 +76,13 @@ export function announce(server: Server): void {
     if (message.type === 'usage') {
       const cpu = process.cpuUsage()
       if (message.gc === true) (globalThis as { gc?: () => void }).gc?.()
-      reply({ type: 'usage', cpuMicros: cpu.user + cpu.system, maxRssKiB: process.resourceUsage().maxRSS, heapUsedBytes: process.memoryUsage().heapUsed })
+      reply({
+        type: 'usage',
+        cpuMicros: cpu.user + cpu.system,
+        maxRssKiB: process.resourceUsage().maxRSS,
+        heapUsedBytes: process.memoryUsage().heapUsed,
+        tokenCache: tokenCacheStats?.() ?? null
+      })
     }
   })
   // The orchestrator died or is done: leave no server behind.
