@@ -9,22 +9,15 @@ import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp } from '../app.js'
 import type { TodoStore } from '../store/store.js'
 import { Callers, bearer, envFor, tempDir } from './helpers/app.js'
+import { Signal } from './helpers/signal.js'
 
-/** A pino destination that keeps every line. */
-function logSink(): { stream: Writable, text: () => string, lines: () => Record<string, unknown>[] } {
+/** A pino destination that keeps every line; `written` is notified on each write, for waits on a log line. */
+function logSink(): { stream: Writable, text: () => string, lines: () => Record<string, unknown>[], written: Signal } {
   const chunks: string[] = []
-  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() } })
+  const written = new Signal()
+  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); written.notify() } })
   const text = () => chunks.join('')
-  return { stream, text, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
-}
-
-/** Waits until `predicate` holds, polling every 20 ms, at most `timeoutMs`. */
-async function eventually(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  return { stream, text, written, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
 }
 
 /** The log lines of one injected request, other than Fastify's "incoming request" and "request completed". */
@@ -59,7 +52,7 @@ describe('logs of a tenant Entra does not know', () => {
     try {
       // The first attempt runs at start-up, the next after 1 s (doubling up to 30 s): two within seconds.
       const warnings = () => sink.lines().filter((l) => l.level === 40 && l.check !== undefined)
-      await eventually(() => warnings().length >= 2)
+      await sink.written.until(() => warnings().length >= 2, 5000, 'two warnings of failed key fetches')
       for (const [i, line] of warnings().slice(0, 2).entries()) {
         const msg = String(line.msg)
         assert.equal(line.attempt, i + 1)
