@@ -8,6 +8,8 @@ import type { AddressInfo, Server, Socket } from 'node:net'
 export class TcpProxy {
   readonly #target: { host: string, port: number }
   readonly #sockets = new Set<Socket>()
+  /** Waits of {@link forwarded}: each resolves at the first client chunk that contains its text. */
+  readonly #watches = new Set<{ text: string, seen: () => void }>()
   #server: Server | null = null
   #port = 0
 
@@ -30,6 +32,10 @@ export class TcpProxy {
       }
       client.pipe(upstream)
       upstream.pipe(client)
+      // After pipe()'s own listener: the chunk has been written to the server when a watch sees it.
+      client.on('data', (chunk: Buffer) => {
+        for (const watch of [...this.#watches]) if (chunk.includes(watch.text)) watch.seen()
+      })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -37,6 +43,25 @@ export class TcpProxy {
     })
     this.#port = (server.address() as AddressInfo).port
     this.#server = server
+  }
+
+  /**
+   * Resolves once a client has sent `text` (a statement, say) and it was forwarded to the server; rejects after
+   * `timeoutMs`. Call it before whatever sends the text. The text is looked for in each chunk the client sends,
+   * so it must be short enough to arrive in one (an SQL statement's first words do).
+   */
+  forwarded(text: string, timeoutMs = 5000): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const watch = {
+        text,
+        seen: () => { clearTimeout(timer); this.#watches.delete(watch); resolve() }
+      }
+      const timer = setTimeout(() => {
+        this.#watches.delete(watch)
+        reject(new Error(`timed out waiting for a client to send ${JSON.stringify(text)}`))
+      }, timeoutMs)
+      this.#watches.add(watch)
+    })
   }
 
   /** Drops every connection and stops listening: connecting is refused until {@link start}. */
