@@ -1,7 +1,12 @@
+// Taken when this module loads, before a test can mock timers (`mock.timers` of node:test): a wait's deadline
+// passes in real time even while the test moves the code's timers by hand.
+const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis
+
 /**
  * A wait on events, not on time: whatever changes the state a test waits for (a log line written, a chunk of a
  * child's output, a request answered) calls {@link Signal.notify}, and {@link Signal.until} re-checks its
- * predicate then, and only then. The timeout is a failure deadline, never the way the wait ends when it succeeds.
+ * predicate then, and only then. The timeout is a failure deadline, never the way the wait ends when it succeeds,
+ * and it runs on real time, mocked timers or not.
  */
 export class Signal {
   readonly #waiters = new Set<() => void>()
@@ -27,9 +32,9 @@ export class Signal {
         }
       }
       const wake = (): void => { if (holds()) finish() }
-      const timer = setTimeout(() => { finish(new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`)) }, timeoutMs)
+      const timer = realSetTimeout(() => { finish(new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`)) }, timeoutMs)
       const finish = (error?: Error): void => {
-        clearTimeout(timer)
+        realClearTimeout(timer)
         this.#waiters.delete(wake)
         if (error === undefined) resolve()
         else reject(error)

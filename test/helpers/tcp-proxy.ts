@@ -1,5 +1,6 @@
 import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
+import { Signal } from './signal.js'
 
 /**
  * A TCP proxy on loopback that can be cut and restored: the database "goes down" for the code under test (its
@@ -8,8 +9,9 @@ import type { AddressInfo, Server, Socket } from 'node:net'
 export class TcpProxy {
   readonly #target: { host: string, port: number }
   readonly #sockets = new Set<Socket>()
-  /** Waits of {@link forwarded}: each resolves at the first client chunk that contains its text. */
-  readonly #watches = new Set<{ text: string, seen: () => void }>()
+  /** The waits of {@link forwarded}, each shown every chunk a client sends; `#sent` is notified after each. */
+  readonly #watches = new Set<(chunk: Buffer) => void>()
+  readonly #sent = new Signal()
   #server: Server | null = null
   #port = 0
 
@@ -34,7 +36,8 @@ export class TcpProxy {
       upstream.pipe(client)
       // After pipe()'s own listener: the chunk has been written to the server when a watch sees it.
       client.on('data', (chunk: Buffer) => {
-        for (const watch of [...this.#watches]) if (chunk.includes(watch.text)) watch.seen()
+        for (const watch of this.#watches) watch(chunk)
+        this.#sent.notify()
       })
     })
     await new Promise<void>((resolve, reject) => {
@@ -51,17 +54,11 @@ export class TcpProxy {
    * so it must be short enough to arrive in one (an SQL statement's first words do).
    */
   forwarded(text: string, timeoutMs = 5000): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const watch = {
-        text,
-        seen: () => { clearTimeout(timer); this.#watches.delete(watch); resolve() }
-      }
-      const timer = setTimeout(() => {
-        this.#watches.delete(watch)
-        reject(new Error(`timed out waiting for a client to send ${JSON.stringify(text)}`))
-      }, timeoutMs)
-      this.#watches.add(watch)
-    })
+    let seen = false
+    const watch = (chunk: Buffer): void => { if (chunk.includes(text)) seen = true }
+    this.#watches.add(watch)
+    return this.#sent.until(() => seen, timeoutMs, `a client to send ${JSON.stringify(text)}`)
+      .finally(() => { this.#watches.delete(watch) })
   }
 
   /** Drops every connection and stops listening: connecting is refused until {@link start}. */
