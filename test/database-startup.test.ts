@@ -28,7 +28,7 @@ async function storeOnly(env: Record<string, string>, options: StorePluginOption
 }
 
 describe('database unreachable at start-up', () => {
-  test('PostgreSQL: the service starts, answers 503 and not ready, says why in one line per attempt, and serves once the database appears', { skip: skipWithoutPostgres() }, async () => {
+  test('PostgreSQL: the service starts, answers 503 and not ready, says why in one line per attempt, and serves once the database appears', { skip: skipWithoutPostgres() }, async (t) => {
     const url = postgresUrl() as string
     const real = new URL(url)
     const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) })
@@ -48,6 +48,8 @@ describe('database unreachable at start-up', () => {
     const issuer = await startTestIssuer()
     const callers = new Callers(issuer)
     const logs = captureLogs()
+    // The retry timer is the test's: each retry runs when the test moves time on by its delay, not after a wait.
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const app = await buildApp({
       env: envFor(issuer, dir.path, { DATABASE_URL: proxied.toString(), LOG_LEVEL: 'info' }),
       fastify: { logger: { stream: logs.stream } },
@@ -67,7 +69,9 @@ describe('database unreachable at start-up', () => {
       assert.equal(refused.json<{ code: string }>().code, 'TODO_STORE_UNAVAILABLE')
       assert.equal((await app.inject({ url: '/api/todos', headers: write })).statusCode, 503)
 
-      // One warning per failed attempt: the one made during start-up, then the first background retry.
+      // One warning per failed attempt: the one made during start-up, then the first background retry, 50 ms on.
+      assert.equal(warnings(logs.lines).length, 1)
+      t.mock.timers.tick(50)
       await logs.written.until(() => warnings(logs.lines).length >= 2, 5000, 'a second failed attempt')
       const [first, second] = warnings(logs.lines)
       for (const line of [first, second]) {
@@ -79,14 +83,17 @@ describe('database unreachable at start-up', () => {
       assert.match(first?.msg ?? '', /attempt 1, retrying in 50 ms$/)
       assert.match(second?.msg ?? '', /attempt 2, retrying in 100 ms$/)
 
+      // The database appears; the third attempt, 100 ms on, reaches it.
       await proxy.start()
+      t.mock.timers.tick(100)
       // The store plugin logs this line once the store it opened is in place: from then on the service is ready.
       const connected = () => logs.lines.filter((l) => l.level === INFO && l.msg.startsWith('database: connected, schema migrated'))
       await logs.written.until(() => connected().length > 0, 10_000, 'the database: connected line')
       const readyNow = await app.inject({ url: '/health/ready' })
       assert.deepEqual([readyNow.statusCode, readyNow.json()], [200, { status: 'ready', checks: { signingKeys: true, database: true }, reasons: [] }])
       assert.equal(connected().length, 1)
-      assert.match(connected()[0]?.msg ?? '', new RegExp(`\\(PostgreSQL, ${target.replace(/[.]/g, '\\.')}, after \\d+ attempts\\)$`))
+      assert.equal(warnings(logs.lines).length, 2, 'no attempt but the ones the test let run')
+      assert.match(connected()[0]?.msg ?? '', new RegExp(`\\(PostgreSQL, ${target.replace(/[.]/g, '\\.')}, after 3 attempts\\)$`))
 
       const created = await app.inject({ method: 'POST', url: '/api/todos', headers: write, payload: { title: 'After' } })
       assert.equal(created.statusCode, 201)
@@ -103,14 +110,24 @@ describe('database unreachable at start-up', () => {
     }
   })
 
-  test('backoff doubles up to its cap, one warning per attempt, never the password, and stops when the app closes', async () => {
+  test('backoff doubles up to its cap, one warning per attempt, never the password, and stops when the app closes', async (t) => {
     const port = await closedPort()
+    // The retry timer is the test's: each attempt runs when the test moves time on by the delay the last warning
+    // announced, so the announced delay is the one the timer was set for, and no attempt runs unbidden.
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const { app, logs } = await storeOnly({ DATABASE_URL: `postgres://todo:pw-never-logged@127.0.0.1:${String(port)}/todos` })
     try {
       assert.equal(app.storeConnected, false)
       await assert.rejects(app.store.create({ tenantId: 't', objectId: 'o' }, { title: 'x', done: false }), StoreUnavailableError)
-      await logs.written.until(() => warnings(logs.lines).length >= 5, 5000, 'five failed attempts')
-      const lines = warnings(logs.lines).slice(0, 5)
+      for (let attempt = 2; attempt <= 5; attempt++) {
+        assert.equal(warnings(logs.lines).length, attempt - 1, 'one warning per attempt')
+        const announced = /retrying in (\d+) ms$/.exec(warnings(logs.lines).at(-1)?.msg ?? '')?.[1]
+        assert.ok(announced !== undefined, 'each warning says when the next attempt is')
+        t.mock.timers.tick(Number(announced))
+        await logs.written.until(() => warnings(logs.lines).length >= attempt, 5000, `the warning of attempt ${String(attempt)}`)
+      }
+      const lines = warnings(logs.lines)
+      assert.equal(lines.length, 5)
       for (const line of lines) assertSafeLine(line.msg, `127.0.0.1:${String(port)}/todos`, ['pw-never-logged', 'todo:'])
       assert.deepEqual(lines.map((l) => /attempt (\d+), retrying in (\d+) ms$/.exec(l.msg)?.slice(1)), [
         ['1', '10'], ['2', '20'], ['3', '40'], ['4', '40'], ['5', '40']
@@ -119,8 +136,11 @@ describe('database unreachable at start-up', () => {
       await app.close()
     }
     const count = warnings(logs.lines).length
-    // An absence has no event to wait for: a bounded window, more than three times the 40 ms cap between attempts,
-    // in which a retry loop still running after close() would have logged another failed attempt.
+    // A retry timer close() left behind would fire now; then time runs again.
+    t.mock.timers.tick(60_000)
+    t.mock.timers.reset()
+    // An absence has no event to wait for: a bounded window, for an attempt started by such a timer (a refused
+    // connection on loopback, a few milliseconds) to have logged its failure.
     await sleep(150)
     assert.equal(warnings(logs.lines).length, count, 'no attempt after close')
   })
