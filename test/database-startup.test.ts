@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import pg from 'pg'
 import { startTestIssuer } from 'fastify-entra-id/testing'
@@ -16,44 +13,9 @@ import configPlugin from '../plugins/config.js'
 import storePlugin from '../plugins/store.js'
 import type { StorePluginOptions } from '../plugins/store.js'
 import { Callers, bearer, envFor, tempDir } from './helpers/app.js'
+import { INFO, assertSafeLine, captureLogs, closedPort, warnings } from './helpers/database-startup.js'
 import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres, withHostPort } from './helpers/postgres.js'
-import { Child, serviceEnv } from './helpers/process.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-interface LogLine { level: number, msg: string, [key: string]: unknown }
-
-/** Fastify's `logger: { stream }`: every JSON line the app logs, parsed. */
-function captureLogs(): { lines: LogLine[], stream: { write: (line: string) => void } } {
-  const lines: LogLine[] = []
-  return { lines, stream: { write: (line: string) => { lines.push(JSON.parse(line) as LogLine) } } }
-}
-
-const WARN = 40
-const INFO = 30
-
-function warnings(lines: readonly LogLine[]): LogLine[] {
-  return lines.filter((l) => l.level === WARN && l.msg.startsWith('database:'))
-}
-
-/** Polls `condition` every 10 ms for up to `timeout` ms: the test waits for an event, not for a fixed time. */
-async function until(condition: () => boolean | Promise<boolean>, timeout: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
-/** A loopback port that was open and is closed now: connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => { resolve() }))
-  return port
-}
 
 /** The config and store plugins alone, with short backoff: the retry loop without the rest of the app. */
 async function storeOnly(env: Record<string, string>, options: StorePluginOptions = {}) {
@@ -65,17 +27,8 @@ async function storeOnly(env: Record<string, string>, options: StorePluginOption
   return { app, logs }
 }
 
-/** A single-line log message that names the setting and the target, and nothing of the credentials. */
-function assertSafeLine(msg: string, target: string, secrets: readonly string[]): void {
-  assert.ok(!msg.includes('\n'), `one line: ${msg}`)
-  assert.ok(msg.includes('DATABASE_URL'), `names DATABASE_URL: ${msg}`)
-  assert.ok(msg.includes(`(${target})`), `names ${target}: ${msg}`)
-  assert.doesNotMatch(msg, /postgres(?:ql)?:\/\/|\n\s+at /, msg)
-  for (const secret of secrets) assert.ok(!msg.includes(secret), `leaks ${secret}: ${msg}`)
-}
-
 describe('database unreachable at start-up', () => {
-  test('PostgreSQL: the service starts, answers 503 and not ready, says why in one line per attempt, and serves once the database appears', { skip: skipWithoutPostgres() }, async () => {
+  test('PostgreSQL: the service starts, answers 503 and not ready, says why in one line per attempt, and serves once the database appears', { skip: skipWithoutPostgres() }, async (t) => {
     const url = postgresUrl() as string
     const real = new URL(url)
     const proxy = new TcpProxy({ host: real.hostname, port: Number(real.port || 5432) })
@@ -95,6 +48,8 @@ describe('database unreachable at start-up', () => {
     const issuer = await startTestIssuer()
     const callers = new Callers(issuer)
     const logs = captureLogs()
+    // The retry timer is the test's: each retry runs when the test moves time on by its delay, not after a wait.
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const app = await buildApp({
       env: envFor(issuer, dir.path, { DATABASE_URL: proxied.toString(), LOG_LEVEL: 'info' }),
       fastify: { logger: { stream: logs.stream } },
@@ -114,8 +69,10 @@ describe('database unreachable at start-up', () => {
       assert.equal(refused.json<{ code: string }>().code, 'TODO_STORE_UNAVAILABLE')
       assert.equal((await app.inject({ url: '/api/todos', headers: write })).statusCode, 503)
 
-      // One warning per failed attempt: the one made during start-up, then the first background retry.
-      await until(() => warnings(logs.lines).length >= 2, 5000, 'a second failed attempt')
+      // One warning per failed attempt: the one made during start-up, then the first background retry, 50 ms on.
+      assert.equal(warnings(logs.lines).length, 1)
+      t.mock.timers.tick(50)
+      await logs.written.until(() => warnings(logs.lines).length >= 2, 5000, 'a second failed attempt')
       const [first, second] = warnings(logs.lines)
       for (const line of [first, second]) {
         assert.ok(line !== undefined)
@@ -126,11 +83,17 @@ describe('database unreachable at start-up', () => {
       assert.match(first?.msg ?? '', /attempt 1, retrying in 50 ms$/)
       assert.match(second?.msg ?? '', /attempt 2, retrying in 100 ms$/)
 
+      // The database appears; the third attempt, 100 ms on, reaches it.
       await proxy.start()
-      await until(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200, 10_000, 'readiness')
-      const connected = logs.lines.filter((l) => l.level === INFO && l.msg.startsWith('database: connected, schema migrated'))
-      assert.equal(connected.length, 1)
-      assert.match(connected[0]?.msg ?? '', new RegExp(`\\(PostgreSQL, ${target.replace(/[.]/g, '\\.')}, after \\d+ attempts\\)$`))
+      t.mock.timers.tick(100)
+      // The store plugin logs this line once the store it opened is in place: from then on the service is ready.
+      const connected = () => logs.lines.filter((l) => l.level === INFO && l.msg.startsWith('database: connected, schema migrated'))
+      await logs.written.until(() => connected().length > 0, 10_000, 'the database: connected line')
+      const readyNow = await app.inject({ url: '/health/ready' })
+      assert.deepEqual([readyNow.statusCode, readyNow.json()], [200, { status: 'ready', checks: { signingKeys: true, database: true }, reasons: [] }])
+      assert.equal(connected().length, 1)
+      assert.equal(warnings(logs.lines).length, 2, 'no attempt but the ones the test let run')
+      assert.match(connected()[0]?.msg ?? '', new RegExp(`\\(PostgreSQL, ${target.replace(/[.]/g, '\\.')}, after 3 attempts\\)$`))
 
       const created = await app.inject({ method: 'POST', url: '/api/todos', headers: write, payload: { title: 'After' } })
       assert.equal(created.statusCode, 201)
@@ -147,14 +110,24 @@ describe('database unreachable at start-up', () => {
     }
   })
 
-  test('backoff doubles up to its cap, one warning per attempt, never the password, and stops when the app closes', async () => {
+  test('backoff doubles up to its cap, one warning per attempt, never the password, and stops when the app closes', async (t) => {
     const port = await closedPort()
+    // The retry timer is the test's: each attempt runs when the test moves time on by the delay the last warning
+    // announced, so the announced delay is the one the timer was set for, and no attempt runs unbidden.
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const { app, logs } = await storeOnly({ DATABASE_URL: `postgres://todo:pw-never-logged@127.0.0.1:${String(port)}/todos` })
     try {
       assert.equal(app.storeConnected, false)
       await assert.rejects(app.store.create({ tenantId: 't', objectId: 'o' }, { title: 'x', done: false }), StoreUnavailableError)
-      await until(() => warnings(logs.lines).length >= 5, 5000, 'five failed attempts')
-      const lines = warnings(logs.lines).slice(0, 5)
+      for (let attempt = 2; attempt <= 5; attempt++) {
+        assert.equal(warnings(logs.lines).length, attempt - 1, 'one warning per attempt')
+        const announced = /retrying in (\d+) ms$/.exec(warnings(logs.lines).at(-1)?.msg ?? '')?.[1]
+        assert.ok(announced !== undefined, 'each warning says when the next attempt is')
+        t.mock.timers.tick(Number(announced))
+        await logs.written.until(() => warnings(logs.lines).length >= attempt, 5000, `the warning of attempt ${String(attempt)}`)
+      }
+      const lines = warnings(logs.lines)
+      assert.equal(lines.length, 5)
       for (const line of lines) assertSafeLine(line.msg, `127.0.0.1:${String(port)}/todos`, ['pw-never-logged', 'todo:'])
       assert.deepEqual(lines.map((l) => /attempt (\d+), retrying in (\d+) ms$/.exec(l.msg)?.slice(1)), [
         ['1', '10'], ['2', '20'], ['3', '40'], ['4', '40'], ['5', '40']
@@ -163,6 +136,11 @@ describe('database unreachable at start-up', () => {
       await app.close()
     }
     const count = warnings(logs.lines).length
+    // A retry timer close() left behind would fire now; then time runs again.
+    t.mock.timers.tick(60_000)
+    t.mock.timers.reset()
+    // An absence has no event to wait for: a bounded window, for an attempt started by such a timer (a refused
+    // connection on loopback, a few milliseconds) to have logged its failure.
     await sleep(150)
     assert.equal(warnings(logs.lines).length, count, 'no attempt after close')
   })
@@ -238,65 +216,5 @@ describe('database unreachable at start-up', () => {
   test('store plugin options are checked at registration', async () => {
     await assert.rejects(storeOnly({}, { retryDelay: 0 }), /"retryDelay" option must be a positive integer/)
     await assert.rejects(storeOnly({}, { retryDelay: 100, maxRetryDelay: 50 }), /"maxRetryDelay" option must not be less than "retryDelay"/)
-  })
-})
-
-describe('database unreachable at start-up: the started service', () => {
-  test('production, PostgreSQL unreachable: keeps running, logs one JSON warning naming DATABASE_URL, not ready', async () => {
-    const dir = tempDir()
-    const issuer = await startTestIssuer()
-    const port = await closedPort()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-      cwd: ROOT,
-      env: serviceEnv({
-        NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0',
-        AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url,
-        DATABASE_URL: `postgres://todo:pw-never-logged@127.0.0.1:${String(port)}/todos`
-      })
-    })
-    try {
-      const [, base] = await server.waitFor(/"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)
-      const ready = await fetch(`${base}/health/ready`)
-      assert.equal(ready.status, 503)
-      assert.equal(await server.stop('SIGTERM'), 0)
-
-      const lines = server.stdout.trim().split('\n').map((l) => JSON.parse(l) as LogLine)
-      const [warning] = warnings(lines)
-      assert.ok(warning !== undefined, server.stdout)
-      assertSafeLine(warning.msg, `127.0.0.1:${String(port)}/todos`, ['pw-never-logged', 'todo:'])
-      assert.ok(!server.stdout.includes('pw-never-logged'))
-      assert.equal(server.stderr, '')
-    } finally {
-      await server.stop('SIGKILL')
-      await issuer.close()
-      dir.remove()
-    }
-  })
-
-  test('production, SQLite with an unusable DATA_DIR: exits 1 with one JSON line naming DATA_DIR, without a stack', async () => {
-    const dir = tempDir()
-    const issuer = await startTestIssuer()
-    const file = join(dir.path, 'not-a-directory')
-    writeFileSync(file, '')
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-      cwd: ROOT,
-      env: serviceEnv({
-        NODE_ENV: 'production', DATA_DIR: join(file, 'data'), PORT: '0', HOST: '127.0.0.1',
-        AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url
-      })
-    })
-    try {
-      assert.equal(await server.exited, 1)
-      const lines = server.stderr.trim().split('\n')
-      assert.equal(lines.length, 1, server.stderr)
-      const line = JSON.parse(lines[0] ?? '') as LogLine
-      assert.equal(line.level, 60)
-      assert.match(line.msg, /DATA_DIR must be a writable directory/)
-      assert.doesNotMatch(server.stderr, /\s+at /)
-    } finally {
-      await server.stop('SIGKILL')
-      await issuer.close()
-      dir.remove()
-    }
   })
 })

@@ -14,7 +14,8 @@ import type { TodoStore } from '../store/store.js'
 import { parseIdempotencyKey } from '../http/idempotency-key.js'
 import { Callers, ENGINES, bearer, envFor, tempDir } from './helpers/app.js'
 import type { Engine } from './helpers/app.js'
-import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres } from './helpers/postgres.js'
+import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres, withHostPort } from './helpers/postgres.js'
+import { TcpProxy } from './helpers/tcp-proxy.js'
 
 interface TodoBody { id: string, title: string, done: boolean, owner: { tid: string, oid: string } }
 interface PageBody { items: TodoBody[] }
@@ -217,13 +218,17 @@ describe('Idempotency-Key across instances (PostgreSQL)', { skip: skipWithoutPos
   const url = postgresUrl() ?? ''
   const schema = freshSchema()
   const owner = { tenantId: 't-instances', objectId: 'o-instances' }
+  // The first instance reaches the database through a proxy, which tells the test when a statement was sent.
+  const target = new URL(url || 'postgres://127.0.0.1')
+  const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
   let one: TodoStore
   let two: TodoStore
   let admin: pg.Client
   before(async () => {
+    await proxy.start()
     // Two service instances on one database: the in-process guard cannot see the other one. The first waits for
     // locks longer than the second, so the second gives up while the first still holds the key.
-    one = await openPostgresStore({ connectionString: url, schema, statementTimeout: 8000, lockTimeout: 8000 })
+    one = await openPostgresStore({ connectionString: withHostPort(url, '127.0.0.1', proxy.port), schema, statementTimeout: 8000, lockTimeout: 8000 })
     two = await openPostgresStore({ connectionString: url, schema, statementTimeout: 2000, lockTimeout: 300 })
     admin = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` })
     await admin.connect()
@@ -232,6 +237,7 @@ describe('Idempotency-Key across instances (PostgreSQL)', { skip: skipWithoutPos
     await admin.end()
     await one.close()
     await two.close()
+    await proxy.stop()
     await dropSchema(url, schema)
   })
 
@@ -245,9 +251,11 @@ describe('Idempotency-Key across instances (PostgreSQL)', { skip: skipWithoutPos
     // The first instance's todo insert waits on a table lock after it claimed the key.
     await admin.query('BEGIN')
     await admin.query('LOCK TABLE todos IN EXCLUSIVE MODE')
+    // The create claims the key, then inserts the todo, in one transaction: once its INSERT was sent, the key is
+    // claimed (uncommitted), and the INSERT waits on our lock.
+    const inserting = proxy.forwarded('insert into "todos"')
     const first = one.create(owner, { title: 'Across', done: false }, { idempotencyKey: 'k-across' })
-    // Give the first instance time to claim the key and block; the claim itself is not what we wait for.
-    await waitFor(async () => (await admin.query("SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'todos' AND NOT l.granted")).rowCount === 1)
+    await inserting
     await assert.rejects(two.create(owner, { title: 'Across', done: false }, { idempotencyKey: 'k-across' }), (error: unknown) => {
       assert.ok(error instanceof IdempotencyKeyInUseError)
       assert.equal((error.cause as { code?: string }).code, '55P03')
@@ -272,8 +280,10 @@ describe('Idempotency-Key across instances (PostgreSQL)', { skip: skipWithoutPos
       })
       await admin.query('BEGIN')
       await admin.query('LOCK TABLE todos IN EXCLUSIVE MODE')
+      // The first request is in progress once its INSERT was sent (the key claimed): the INSERT waits on our lock.
+      const inserting = proxy.forwarded('insert into "todos"')
       const first = send()
-      await waitFor(async () => (await admin.query("SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'todos' AND NOT l.granted")).rowCount === 1)
+      await inserting
       const busy = await send()
       await admin.query('COMMIT')
       assert.equal(busy.statusCode, 409, busy.body)
@@ -305,12 +315,3 @@ describe('Idempotency-Key across instances (PostgreSQL)', { skip: skipWithoutPos
     assert.deepEqual(await rows('k-failed'), { todos: 1, keys: 1 })
   })
 })
-
-/** Polls `condition` every 20 ms, up to 5 s. */
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error('condition not met within 5 s')
-}

@@ -9,22 +9,15 @@ import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp } from '../app.js'
 import type { TodoStore } from '../store/store.js'
 import { Callers, bearer, envFor, tempDir } from './helpers/app.js'
+import { Signal } from './helpers/signal.js'
 
-/** A pino destination that keeps every line. */
-function logSink(): { stream: Writable, text: () => string, lines: () => Record<string, unknown>[] } {
+/** A pino destination that keeps every line; `written` is notified on each write, for waits on a log line. */
+function logSink(): { stream: Writable, text: () => string, lines: () => Record<string, unknown>[], written: Signal } {
   const chunks: string[] = []
-  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() } })
+  const written = new Signal()
+  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); written.notify() } })
   const text = () => chunks.join('')
-  return { stream, text, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
-}
-
-/** Waits until `predicate` holds, polling every 20 ms, at most `timeoutMs`. */
-async function eventually(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+  return { stream, text, written, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
 }
 
 /** The log lines of one injected request, other than Fastify's "incoming request" and "request completed". */
@@ -36,7 +29,7 @@ async function linesOf(app: FastifyInstance, sink: ReturnType<typeof logSink>, r
 }
 
 describe('logs of a tenant Entra does not know', () => {
-  test('warn on every attempt, naming AZURE_TENANT_ID and AADSTS90002; protected routes answer 503 with Retry-After; not ready', async () => {
+  test('warn on every attempt, naming AZURE_TENANT_ID and AADSTS90002; protected routes answer 503 with Retry-After; not ready', async (t) => {
     const typo = '72f988bf-86f1-41af-91ab-2d7cd011db48'
     // What Entra answers for a tenant it does not know (HTTP 400, AADSTS90002).
     const entra = createServer((_req, res) => {
@@ -52,14 +45,19 @@ describe('logs of a tenant Entra does not know', () => {
     const dir = tempDir()
     const issuer = await startTestIssuer({ tenantId: typo })
     const sink = logSink()
+    // The plugin's retry timer is the test's: it moves time on instead of waiting the 1 s retry out.
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const app = await buildApp({
       env: { ...envFor(issuer, dir.path), AZURE_AUTHORITY_HOST: authority, LOG_LEVEL: 'info' },
       fastify: { logger: { stream: sink.stream } }
     })
     try {
-      // The first attempt runs at start-up, the next after 1 s (doubling up to 30 s): two within seconds.
+      // The first attempt runs at start-up (ready() waits for it), the next 1 s later (doubling up to 30 s).
       const warnings = () => sink.lines().filter((l) => l.level === 40 && l.check !== undefined)
-      await eventually(() => warnings().length >= 2)
+      assert.deepEqual(warnings().map((l) => l.retryInMs), [1000])
+      t.mock.timers.tick(1000)
+      await sink.written.until(() => warnings().length >= 2, 5000, 'the warning of the second attempt')
+      assert.deepEqual(warnings().map((l) => l.retryInMs), [1000, 2000])
       for (const [i, line] of warnings().slice(0, 2).entries()) {
         const msg = String(line.msg)
         assert.equal(line.attempt, i + 1)

@@ -14,6 +14,7 @@ import { StoreUnavailableError } from '../store/store.js'
 import type { TodoStore } from '../store/store.js'
 import { Callers, bearer, envFor, tempDir } from './helpers/app.js'
 import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres, withHostPort } from './helpers/postgres.js'
+import { Signal } from './helpers/signal.js'
 import { TcpProxy } from './helpers/tcp-proxy.js'
 
 /*
@@ -223,34 +224,54 @@ describe('PostgreSQL faults', { skip: skipWithoutPostgres() }, () => {
     })
     after(async () => { await proxy.start().catch(() => undefined); await s.stop(); await proxy.stop() })
 
-    test('8 writers for 6 s, the database cut for 1.5 s: every 201 is in the table once, retries with the key make no duplicates, no 500', async (t: TestContext) => {
+    test('8 writers, the database cut under load until every writer was refused twice: every 201 is in the table once, retries with the key make no duplicates, no 500', async (t: TestContext) => {
       const WRITERS = 8
-      const LOAD_MS = 6000
-      const OUTAGE_AT_MS = 2000
-      const OUTAGE_MS = 1500
-      // Retrying waits this long, not the advised Retry-After (5 s), to keep the test short.
+      // The outage is driven by what the writers see, not by the clock: the database is cut once this many writes
+      // were accepted, comes back once every writer was refused this many times while it was down, and the load
+      // ends once every writer had this many writes accepted after it came back.
+      const ACCEPTED_BEFORE_CUT = 40
+      const REFUSED_DURING_CUT = 2
+      const ACCEPTED_AFTER_RESTORE = 5
+      // The writers' own backoff after a 503 or 409, as a client's: shorter than the advised Retry-After (5 s), to
+      // keep the test short. It paces the writers; the test never waits on it.
       const RETRY_MS = 50
-      // A write still unanswered this long after the load ends is a failure.
-      const SETTLE_MS = 20_000
+      // A failure deadline: a phase not reached, or a write still unanswered, by then fails the test.
+      const DEADLINE_MS = 30_000
       const tally = { requests: 0, created: 0, replayed: 0, unavailable: 0, inUse: 0, other: 0, withoutRetryAfter: 0, errors: 0 }
       const accepted = new Map<string, string>()
       const unresolved: string[] = []
       const started = Date.now()
+      const deadline = started + DEADLINE_MS
+      let phase: 'before the cut' | 'cut' | 'restored' | 'done' = 'before the cut'
+      const refusedDuringCut = Array.from({ length: WRITERS }, () => 0)
+      const acceptedAfterRestore = Array.from({ length: WRITERS }, () => 0)
+      // Notified after every answer a writer gets.
+      const answered = new Signal()
+      const remaining = () => Math.max(0, deadline - Date.now())
 
       const outage = (async () => {
-        await sleep(OUTAGE_AT_MS)
-        await proxy.stop()
-        await sleep(OUTAGE_MS)
-        await proxy.start()
+        try {
+          await answered.until(() => accepted.size >= ACCEPTED_BEFORE_CUT, remaining(), `${String(ACCEPTED_BEFORE_CUT)} writes accepted before the cut`)
+          phase = 'cut'
+          await proxy.stop()
+          await answered.until(() => refusedDuringCut.every((n) => n >= REFUSED_DURING_CUT), remaining(),
+            () => `every writer refused ${String(REFUSED_DURING_CUT)} times while the database is down (${refusedDuringCut.join(', ')})`)
+          await proxy.start()
+          phase = 'restored'
+          await answered.until(() => acceptedAfterRestore.every((n) => n >= ACCEPTED_AFTER_RESTORE), remaining(),
+            () => `${String(ACCEPTED_AFTER_RESTORE)} writes accepted per writer once the database is back (${acceptedAfterRestore.join(', ')})`)
+        } finally {
+          phase = 'done'
+        }
       })()
 
       async function writer(w: number): Promise<void> {
         const token = await s.callers.user(w % 2 === 0 ? s.callers.alice : s.callers.bob, ['Todo.Write'])
-        for (let n = 0; Date.now() - started < LOAD_MS; n++) {
+        for (let n = 0; phase !== 'done'; n++) {
           const title = `w${String(w)}-n${String(n)}`
           const key = `"${title}-${String(started)}"`
           for (;;) {
-            if (Date.now() - started > LOAD_MS + SETTLE_MS) { unresolved.push(title); break }
+            if (Date.now() > deadline) { unresolved.push(title); break }
             tally.requests += 1
             let res: Response
             try {
@@ -261,6 +282,7 @@ describe('PostgreSQL faults', { skip: skipWithoutPostgres() }, () => {
               })
             } catch {
               tally.errors += 1
+              answered.notify()
               await sleep(RETRY_MS)
               continue
             }
@@ -272,16 +294,21 @@ describe('PostgreSQL faults', { skip: skipWithoutPostgres() }, () => {
               assert.ok(first === undefined || first === body.id, `${title} was answered with two todos`)
               assert.equal(body.title, title)
               accepted.set(title, body.id)
+              if (phase === 'restored') acceptedAfterRestore[w] = (acceptedAfterRestore[w] ?? 0) + 1
+              answered.notify()
               break
             }
             if (res.status === 503 || res.status === 409) {
               if (res.status === 503) tally.unavailable += 1
               else tally.inUse += 1
               if (res.headers.get('retry-after') === null) tally.withoutRetryAfter += 1
+              if (res.status === 503 && phase === 'cut') refusedDuringCut[w] = (refusedDuringCut[w] ?? 0) + 1
+              answered.notify()
               await sleep(RETRY_MS)
               continue
             }
             tally.other += 1
+            answered.notify()
             assert.fail(`unexpected ${String(res.status)}: ${JSON.stringify(body)}`)
           }
         }

@@ -11,13 +11,14 @@ import { ENGINES, bearer, startHarness, tempDir } from './helpers/app.js'
 import type { Engine } from './helpers/app.js'
 import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres } from './helpers/postgres.js'
 import { Child, serviceEnv } from './helpers/process.js'
+import { Signal } from './helpers/signal.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Concurrent writers, each with requests one after another on keep-alive connections. */
 const WRITERS = 16
-/** Load before SIGTERM, in milliseconds. */
-const LOAD_BEFORE_SIGTERM = 2000
+/** Load before SIGTERM: every writer has had this many writes answered 201 (so its connection was reused). */
+const LOAD_BEFORE_SIGTERM = 5
 /** The service's drain, in milliseconds (SHUTDOWN_DRAIN_MS). */
 const DRAIN = 1000
 /** Every wait of this test ends by then, in milliseconds after SIGTERM. */
@@ -180,11 +181,16 @@ async function loadThenSigterm(t: TestContext, engine: Engine): Promise<void> {
     const running = () => exitedAt === undefined && since() < DEADLINE
 
     const outcomes: Outcome[] = []
+    // Writes answered 201, per writer; `answered` is notified after each outcome.
+    const createdBy = Array.from({ length: WRITERS }, () => 0)
+    const answered = new Signal()
     const writer = async (w: number) => {
       for (let n = 0; running(); n++) {
         const body = JSON.stringify({ title: `writer ${w}, request ${n}` })
         const outcome = await send({ port, path: '/api/todos', method: 'POST', agent: writers, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body }, since)
         outcomes.push(outcome)
+        if (outcome.status === 201) createdBy[w] = (createdBy[w] ?? 0) + 1
+        answered.notify()
         // Refused, unprocessed (503 with Retry-After, or the listener closed): a client sends it to another
         // instance. This one has none, so the writer stops.
         if (outcome.status === 503 || outcome.error === 'ECONNREFUSED') return
@@ -200,7 +206,9 @@ async function loadThenSigterm(t: TestContext, engine: Engine): Promise<void> {
     }
 
     const load = Promise.all([...Array.from({ length: WRITERS }, (_, w) => writer(w)), prober()])
-    await new Promise((resolve) => setTimeout(resolve, LOAD_BEFORE_SIGTERM))
+    // SIGTERM lands under load: once every writer is writing on its kept-alive connection, not after a fixed time.
+    await answered.until(() => createdBy.every((n) => n >= LOAD_BEFORE_SIGTERM), 20_000,
+      () => `${String(LOAD_BEFORE_SIGTERM)} writes answered 201 per writer (so far ${createdBy.join(', ')}; ${JSON.stringify(outcomes.filter((o) => o.status !== 201).slice(0, 5))})`)
     sigtermAt = Date.now()
     server.process.kill('SIGTERM')
     const code = await server.exited
@@ -229,6 +237,7 @@ async function loadThenSigterm(t: TestContext, engine: Engine): Promise<void> {
     assert.equal(code, 0, server.stderr)
     assert.deepEqual(unavailable.filter((o) => o.retryAfter === undefined || o.connection !== 'close'), [], 'a 503 has Retry-After and closes its connection')
     assert.ok(created.length > WRITERS, 'the load ran')
+    assert.ok(created.some((o) => o.at < 0 && o.reused), 'writes before SIGTERM were sent on kept-alive connections')
     assert.ok(afterSigterm.length > 0, 'requests were served during the drain')
     assert.deepEqual(missing, [], 'every 201 is in the database')
     assert.equal(ids.size, created.length, 'every row stored was answered 201')

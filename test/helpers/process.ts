@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
+import { Signal } from './signal.js'
 
 /** A child process whose output is collected, with waits on its output and its exit. */
 export class Child {
@@ -9,6 +10,10 @@ export class Child {
   readonly exited: Promise<number | null>
 
   readonly #group: boolean
+  /** Notified on every chunk of stdout and when the process has closed. */
+  readonly #output = new Signal()
+  /** The process exited and its output streams are closed: stdout holds everything it will ever print. */
+  #closed = false
 
   /**
    * `group`: start the child in a process group of its own and signal the whole group, for commands such as
@@ -17,25 +22,33 @@ export class Child {
   constructor(command: string, args: readonly string[], options: { cwd: string, env: NodeJS.ProcessEnv, group?: boolean }) {
     this.#group = options.group ?? false
     this.process = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: this.#group })
-    this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk })
+    this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk; this.#output.notify() })
     this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
     this.exited = new Promise((resolve) => {
       this.process.on('exit', (code) => { resolve(code) })
       // A child that cannot start (missing command or cwd) emits no exit: report it as one, with the reason.
       this.process.on('error', (error) => { this.stderr += `${error.message}\n`; resolve(127) })
     })
+    // 'close', not 'exit': the last chunks of output may arrive after 'exit', and a line printed just before the
+    // process ended must still be found. 'close' follows 'error' too (a process that could not start).
+    this.process.on('close', () => { this.#closed = true; this.#output.notify() })
   }
 
-  /** Resolves with the first match of `pattern` in stdout; rejects if the process exits first or after `timeout` ms. */
+  /**
+   * Resolves with the first match of `pattern` in stdout; rejects if the process ends first or after `timeout` ms.
+   * Stdout is matched again on each chunk it receives, not on a timer.
+   */
   async waitFor(pattern: RegExp, timeout = 60_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeout
-    for (;;) {
-      const match = pattern.exec(this.stdout)
-      if (match !== null) return match
-      if (this.process.exitCode !== null) throw new Error(`the process exited (${this.process.exitCode}) before printing ${pattern}:\n${this.stdout}\n${this.stderr}`)
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${this.stdout}\n${this.stderr}`)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+    const found: { match: RegExpExecArray | null } = { match: null }
+    await this.#output.until(() => {
+      found.match = pattern.exec(this.stdout)
+      return found.match !== null || this.#closed
+    }, timeout, () => `${String(pattern)}:\n${this.stdout}\n${this.stderr}`)
+    const { match } = found
+    if (match === null) {
+      throw new Error(`the process exited (${String(this.process.exitCode ?? this.process.signalCode)}) before printing ${String(pattern)}:\n${this.stdout}\n${this.stderr}`)
     }
+    return match
   }
 
   /** Sends `signal` and waits for the exit code. */

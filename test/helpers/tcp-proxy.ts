@@ -1,5 +1,6 @@
 import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
+import { Signal } from './signal.js'
 
 /**
  * A TCP proxy on loopback that can be cut and restored: the database "goes down" for the code under test (its
@@ -8,6 +9,9 @@ import type { AddressInfo, Server, Socket } from 'node:net'
 export class TcpProxy {
   readonly #target: { host: string, port: number }
   readonly #sockets = new Set<Socket>()
+  /** The waits of {@link forwarded}, each shown every chunk a client sends; `#sent` is notified after each. */
+  readonly #watches = new Set<(chunk: Buffer) => void>()
+  readonly #sent = new Signal()
   #server: Server | null = null
   #port = 0
 
@@ -30,6 +34,11 @@ export class TcpProxy {
       }
       client.pipe(upstream)
       upstream.pipe(client)
+      // After pipe()'s own listener: the chunk has been written to the server when a watch sees it.
+      client.on('data', (chunk: Buffer) => {
+        for (const watch of this.#watches) watch(chunk)
+        this.#sent.notify()
+      })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -37,6 +46,19 @@ export class TcpProxy {
     })
     this.#port = (server.address() as AddressInfo).port
     this.#server = server
+  }
+
+  /**
+   * Resolves once a client has sent `text` (a statement, say) and it was forwarded to the server; rejects after
+   * `timeoutMs`. Call it before whatever sends the text. The text is looked for in each chunk the client sends,
+   * so it must be short enough to arrive in one (an SQL statement's first words do).
+   */
+  forwarded(text: string, timeoutMs = 5000): Promise<void> {
+    let seen = false
+    const watch = (chunk: Buffer): void => { if (chunk.includes(text)) seen = true }
+    this.#watches.add(watch)
+    return this.#sent.until(() => seen, timeoutMs, `a client to send ${JSON.stringify(text)}`)
+      .finally(() => { this.#watches.delete(watch) })
   }
 
   /** Drops every connection and stops listening: connecting is refused until {@link start}. */
