@@ -8,6 +8,11 @@ export type ServerRole =
   | 'subject'
   /** Another library doing the same job. */
   | 'peer'
+  /**
+   * Not a verifier: bare Fastify doing only the floor's work per request (payload decode and the RS256 check),
+   * to show what that work costs inside a server.
+   */
+  | 'reference'
 
 /** One server under test. */
 export interface ServerSpec {
@@ -24,12 +29,16 @@ export const SERVERS: readonly ServerSpec[] = [
   { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', baseline: 'fastify-bare' },
   { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', baseline: 'fastify-bare' },
   { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', baseline: 'fastify-bare' },
+  { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', baseline: 'fastify-bare' },
   { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', baseline: 'fastify-bare' },
   { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', baseline: 'fastify-bare' },
   { id: 'fastify-jwt-get-jwks', label: 'Fastify + @fastify/jwt + get-jwks, token cache on', role: 'peer', baseline: 'fastify-bare' },
   { id: 'express-bare', label: 'Express, no auth (the Express ceiling)', role: 'ceiling', baseline: 'express-bare' },
   { id: 'express-oauth2-jwt-bearer', label: 'Express + express-oauth2-jwt-bearer (Auth0)', role: 'peer', baseline: 'express-bare' }
 ]
+
+/** The reference server: the floor's work inside a server, the bound a new token is held to. */
+export const FLOOR_SERVER_ID = 'fastify-floor'
 
 /** The server every req/s ratio is taken against. */
 export const CEILING_ID = 'fastify-bare'

@@ -21,7 +21,9 @@ export interface BenchTargets {
   readonly distinctTokens: {
     /**
      * Cache off: auth CPU per request over the same run's floor, RS256 verify + payload decode (at most):
-     * off ≤ this × floor.
+     * off ≤ this × floor. The floor is the auth CPU of the reference server that does only that work per request
+     * (bench/servers/fastify-floor.ts): the same work measured in a tight loop (crypto-floor.ts) costs about half
+     * as much as inside any server, between the HTTP work, so the report shows that ratio too, as information.
      */
     readonly maxNoCacheFloorFactor: number
     /** Cache on: auth CPU per request over the cache-off server's (at most): on ≤ this × off. */
