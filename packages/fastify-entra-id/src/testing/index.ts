@@ -3,5 +3,6 @@
  *
  * @packageDocumentation
  */
-export { TestIssuer, startTestIssuer, TEST_CLIENT_APP_ID } from './test-issuer.js'
-export type { BehaviourOptions, EndpointKind, IssuerBehaviour, IssuerRequest, MintOptions, TestIssuerOptions } from './test-issuer.js'
+export { TestIssuer, startTestIssuer } from './test-issuer.js'
+export { TEST_CLIENT_APP_ID } from './options.js'
+export type { BehaviourOptions, EndpointKind, IssuerBehaviour, IssuerRequest, MintOptions, TestIssuerOptions } from './options.js'

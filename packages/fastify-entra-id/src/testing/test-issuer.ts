@@ -2,118 +2,14 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
-import { SignJWT, exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint } from 'jose'
-import type { CryptoKey, JWK } from 'jose'
-
-/** How the issuer answers, to simulate an identity provider that is down, failing, slow or broken. */
-export type IssuerBehaviour =
-  | 'normal'
-  /** Connections are reset: what a client sees when the provider is unreachable. */
-  | 'down'
-  /** HTTP 500. */
-  | 'http-500'
-  /** HTTP 200 with a body that is not JSON. */
-  | 'garbage'
-  /** Normal answers after {@link BehaviourOptions.delayMs}. */
-  | 'slow'
-
-/** Which endpoints a behaviour applies to. */
-export type EndpointKind = 'discovery-v1' | 'discovery-v2' | 'jwks-v1' | 'jwks-v2'
-
-/** Options of {@link TestIssuer.setBehaviour}. */
-export interface BehaviourOptions {
-  /** For `slow`: how long to wait before answering, in milliseconds. Default 10000. */
-  delayMs?: number
-  /** Apply only to these endpoints. Default: all. */
-  only?: readonly EndpointKind[]
-}
-
-/** Options of {@link startTestIssuer}. */
-export interface TestIssuerOptions {
-  /** The default tenant's ID. Default: a random GUID. */
-  tenantId?: string
-  /** The default audience of minted tokens: the API's client ID. Default: a random GUID. */
-  clientId?: string
-  /** Interface to listen on. Default `127.0.0.1`. */
-  host?: string
-  /** Port to listen on. Default 0 (any free port). */
-  port?: number
-  /**
-   * The origin that names the issuer in `iss`, in the discovery documents' `issuer` and in the keys' `issuer`
-   * fields, e.g. `http://127.0.0.1:8081`. Default: the URL it listens on. Keep it fixed to have tokens stay
-   * valid when the issuer starts again on another port; discovery and keys are still served where it listens.
-   */
-  issuerBaseUrl?: string
-  /**
-   * Private RSA signing keys (JWK, with `kid`) to start with, e.g. keys saved by {@link TestIssuer.exportKeys}
-   * so tokens survive a restart. Default: one new RSA 2048 key.
-   */
-  keys?: readonly JWK[]
-  /** Verified domains that resolve to a tenant, e.g. `{ 'contoso.example': tenantId }`. Default: none. */
-  domains?: Readonly<Record<string, string>>
-  /**
-   * Put an `issuer` field on the v1 key set's keys too. Entra puts it only on v2 key sets (default `false`);
-   * turn it on to exercise the signing-key issuer rule with v1 tokens.
-   */
-  v1KeysCarryIssuer?: boolean
-}
-
-/** Options of {@link TestIssuer.mint}. Times are seconds. */
-export interface MintOptions {
-  /** Token version: 2 (`ver: "2.0"`, v2 issuer, `azp`) or 1 (`ver: "1.0"`, v1 issuer, `appid`). Default 2. */
-  version?: 1 | 2
-  /** `aud`. Default: the issuer's `clientId`. */
-  audience?: string
-  /** `tid` and the issuer's tenant. Default: the issuer's `tenantId`. */
-  tenantId?: string
-  /** Delegated scopes, joined into `scp`. Default: none (then `roles` or `appOnly` should be given). */
-  scopes?: readonly string[]
-  /** App roles, as `roles`. Default: none. */
-  roles?: readonly string[]
-  /**
-   * An application calling as itself: `idtyp: "app"`, `sub` equal to `oid`, no user claims. Default `false`
-   * (a delegated user token).
-   */
-  appOnly?: boolean
-  /** `oid`. Default: a GUID derived from nothing (random per call). */
-  objectId?: string
-  /** `name` of the user (delegated tokens). Default `"Test User"`. */
-  name?: string
-  /** `preferred_username` (v2) or `upn` (v1). Default `"user@<tenant>.example"`. */
-  username?: string
-  /** The calling application's client ID (`azp` or `appid`). Default: a fixed test client GUID. */
-  clientAppId?: string
-  /** Lifetime from now (`exp = now + expiresIn`), in seconds; negative for an already expired token. Default 3600. */
-  expiresIn?: number
-  /** `nbf` relative to now, in seconds. Default 0 (valid from now). */
-  notBefore?: number
-  /** "Now" for this token, in seconds since the epoch. Default: the real clock. */
-  now?: number
-  /** Claims to add or override; a value of `undefined` removes the claim. */
-  claims?: Readonly<Record<string, unknown>>
-  /** Protected-header parameters to add or override (`kid`, `alg`, `jku`...); `undefined` removes one. */
-  header?: Readonly<Record<string, unknown>>
-  /** Sign with this key (by `kid`) instead of the current signing key. */
-  kid?: string
-}
-
-/** One request the issuer received. */
-export interface IssuerRequest {
-  readonly kind: EndpointKind | 'other'
-  readonly path: string
-}
-
-interface SigningKey {
-  readonly kid: string
-  readonly privateJwk: JWK
-  readonly privateKey: CryptoKey
-  readonly publicJwk: JWK
-}
-
-const MULTI_TENANT = new Set(['common', 'organizations'])
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-/** The client ID that minted tokens name as their calling application unless told otherwise. */
-export const TEST_CLIENT_APP_ID = '0c2c3f6e-7d3a-4b8e-9a51-5f0d7f3b6c01'
+import { SignJWT } from 'jose'
+import type { JWK } from 'jose'
+import { GUID, MULTI_TENANT, discoveryDocument, routeOf, send } from './endpoints.js'
+import { importSigningKey, newSigningKey } from './signing-keys.js'
+import type { SigningKey } from './signing-keys.js'
+import type { Route } from './endpoints.js'
+import { TEST_CLIENT_APP_ID } from './options.js'
+import type { BehaviourOptions, EndpointKind, IssuerBehaviour, IssuerRequest, MintOptions, TestIssuerOptions } from './options.js'
 
 /**
  * A local OpenID issuer shaped like Microsoft Entra ID: v1 and v2 discovery documents and key sets for any
@@ -311,7 +207,7 @@ export class TestIssuer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', this.url).pathname
-    const route = this.#route(path)
+    const route = routeOf(path)
     this.requests.push({ kind: route?.kind ?? 'other', path })
     if (route === null || req.method !== 'GET') {
       send(res, 404, { error: 'not_found' })
@@ -339,20 +235,7 @@ export class TestIssuer {
     }
   }
 
-  #route(path: string): { kind: EndpointKind, tenant: string } | null {
-    const match = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|\.well-known\/openid-configuration|discovery\/v2\.0\/keys|discovery\/keys)$/.exec(path)
-    if (match === null) return null
-    const tenant = (match[1] as string).toLowerCase()
-    const kinds: Record<string, EndpointKind> = {
-      'v2.0/.well-known/openid-configuration': 'discovery-v2',
-      '.well-known/openid-configuration': 'discovery-v1',
-      'discovery/v2.0/keys': 'jwks-v2',
-      'discovery/keys': 'jwks-v1'
-    }
-    return { kind: kinds[match[2] as string] as EndpointKind, tenant }
-  }
-
-  #answer(route: { kind: EndpointKind, tenant: string }, res: ServerResponse): void {
+  #answer(route: Route, res: ServerResponse): void {
     const tenant = MULTI_TENANT.has(route.tenant) ? route.tenant : (this.#domains.get(route.tenant) ?? route.tenant)
     if (!MULTI_TENANT.has(tenant) && !GUID.test(tenant)) {
       // What Entra answers for an unknown tenant (AADSTS90002).
@@ -362,10 +245,10 @@ export class TestIssuer {
     const tid = MULTI_TENANT.has(tenant) ? '{tenantid}' : tenant
     switch (route.kind) {
       case 'discovery-v2':
-        send(res, 200, this.#document(2, tenant, tid))
+        send(res, 200, discoveryDocument(2, this.url, this.#issuerBase, tenant, tid))
         return
       case 'discovery-v1':
-        send(res, 200, this.#document(1, tenant, tid))
+        send(res, 200, discoveryDocument(1, this.url, this.#issuerBase, tenant, tid))
         return
       case 'jwks-v2':
         send(res, 200, this.jwks(2, tenant))
@@ -375,33 +258,6 @@ export class TestIssuer {
     }
   }
 
-  #document(version: 1 | 2, pathTenant: string, tid: string): Record<string, unknown> {
-    const base = `${this.url}/${pathTenant}`
-    return version === 2
-      ? {
-          issuer: `${this.#issuerBase}/${tid}/v2.0`,
-          jwks_uri: `${base}/discovery/v2.0/keys`,
-          authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-          token_endpoint: `${base}/oauth2/v2.0/token`,
-          id_token_signing_alg_values_supported: ['RS256'],
-          response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-          subject_types_supported: ['pairwise'],
-          scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-          tenant_region_scope: null,
-          cloud_instance_name: 'test-issuer.localhost'
-        }
-      : {
-          issuer: `${this.#issuerBase}/${tid}/`,
-          jwks_uri: `${base}/discovery/keys`,
-          authorization_endpoint: `${base}/oauth2/authorize`,
-          token_endpoint: `${base}/oauth2/token`,
-          id_token_signing_alg_values_supported: ['RS256'],
-          response_types_supported: ['code', 'id_token', 'code id_token', 'token id_token', 'token'],
-          subject_types_supported: ['pairwise'],
-          tenant_region_scope: null,
-          cloud_instance_name: 'test-issuer.localhost'
-        }
-  }
 }
 
 /**
@@ -419,26 +275,6 @@ export function startTestIssuer(options: TestIssuerOptions = {}): Promise<TestIs
   return TestIssuer.start(options)
 }
 
-async function newSigningKey(): Promise<SigningKey> {
-  const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true })
-  const privateJwk = await exportJWK(privateKey)
-  // Entra's kid is the certificate's SHA-1 thumbprint; a JWK thumbprint is as unique and needs no certificate.
-  privateJwk.kid = await calculateJwkThumbprint(privateJwk, 'sha256')
-  privateJwk.alg = 'RS256'
-  return importSigningKey(privateJwk)
-}
-
-async function importSigningKey(privateJwk: JWK): Promise<SigningKey> {
-  if (privateJwk.kty !== 'RSA' || typeof privateJwk.kid !== 'string' || privateJwk.d === undefined) {
-    throw new TypeError('TestIssuer: keys must be private RSA JWKs with a kid')
-  }
-  const privateKey = await importJWK({ ...privateJwk, alg: 'RS256' }, 'RS256') as CryptoKey
-  const { n, e, kid } = privateJwk
-  if (n === undefined || e === undefined) throw new TypeError('TestIssuer: RSA keys need n and e')
-  const publicJwk: JWK = { kty: 'RSA', use: 'sig', kid, x5t: kid, n, e }
-  return { kid, privateJwk: { ...privateJwk }, privateKey, publicJwk }
-}
-
 function applyOverrides(target: Record<string, unknown>, overrides: Readonly<Record<string, unknown>> | undefined): void {
   if (overrides === undefined) return
   for (const [name, value] of Object.entries(overrides)) {
@@ -447,7 +283,3 @@ function applyOverrides(target: Record<string, unknown>, overrides: Readonly<Rec
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-  res.end(JSON.stringify(body))
-}

@@ -1,0 +1,62 @@
+import type { ServerResponse } from 'node:http'
+import type { EndpointKind } from './options.js'
+
+/** A request path the issuer serves: which endpoint, for which tenant (as written in the path, lower case). */
+export interface Route {
+  readonly kind: EndpointKind
+  readonly tenant: string
+}
+
+/** The tenants that stand for any tenant, as in Entra: their documents carry the `{tenantid}` template. */
+export const MULTI_TENANT: ReadonlySet<string> = new Set(['common', 'organizations'])
+/** A tenant ID as Entra writes it; other path tenants are domains, looked up in the issuer's `domains`. */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** The endpoint of a path, or null for anything Entra would not serve there. */
+export function routeOf(path: string): Route | null {
+  const match = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|\.well-known\/openid-configuration|discovery\/v2\.0\/keys|discovery\/keys)$/.exec(path)
+  if (match === null) return null
+  const tenant = (match[1] as string).toLowerCase()
+  const kinds: Record<string, EndpointKind> = {
+    'v2.0/.well-known/openid-configuration': 'discovery-v2',
+    '.well-known/openid-configuration': 'discovery-v1',
+    'discovery/v2.0/keys': 'jwks-v2',
+    'discovery/keys': 'jwks-v1'
+  }
+  return { kind: kinds[match[2] as string] as EndpointKind, tenant }
+}
+
+/** The v1 or v2 discovery document of `pathTenant`, whose issuer names `tid` (or `{tenantid}`), as Entra's. */
+export function discoveryDocument(version: 1 | 2, url: string, issuerBase: string, pathTenant: string, tid: string): Record<string, unknown> {
+  const base = `${url}/${pathTenant}`
+  return version === 2
+    ? {
+        issuer: `${issuerBase}/${tid}/v2.0`,
+        jwks_uri: `${base}/discovery/v2.0/keys`,
+        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+        token_endpoint: `${base}/oauth2/v2.0/token`,
+        id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+        subject_types_supported: ['pairwise'],
+        scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+        tenant_region_scope: null,
+        cloud_instance_name: 'test-issuer.localhost'
+      }
+    : {
+        issuer: `${issuerBase}/${tid}/`,
+        jwks_uri: `${base}/discovery/keys`,
+        authorization_endpoint: `${base}/oauth2/authorize`,
+        token_endpoint: `${base}/oauth2/token`,
+        id_token_signing_alg_values_supported: ['RS256'],
+        response_types_supported: ['code', 'id_token', 'code id_token', 'token id_token', 'token'],
+        subject_types_supported: ['pairwise'],
+        tenant_region_scope: null,
+        cloud_instance_name: 'test-issuer.localhost'
+      }
+}
+
+/** A JSON answer, never cached. */
+export function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(body))
+}

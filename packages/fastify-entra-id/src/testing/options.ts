@@ -1,0 +1,103 @@
+// What a TestIssuer is told and what it tells: its options, behaviours and the records it keeps.
+import type { JWK } from 'jose'
+
+/** How the issuer answers, to simulate an identity provider that is down, failing, slow or broken. */
+export type IssuerBehaviour =
+  | 'normal'
+  /** Connections are reset: what a client sees when the provider is unreachable. */
+  | 'down'
+  /** HTTP 500. */
+  | 'http-500'
+  /** HTTP 200 with a body that is not JSON. */
+  | 'garbage'
+  /** Normal answers after {@link BehaviourOptions.delayMs}. */
+  | 'slow'
+
+/** Which endpoints a behaviour applies to. */
+export type EndpointKind = 'discovery-v1' | 'discovery-v2' | 'jwks-v1' | 'jwks-v2'
+
+/** Options of {@link TestIssuer.setBehaviour}. */
+export interface BehaviourOptions {
+  /** For `slow`: how long to wait before answering, in milliseconds. Default 10000. */
+  delayMs?: number
+  /** Apply only to these endpoints. Default: all. */
+  only?: readonly EndpointKind[]
+}
+
+/** Options of {@link startTestIssuer}. */
+export interface TestIssuerOptions {
+  /** The default tenant's ID. Default: a random GUID. */
+  tenantId?: string
+  /** The default audience of minted tokens: the API's client ID. Default: a random GUID. */
+  clientId?: string
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string
+  /** Port to listen on. Default 0 (any free port). */
+  port?: number
+  /**
+   * The origin that names the issuer in `iss`, in the discovery documents' `issuer` and in the keys' `issuer`
+   * fields, e.g. `http://127.0.0.1:8081`. Default: the URL it listens on. Keep it fixed to have tokens stay
+   * valid when the issuer starts again on another port; discovery and keys are still served where it listens.
+   */
+  issuerBaseUrl?: string
+  /**
+   * Private RSA signing keys (JWK, with `kid`) to start with, e.g. keys saved by {@link TestIssuer.exportKeys}
+   * so tokens survive a restart. Default: one new RSA 2048 key.
+   */
+  keys?: readonly JWK[]
+  /** Verified domains that resolve to a tenant, e.g. `{ 'contoso.example': tenantId }`. Default: none. */
+  domains?: Readonly<Record<string, string>>
+  /**
+   * Put an `issuer` field on the v1 key set's keys too. Entra puts it only on v2 key sets (default `false`);
+   * turn it on to exercise the signing-key issuer rule with v1 tokens.
+   */
+  v1KeysCarryIssuer?: boolean
+}
+
+/** Options of {@link TestIssuer.mint}. Times are seconds. */
+export interface MintOptions {
+  /** Token version: 2 (`ver: "2.0"`, v2 issuer, `azp`) or 1 (`ver: "1.0"`, v1 issuer, `appid`). Default 2. */
+  version?: 1 | 2
+  /** `aud`. Default: the issuer's `clientId`. */
+  audience?: string
+  /** `tid` and the issuer's tenant. Default: the issuer's `tenantId`. */
+  tenantId?: string
+  /** Delegated scopes, joined into `scp`. Default: none (then `roles` or `appOnly` should be given). */
+  scopes?: readonly string[]
+  /** App roles, as `roles`. Default: none. */
+  roles?: readonly string[]
+  /**
+   * An application calling as itself: `idtyp: "app"`, `sub` equal to `oid`, no user claims. Default `false`
+   * (a delegated user token).
+   */
+  appOnly?: boolean
+  /** `oid`. Default: a GUID derived from nothing (random per call). */
+  objectId?: string
+  /** `name` of the user (delegated tokens). Default `"Test User"`. */
+  name?: string
+  /** `preferred_username` (v2) or `upn` (v1). Default `"user@<tenant>.example"`. */
+  username?: string
+  /** The calling application's client ID (`azp` or `appid`). Default: a fixed test client GUID. */
+  clientAppId?: string
+  /** Lifetime from now (`exp = now + expiresIn`), in seconds; negative for an already expired token. Default 3600. */
+  expiresIn?: number
+  /** `nbf` relative to now, in seconds. Default 0 (valid from now). */
+  notBefore?: number
+  /** "Now" for this token, in seconds since the epoch. Default: the real clock. */
+  now?: number
+  /** Claims to add or override; a value of `undefined` removes the claim. */
+  claims?: Readonly<Record<string, unknown>>
+  /** Protected-header parameters to add or override (`kid`, `alg`, `jku`...); `undefined` removes one. */
+  header?: Readonly<Record<string, unknown>>
+  /** Sign with this key (by `kid`) instead of the current signing key. */
+  kid?: string
+}
+
+/** One request the issuer received. */
+export interface IssuerRequest {
+  readonly kind: EndpointKind | 'other'
+  readonly path: string
+}
+
+/** The client ID that minted tokens name as their calling application unless told otherwise. */
+export const TEST_CLIENT_APP_ID = '0c2c3f6e-7d3a-4b8e-9a51-5f0d7f3b6c01'
