@@ -104,14 +104,15 @@ export function renderMarkdown(results: BenchResults): string {
         `the top tenth ${(z.topTenthShare * 100).toFixed(1)}%; ${z.distinctCallers.toLocaleString('en-US')} callers appear. ` +
         'Hit rate: token-cache hits over lookups during the measured rounds, from the server\'s own counters.', '')
     }
-    out.push('| server | req/s (min-max) | × bare Fastify | × best peer | p50 / p99 ms | server CPU µs/req | auth CPU µs/req | token cache hit rate | peak RSS MiB | non-2xx / errors |')
+    out.push('| server | req/s (min-max) | × bare Fastify | × best peer | p50 / p99 ms | server CPU µs/req (user) | auth CPU µs/req | token cache hit rate | peak RSS MiB | non-2xx / errors |')
     out.push('|---|---|---|---|---|---|---|---|---|---|')
     for (const row of s.summary.rows) out.push(scenarioRow(row, s.summary.bestPeerId))
     out.push('', floorLine, '')
   }
   out.push('Best peer (¹): the peer with the most req/s in the scenario (fastify-entra-id with its cache off is not a peer). ' +
-    'Auth CPU: server CPU per 2xx response minus the bare server\'s of the same framework (Fastify, or Express for the ' +
-    'Express peer). Token cache hit rate: "-" for a server that reports no counters, "off" for one that made no lookups.', '')
+    'Server CPU: user + system time per 2xx response, user time in brackets. Auth CPU: user-space CPU per 2xx response ' +
+    'minus the bare server\'s of the same framework (Fastify, or Express for the Express peer); kernel time is left out, ' +
+    'as it grows for a slower server (each socket write wakes a client that waited longer) and is no verification work. Token cache hit rate: "-" for a server that reports no counters, "off" for one that made no lookups.', '')
   const cached = distinct?.summary.rows.find((r) => r.id === SUBJECT_ID)
   const cachedRaw = distinct?.raw.find((r) => r.id === SUBJECT_ID)
   if (cached?.cacheHitRate != null && cached.cacheHitRate < 0.01 && cachedRaw !== undefined) {
@@ -164,6 +165,6 @@ function scenarioRow(row: ServerRow, bestPeerId: string): string {
   const best = row.id === bestPeerId ? ' ¹' : ''
   const errors = row.non2xx + row.errors > 0 ? `**${row.non2xx} / ${row.errors}**` : '0 / 0'
   return `| ${row.label}${best}${sanity} | ${row.reqPerSec.toFixed(0)} (${row.reqPerSecMin.toFixed(0)}-${row.reqPerSecMax.toFixed(0)}) | ` +
-    `${row.ratioToCeiling.toFixed(2)} | ${row.ratioToBestPeer.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} | ${row.cpuMicrosPerRequest.toFixed(1)} | ` +
+    `${row.ratioToCeiling.toFixed(2)} | ${row.ratioToBestPeer.toFixed(2)} | ${row.p50Ms} / ${row.p99Ms} | ${row.cpuMicrosPerRequest.toFixed(1)} (${row.userMicrosPerRequest.toFixed(1)}) | ` +
     `${row.authMicrosPerRequest === null ? '-' : row.authMicrosPerRequest.toFixed(1)} | ${formatHitRate(row)} | ${row.peakRssMiB.toFixed(1)} | ${errors} |`
 }

@@ -22,6 +22,8 @@ export interface RoundResult {
   readonly round: number
   readonly load: LoadResult
   readonly cpuMicros: number
+  /** The user-space part of {@link cpuMicros}. */
+  readonly userMicros: number
   /** `null` for a server that reports no token-cache counters. */
   readonly cacheLookups: CacheLookups | null
 }
@@ -94,7 +96,7 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
         const cacheLookups = before.tokenCache === null || after.tokenCache === null
           ? null
           : { hits: after.tokenCache.hits - before.tokenCache.hits, misses: after.tokenCache.misses - before.tokenCache.misses }
-        rounds.get(server)?.push({ round, load: result, cpuMicros: after.cpuMicros - before.cpuMicros, cacheLookups })
+        rounds.get(server)?.push({ round, load: result, cpuMicros: after.cpuMicros - before.cpuMicros, userMicros: after.userMicros - before.userMicros, cacheLookups })
         const flag = result.non2xx + result.errors > 0 ? `  !! ${result.non2xx} non-2xx, ${result.errors} errors` : ''
         log(`  round ${round + 1}/${settings.rounds} ${server.spec.id.padEnd(26)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s${flag}`)
       }

@@ -16,6 +16,8 @@ const STOP_TIMEOUT_MS = 5_000
 export interface ProcessUsage {
   /** User + system CPU time of every thread of the process, in microseconds. */
   readonly cpuMicros: number
+  /** User-space CPU time alone, in microseconds: kernel time left out. */
+  readonly userMicros: number
   /** Peak resident set size (VmHWM), in bytes. */
   readonly peakRssBytes: number
   /** V8 heap in use, in bytes (after a full garbage collection when asked for one). */
@@ -108,6 +110,7 @@ export class ServerProcess {
     })
     return {
       cpuMicros: answer.cpuMicros,
+      userMicros: answer.userMicros,
       peakRssBytes: (await this.#vmHwmBytes()) ?? answer.maxRssKiB * 1024,
       heapUsedBytes: answer.heapUsedBytes,
       tokenCache: answer.tokenCache

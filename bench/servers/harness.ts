@@ -27,6 +27,8 @@ export type ChildMessage =
   | {
     readonly type: 'usage'
     readonly cpuMicros: number
+    /** User-space CPU only: what the process computed, without kernel time (socket writes, wake-ups). */
+    readonly userMicros: number
     readonly maxRssKiB: number
     readonly heapUsedBytes: number
     /** The token cache's counters so far; `null` from a server that has no stats provider (the peers, the bare servers). */
@@ -79,6 +81,7 @@ export function announce(server: Server, tokenCacheStats?: () => TokenCacheStats
       reply({
         type: 'usage',
         cpuMicros: cpu.user + cpu.system,
+        userMicros: cpu.user,
         maxRssKiB: process.resourceUsage().maxRSS,
         heapUsedBytes: process.memoryUsage().heapUsed,
         tokenCache: tokenCacheStats?.() ?? null
