@@ -1,4 +1,5 @@
 import { EntraConfigError } from './errors.js'
+import { VerificationCounts } from './verification-counts.js'
 
 /** Settings of the verified-token cache. */
 export interface TokenCacheOptions {
@@ -81,8 +82,8 @@ const ENTRY_OVERHEAD_BYTES = 600
  *   place of the least recently used entry only if it was verified more often than that entry has been used
  *   (its verifications before it entered, plus its hits). So tokens used once never enter, and a stream of new
  *   tokens, even cycling through more tokens than fit, does not churn the cache: the entries keep serving their
- *   hits and the newcomers cost what they would cost without a cache. Counts of tokens not cached are kept by
- *   their 12-character index, in a map cleared when it outgrows `maxEntries`.
+ *   hits and the newcomers cost what they would cost without a cache. Counts of tokens not cached are kept in
+ *   fixed typed arrays (see VerificationCounts), so counting allocates nothing.
  * - Idle entries give way: lookups are counted in epochs of `maxEntries`, and an entry not used for a whole
  *   epoch makes room for any newcomer whatever its past uses. Without this, a token used heavily and then
  *   dropped (its caller refreshed it) would keep out every new token until `maxAge`.
@@ -92,7 +93,7 @@ export class TokenCache<V> {
   // A Map iterates in insertion order: re-inserting on every hit makes its first key the least recently used.
   // Keys are signature prefixes (see the class comment).
   readonly #entries = new Map<string, Entry<V>>()
-  readonly #counts = new Map<string, number>()
+  readonly #counts: VerificationCounts
   #bytes = 0
   #hits = 0
   #misses = 0
@@ -100,6 +101,7 @@ export class TokenCache<V> {
 
   constructor(options: ResolvedTokenCacheOptions) {
     this.#options = options
+    this.#counts = new VerificationCounts(options.maxEntries)
   }
 
   /** Number of cached tokens. */
@@ -149,14 +151,11 @@ export class TokenCache<V> {
     if (until <= now) return
     const bytes = token.length + extraBytes + ENTRY_OVERHEAD_BYTES
     if (bytes > this.#options.maxBytes) return
-    const slot = indexOf(token)
-    const uses = (this.#counts.get(slot) ?? 0) + 1
-    if (uses < 2 || !this.#makeRoom(bytes, uses, now)) {
-      if (this.#counts.size >= this.#options.maxEntries) this.#counts.clear()
-      this.#counts.set(slot, uses)
-      return
-    }
-    this.#counts.delete(slot)
+    const start = signatureStart(token)
+    const uses = this.#counts.add(token, start)
+    if (uses < 2 || !this.#makeRoom(bytes, uses, now)) return
+    this.#counts.forget(token, start)
+    const slot = token.slice(start, start + 12)
     this.#drop(slot)
     this.#entries.set(slot, { token, value, kid, until, bytes, uses, usedIn: this.#epoch() })
     this.#bytes += bytes
@@ -207,9 +206,13 @@ export class TokenCache<V> {
 
 /**
  * The index of a token: the first 12 characters of its signature segment. V8 copies substrings this short
- * (longer ones are views that would keep the whole token alive in the first-sight set).
+ * (longer ones are views that would keep the whole token alive).
  */
 function indexOf(token: string): string {
-  const start = token.lastIndexOf('.') + 1
+  const start = signatureStart(token)
   return token.slice(start, start + 12)
+}
+
+function signatureStart(token: string): number {
+  return token.lastIndexOf('.') + 1
 }
