@@ -14,6 +14,7 @@ export interface BearerSource {
 const SCHEME = 'bearer'
 // Names under which clients put tokens in URLs (RFC 6750 §2.3, OAuth 2 fragments pasted into queries).
 const QUERY_TOKEN_PARAMS = ['access_token', 'id_token'] as const
+const NO_REALM: { realm?: string } = Object.freeze({})
 
 /**
  * Reads the bearer token of a request, per RFC 6750 §2.1: only the `Authorization` header, `Bearer` scheme (any
@@ -30,7 +31,8 @@ const QUERY_TOKEN_PARAMS = ['access_token', 'id_token'] as const
  *   than one, or a token sent in the query string.
  */
 export function readBearerToken(source: BearerSource, realm?: string): string {
-  const options = realm === undefined ? {} : { realm }
+  // The realm is given only by callers that render their own challenge; no object per request otherwise.
+  const options = realm === undefined ? NO_REALM : { realm }
   rejectQueryToken(source.query, options)
   let value: string | undefined
   const raw = source.rawHeaders

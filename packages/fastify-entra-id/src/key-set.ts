@@ -23,6 +23,12 @@ export interface KeySetTiming {
 /** Entra's key sets are a few KiB; a set larger than this is refused rather than parsed. */
 const MAX_KEY_SET_BYTES = 256 * 1024
 
+/** Why a key set could not be loaded: its URL and what went wrong, jose's or fetch's error as `cause`. */
+export class KeySetFetchError extends Error {
+  override readonly name = 'KeySetFetchError'
+  readonly code = 'ENTRA_KEY_SET_UNAVAILABLE'
+}
+
 /**
  * Raised when the set has no usable key for a `kid`, after at most one rate-limited refetch. It becomes the
  * `cause` of a 401, so, like that refusal, it carries no stack frames.
@@ -83,7 +89,7 @@ export class KeySet {
   /**
    * Fetches the set now and replaces the keys; concurrent calls share one fetch.
    *
-   * @throws the fetch's failure (an `Error` naming the URL, with jose's or fetch's error as `cause`).
+   * @throws {@link KeySetFetchError} naming the URL and the reason.
    */
   load(): Promise<void> {
     this.#loading ??= this.#fetch().finally(() => { this.#loading = null })
@@ -141,9 +147,9 @@ export class KeySet {
       await this.#remote.reload()
     } catch (cause) {
       this.#failedAt = Date.now()
-      const error = cause instanceof Error && cause.message.startsWith('Key set ')
+      const error = cause instanceof KeySetFetchError
         ? cause
-        : new Error(`Key set ${this.url.href} could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+        : new KeySetFetchError(`Key set ${this.url.href} could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
       publishKeySetEvent(() => ({ url: this.url.href, outcome: 'failed', kids: [...this.#keys.keys()], removedKids: [], error }))
       throw error
     }
@@ -206,9 +212,9 @@ async function fetchBounded(url: string, init: RequestInit): Promise<Response> {
   const response = await fetch(url, init)
   if (response.status !== 200) {
     await response.body?.cancel()
-    throw new Error(`Key set ${url} answered HTTP ${response.status}`)
+    throw new KeySetFetchError(`Key set ${url} answered HTTP ${response.status}`)
   }
   const text = await readBounded(response, MAX_KEY_SET_BYTES)
-  if (text === null) throw new Error(`Key set ${url} is larger than ${MAX_KEY_SET_BYTES} bytes`)
+  if (text === null) throw new KeySetFetchError(`Key set ${url} is larger than ${MAX_KEY_SET_BYTES} bytes`)
   return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } })
 }

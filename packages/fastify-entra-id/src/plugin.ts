@@ -121,11 +121,10 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   function authenticate(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
     let token: string
     try {
-      token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query }, realm)
+      token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query })
     } catch (error) {
       // Refusals are not logged here: Fastify's error handler logs each one, once, at `info` (with its `code`).
-      closeIfBodyArriving(request, reply)
-      return settle(done, error)
+      return settle(done, refuse(request, reply, error))
     }
     // Synchronous unless a fetch is needed (a cached token, or a new one whose key is loaded): such a request
     // gets no promise, microtask or closure.

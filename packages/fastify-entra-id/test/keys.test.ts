@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { EntraTokenVerifier, KeysUnavailableError } from '../src/index.js'
+import { EntraTokenVerifier, KeySetFetchError, KeysUnavailableError } from '../src/index.js'
 import type { IssuerBehaviour } from '../src/testing/index.js'
 import { Signal, bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from './helpers.js'
 
@@ -298,6 +298,8 @@ describe('hostile or unusable key sets', () => {
         await assert.rejects(verifier.hydrate(), (error: { code?: unknown, statusCode?: unknown, cause?: unknown }) => {
           assert.equal(error.code, 'ENTRA_KEYS_UNAVAILABLE')
           assert.equal(error.statusCode, 503)
+          assert.ok(error.cause instanceof KeySetFetchError, 'the cause says it was the key set')
+          assert.equal(error.cause.code, 'ENTRA_KEY_SET_UNAVAILABLE')
           const message = (error.cause as Error).message
           assert.match(message, /^Key set http:\/\/127\.0\.0\.1:\d+\/.+\/keys /)
           assert.match(message, reason)

@@ -421,6 +421,13 @@ describe('token validation options', () => {
     try {
       const response = await app.inject({ url: '/me' })
       assert.equal(response.headers['www-authenticate'], 'Bearer realm="todo-api"')
+      // A malformed request (the transport's refusal) and a bad token (the verifier's) are in the same realm.
+      const twoTokens = await app.inject({ url: '/me', headers: { authorization: 'Bearer a b' } })
+      assert.equal(twoTokens.statusCode, 400)
+      assert.match(String(twoTokens.headers['www-authenticate']), /^Bearer realm="todo-api", error="invalid_request"/)
+      const garbage = await app.inject({ url: '/me', headers: { authorization: 'Bearer not.a.jwt' } })
+      assert.equal(garbage.statusCode, 401)
+      assert.match(String(garbage.headers['www-authenticate']), /^Bearer realm="todo-api", error="invalid_token"/)
     } finally {
       await app.close()
     }
