@@ -3,10 +3,9 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Writable } from 'node:stream'
 import { DiscoveryError, EntraTokenVerifier, KeysUnavailableError } from '../src/index.js'
 import type { LoadAttempt } from '../src/index.js'
-import { Signal, bearer, buildApp, withIssuer } from './helpers.js'
+import { Signal, bearer, buildApp, logSink, withIssuer } from './helpers.js'
 
 const tenantId = 'contoso-typo.onmicrosoft.com'
 const clientId = '3a691ed5-bdea-43b1-be30-dcee49f19605'
@@ -190,14 +189,6 @@ describe('discovery refused by the identity provider', () => {
     }
   }))
 })
-
-/** A pino destination that keeps every line, and whose `written` signal fires on each write. */
-function logSink(): { stream: Writable, written: Signal, lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = []
-  const written = new Signal()
-  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); written.notify() } })
-  return { stream, written, lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
-}
 
 describe('the plugin logs discovery failures', () => {
   it('warns on every attempt that a refused discovery is a configuration error, naming the settings and what Entra said; the 503 says none of it', () => withIssuer(async (issuer) => {

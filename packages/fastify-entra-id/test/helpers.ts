@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fastifyEntraId } from '../src/index.js'
@@ -120,4 +121,13 @@ export function nextKeySetEvent(matches: (event: KeySetEvent) => boolean = () =>
     }
     subscribe(KEY_SET_CHANNEL, listener)
   })
+}
+
+/** A pino destination that keeps every line; `written` is notified on each write, for waits on a log line. */
+export function logSink(): { stream: Writable, written: Signal, text: () => string, lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = []
+  const written = new Signal()
+  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); written.notify() } })
+  const text = (): string => chunks.join('')
+  return { stream, written, text, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
 }

@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
 import { redactUrl, redactedQueryParams, requestSerializer } from '../src/log.js'
-import { buildApp, withIssuer } from './helpers.js'
+import { buildApp, logSink, withIssuer } from './helpers.js'
 
 // Every property is bounded twice: by its number of runs, and by time, so a busy CI machine ends it early
 // (fast-check then reports success for the runs made) rather than stalling the suite.
@@ -179,15 +178,14 @@ describe('redacting credentials from logged URLs', () => {
   })
 
   it('keeps an encoded token out of Fastify\'s logs end to end, with the other parameters readable', () => withIssuer(async (issuer) => {
-    const chunks: string[] = []
-    const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() } })
-    const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream, serializers: { req: requestSerializer } } } })
+    const sink = logSink()
+    const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream, serializers: { req: requestSerializer } } } })
     try {
       const token = await issuer.mint({ scopes: ['Todo.Read'] })
       const response = await app.inject({ url: `/me?page=2&access%5Ftoken=${token}&lang=en` })
       // Fastify decodes the name to access_token, so the plugin refuses the token in the URL.
       assert.equal(response.statusCode, 400)
-      const text = chunks.join('')
+      const text = sink.text()
       for (const secret of token.split('.')) assert.ok(!text.includes(secret), 'a part of the token reached the logs')
       const urls = text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { req?: { url?: string } }).req?.url).filter((u) => u !== undefined)
       assert.deepEqual(urls, ['/me?page=2&access%5Ftoken=[REDACTED]&lang=en'])

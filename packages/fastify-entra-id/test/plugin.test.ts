@@ -1,21 +1,10 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import type { FastifyError } from 'fastify'
 import { fastifyEntraId, requireScopes } from '../src/index.js'
 import { requestSerializer } from '../src/log.js'
-import { bearer, buildApp, withIssuer } from './helpers.js'
-
-/** A pino destination that keeps every line. */
-function logSink(): { stream: Writable, lines: () => Record<string, unknown>[], text: () => string } {
-  const chunks: string[] = []
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() }
-  })
-  const text = () => chunks.join('')
-  return { stream, text, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
-}
+import { bearer, buildApp, logSink, withIssuer } from './helpers.js'
 
 describe('the plugin in a Fastify app', () => {
   it('leaves request.auth null on routes that do not authenticate', () => withIssuer(async (issuer) => {
