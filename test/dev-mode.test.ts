@@ -51,7 +51,9 @@ describe('development mode', () => {
       }
       for (const server of servers) {
         const { base, read } = await banner(server)
-        // No HOST given: development mode listens on loopback only.
+        // No HOST given: development mode listens on loopback only. pino writes its lines asynchronously, so the
+        // banner (written directly) can reach stdout before the "listening" line: wait for the line itself.
+        await server.waitFor(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
         assert.match(server.stdout, /Server listening at http:\/\/127\.0\.0\.1:\d+/)
         assert.doesNotMatch(server.stdout, /0\.0\.0\.0/)
         const ready = await fetch(`${base}/health/ready`)

@@ -7,6 +7,7 @@ export class Child {
   readonly process: ChildProcess
   stdout = ''
   stderr = ''
+  /** The exit code, once the process has exited and its output streams have closed. */
   readonly exited: Promise<number | null>
 
   readonly #group: boolean
@@ -25,7 +26,8 @@ export class Child {
     this.process.stdout?.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk; this.#output.notify() })
     this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
     this.exited = new Promise((resolve) => {
-      this.process.on('exit', (code) => { resolve(code) })
+      // On 'close', not 'exit': a test that reads stdout once the process has ended must see its last lines.
+      this.process.on('close', (code) => { resolve(code) })
       // A child that cannot start (missing command or cwd) emits no exit: report it as one, with the reason.
       this.process.on('error', (error) => { this.stderr += `${error.message}\n`; resolve(127) })
     })
