@@ -11,9 +11,10 @@
  */
 
 import { DEFAULT_REALM, bearerChallenge } from './challenge.js'
+import { isLoopbackHost } from './loopback.js'
 
-/** RFC 6750 §3.1 error codes. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+/** RFC 6750 §3.1 error codes, and Microsoft's `insufficient_claims` (a claims challenge). */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_claims'
 
 /** Stable codes of {@link EntraAuthError}; match on these, never on message text. */
 export type EntraAuthErrorCode =
@@ -32,8 +33,19 @@ export type EntraAuthErrorCode =
   | 'ENTRA_TOKEN_VERSION_MISMATCH'
   | 'ENTRA_TOKEN_NOT_ACCESS_TOKEN'
   | 'ENTRA_TOKEN_INVALID_CLAIMS'
+  | 'ENTRA_TOKEN_FOR_GRAPH'
+  | 'ENTRA_TOKEN_ID_TOKEN'
   | 'ENTRA_INSUFFICIENT_SCOPE'
+  | 'ENTRA_INSUFFICIENT_CLAIMS'
+  | AccessDeniedCode
   | 'ENTRA_KEYS_UNAVAILABLE'
+
+/** Codes of {@link AccessDeniedError}: a valid token refused by a rule other than scopes and app roles. */
+export type AccessDeniedCode =
+  | 'ENTRA_AUTH_CONTEXT_REQUIRED'
+  | 'ENTRA_CLAIM_REQUIRED'
+  | 'ENTRA_GROUPS_OVERAGE'
+  | 'ENTRA_GUEST_NOT_ALLOWED'
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
@@ -152,7 +164,8 @@ export class InvalidRequestError extends EntraAuthError {
 
 /** Codes of {@link InvalidTokenError}. */
 export type InvalidTokenCode = Exclude<EntraAuthErrorCode,
-  'ENTRA_TOKEN_MISSING' | 'ENTRA_INVALID_REQUEST' | 'ENTRA_INSUFFICIENT_SCOPE' | 'ENTRA_KEYS_UNAVAILABLE'>
+  'ENTRA_TOKEN_MISSING' | 'ENTRA_INVALID_REQUEST' | 'ENTRA_INSUFFICIENT_SCOPE' | 'ENTRA_INSUFFICIENT_CLAIMS' |
+  AccessDeniedCode | 'ENTRA_KEYS_UNAVAILABLE'>
 
 /** 401 `invalid_token`: the token is malformed, expired, badly signed or not meant for this API. */
 export class InvalidTokenError extends EntraAuthError {
@@ -181,6 +194,97 @@ export class InsufficientScopeError extends EntraAuthError {
       })
     }
   }
+}
+
+/**
+ * 403 `insufficient_scope`, with a code of its own: the token is valid, its scopes and roles may be too, but the
+ * route requires something else of the caller: an authentication context the client cannot be asked for
+ * (`ENTRA_AUTH_CONTEXT_REQUIRED`), a claim value (`ENTRA_CLAIM_REQUIRED`), group membership the token cannot tell
+ * (`ENTRA_GROUPS_OVERAGE`), or a member rather than a guest (`ENTRA_GUEST_NOT_ALLOWED`). The challenge carries no
+ * `scope`: no scope would help.
+ */
+export class AccessDeniedError extends EntraAuthError {
+  override readonly name = 'AccessDeniedError'
+  constructor(code: AccessDeniedCode, description: string, options: EntraAuthErrorOptions = {}) {
+    super(code, 403, description, 'insufficient_scope', options)
+  }
+}
+
+/** Options of {@link InsufficientClaimsError}. */
+export interface InsufficientClaimsErrorOptions extends EntraAuthErrorOptions {
+  /**
+   * Where the client sends the user to satisfy the claims: `{authorityHost}/{tenant}/oauth2/v2.0/authorize`.
+   * `fastify.entraId.claimsChallenge` fills it in from the verified caller's tenant. Default: none (the challenge
+   * then has no `authorization_uri`, which clients that know their authority accept).
+   */
+  authorizationUri?: string | undefined
+}
+
+/**
+ * 401 `insufficient_claims`: a claims challenge (Microsoft identity platform, "Claims challenges, claims requests
+ * and client capabilities"). The token is valid but lacks claims that only a new sign-in can add (a Conditional
+ * Access authentication context, MFA); the challenge tells a client that declared the `cp1` capability which
+ * claims to request:
+ * `Bearer realm="...", authorization_uri="...", error="insufficient_claims", claims="<base64 of the claims JSON>"`.
+ *
+ * Raise one from a handler with any claims request (for example one a downstream API answered with); the plugin's
+ * `requireAuthContext` guard raises it for authentication contexts.
+ */
+export class InsufficientClaimsError extends EntraAuthError {
+  override readonly name = 'InsufficientClaimsError'
+  /** The claims request, minified JSON, e.g. `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`. */
+  readonly claims: string
+  /** The `authorization_uri` of the challenge, when known. */
+  readonly authorizationUri: string | undefined
+
+  /**
+   * @param claims - the claims request: a JSON object, or its JSON text (minified here).
+   * @throws {@link EntraConfigError} when `claims` is not a JSON object (or its text), or `authorizationUri` is not
+   *   an absolute `https` URL (loopback `http` allowed).
+   */
+  constructor(claims: string | Readonly<Record<string, unknown>>, description: string, options: InsufficientClaimsErrorOptions = {}) {
+    super('ENTRA_INSUFFICIENT_CLAIMS', 401, description, 'insufficient_claims', options)
+    this.claims = claimsJson(claims)
+    this.authorizationUri = options.authorizationUri === undefined ? undefined : checkAuthorizationUri(options.authorizationUri)
+  }
+
+  protected override renderHeaders(realm: string): Record<string, string> {
+    return {
+      'www-authenticate': bearerChallenge(realm, {
+        authorization_uri: this.authorizationUri,
+        error: 'insufficient_claims',
+        claims: Buffer.from(this.claims, 'utf8').toString('base64')
+      })
+    }
+  }
+}
+
+function claimsJson(claims: unknown): string {
+  let value: unknown = claims
+  if (typeof claims === 'string') {
+    try {
+      value = JSON.parse(claims)
+    } catch {
+      value = undefined
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new EntraConfigError('claims', 'must be a claims request: a JSON object such as {"access_token":{...}}, or its text')
+  }
+  return JSON.stringify(value)
+}
+
+function checkAuthorizationUri(uri: unknown): string {
+  let url: URL | undefined
+  try {
+    url = typeof uri === 'string' && !/["\\\s]/.test(uri) ? new URL(uri) : undefined
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || url.hash !== '' || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
+    throw new EntraConfigError('authorizationUri', 'must be an absolute https URL (http only for loopback hosts) without a fragment')
+  }
+  return uri as string
 }
 
 /**

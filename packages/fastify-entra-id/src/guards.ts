@@ -6,6 +6,8 @@ import type { EntraIdentity } from './identity.js'
 import { settle } from './dual-hook.js'
 import { closeIfBodyArriving } from './connection.js'
 import type { EntraHook } from './dual-hook.js'
+import { described } from './guard-description.js'
+import type { AccessPath, GuardDescription } from './guard-description.js'
 
 /**
  * A route hook that authorizes the verified caller. Use it as a route's `preHandler` (or `onRequest`, after
@@ -38,7 +40,8 @@ export function requireScopes(scopes: Requirement): EntraGuard {
   const required = compileRequirement(scopes, 'scopes')
   return guard((identity, realm) => satisfies(identity.scopes, required)
     ? null
-    : forbidden(required.values, `The token lacks the required scope: ${describe(required)}`, realm))
+    : forbidden(required.values, `The token lacks the required scope: ${describe(required)}`, realm),
+  { user: [{ scopes: required }], app: [] })
 }
 
 /**
@@ -54,7 +57,8 @@ export function requireRoles(roles: Requirement): EntraGuard {
   const required = compileRequirement(roles, 'roles')
   return guard((identity, realm) => satisfies(identity.roles, required)
     ? null
-    : forbidden(required.values, `The token lacks the required app role: ${describe(required)}`, realm))
+    : forbidden(required.values, `The token lacks the required app role: ${describe(required)}`, realm),
+  { user: [{ roles: required }], app: [{ roles: required }] })
 }
 
 /**
@@ -74,7 +78,9 @@ export function requireScopesOrRoles(options: { readonly scopes: Requirement, re
   return guard((identity, realm) => satisfies(identity.scopes, scopes) || satisfies(identity.roles, roles)
     ? null
     : forbidden([...scopes.values, ...roles.values],
-      `The token lacks the required scope (${describe(scopes)}) or app role (${describe(roles)})`, realm))
+      `The token lacks the required scope (${describe(scopes)}) or app role (${describe(roles)})`, realm),
+  // App-only tokens carry no scp: only their roles can pass.
+  { user: [{ scopes }, { roles }], app: [{ roles }] })
 }
 
 /**
@@ -107,7 +113,12 @@ export function requireByCallerType(options: { readonly user?: CallerRequirement
       return forbidden(side.roles.values, `The token lacks the required app role: ${describe(side.roles)}`, realm)
     }
     return null
-  })
+  }, { user: pathsOf(user), app: pathsOf(app) })
+}
+
+function pathsOf(side: CompiledCaller | null): AccessPath[] {
+  if (side === null) return []
+  return [{ ...(side.scopes === undefined ? {} : { scopes: side.scopes }), ...(side.roles === undefined ? {} : { roles: side.roles }) }]
 }
 
 interface CompiledCaller { readonly scopes: CompiledRequirement | undefined, readonly roles: CompiledRequirement | undefined }
@@ -127,7 +138,8 @@ function forbidden(required: readonly string[], description: string, realm: stri
   return new InsufficientScopeError(required, description, { realm })
 }
 
-function guard(decide: (identity: EntraIdentity, realm: string) => Decision): EntraGuard {
+function guard(decide: (identity: EntraIdentity, realm: string) => Decision,
+  access: Pick<GuardDescription, 'user' | 'app'> & Partial<GuardDescription>): EntraGuard {
   function refusalOf(request: FastifyRequest, reply: FastifyReply): InsufficientScopeError | undefined {
     const refusal = decide(request.auth as EntraIdentity, request.server.entraId.realm)
     if (refusal === null) return undefined
@@ -153,5 +165,5 @@ function guard(decide: (identity: EntraIdentity, realm: string) => Decision): En
     entraId.authenticate(request, reply, (error?: Error) => { void settle(done, error ?? refusalOf(request, reply)) })
     return undefined
   }
-  return entraIdGuard
+  return described(entraIdGuard, { conditions: [], optional: false, ...access })
 }

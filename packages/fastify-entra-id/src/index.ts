@@ -20,19 +20,31 @@ export type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
 export { EntraTokenVerifier } from './verifier.js'
 export { requireScopes, requireRoles, requireScopesOrRoles, requireByCallerType } from './guards.js'
 export type { CallerRequirement, EntraGuard } from './guards.js'
-export type { Requirement } from './requirements.js'
+export type { CompiledRequirement, Requirement } from './requirements.js'
+export { describeGuard } from './guard-description.js'
+export type { AccessPath, GuardDescription } from './guard-description.js'
 export {
   EntraAuthError,
   MissingTokenError,
   InvalidRequestError,
   InvalidTokenError,
   InsufficientScopeError,
+  InsufficientClaimsError,
+  AccessDeniedError,
   KeysUnavailableError,
   EntraConfigError,
   EntraUsageError
 } from './errors.js'
 export { bearerChallenge } from './challenge.js'
-export type { BearerErrorCode, EntraAuthErrorCode, EntraAuthErrorOptions, EntraUsageErrorCode, InvalidTokenCode } from './errors.js'
+export type {
+  AccessDeniedCode,
+  BearerErrorCode,
+  EntraAuthErrorCode,
+  EntraAuthErrorOptions,
+  EntraUsageErrorCode,
+  InsufficientClaimsErrorOptions,
+  InvalidTokenCode
+} from './errors.js'
 export { requireAuth } from './require-auth.js'
 export { KEY_SET_CHANNEL } from './diagnostics.js'
 export type { KeySetEvent } from './diagnostics.js'

@@ -8,6 +8,7 @@ import { DiscoveryError } from './discovery.js'
 import { EntraAuthError } from './errors.js'
 import type { EntraIdentity } from './identity.js'
 import { optionalFunction } from './options.js'
+import { ANY_TOKEN, described } from './guard-description.js'
 import type { EntraIdOptions, LoadAttempt, LoadSuccess } from './options.js'
 import { EntraTokenVerifier } from './verifier.js'
 
@@ -153,7 +154,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   fastify.decorate('entraId', {
     verifier,
     realm,
-    authenticate,
+    authenticate: described(authenticate, ANY_TOKEN),
     isReady: () => verifier.isReady
   } satisfies EntraIdDecorator)
 }
