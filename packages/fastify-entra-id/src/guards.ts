@@ -1,20 +1,11 @@
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { compileRequirement, describe, satisfies } from './requirements.js'
 import type { CompiledRequirement, Requirement } from './requirements.js'
-import { EntraConfigError, EntraUsageError, InsufficientScopeError } from './errors.js'
-import type { EntraIdentity } from './identity.js'
-import { settle } from './dual-hook.js'
-import { closeIfBodyArriving } from './connection.js'
-import type { EntraHook } from './dual-hook.js'
-import { described } from './guard-description.js'
-import type { AccessPath, GuardDescription } from './guard-description.js'
+import { EntraConfigError, InsufficientScopeError } from './errors.js'
+import { makeGuard } from './guard-hook.js'
+import type { EntraGuard } from './guard-hook.js'
+import type { AccessPath } from './guard-description.js'
 
-/**
- * A route hook that authorizes the verified caller. Use it as a route's `preHandler` (or `onRequest`, after
- * `fastify.entraId.authenticate`, to refuse before the body is read). When the request has not been
- * authenticated yet, the guard authenticates it first, so a guard alone protects a route.
- */
-export type EntraGuard = EntraHook
+export type { EntraGuard }
 
 /** What {@link requireByCallerType} asks of one kind of caller. Both parts, when given, must hold. */
 export interface CallerRequirement {
@@ -23,8 +14,6 @@ export interface CallerRequirement {
   /** App roles, read from `roles`. */
   readonly roles?: Requirement
 }
-
-type Decision = InsufficientScopeError | null
 
 /**
  * Requires delegated scopes (`scp`). App-only tokens carry no `scp`, so they never pass.
@@ -38,7 +27,7 @@ type Decision = InsufficientScopeError | null
  */
 export function requireScopes(scopes: Requirement): EntraGuard {
   const required = compileRequirement(scopes, 'scopes')
-  return guard((identity, realm) => satisfies(identity.scopes, required)
+  return makeGuard((identity, { realm }) => satisfies(identity.scopes, required)
     ? null
     : forbidden(required.values, `The token lacks the required scope: ${describe(required)}`, realm),
   { user: [{ scopes: required }], app: [] })
@@ -55,7 +44,7 @@ export function requireScopes(scopes: Requirement): EntraGuard {
  */
 export function requireRoles(roles: Requirement): EntraGuard {
   const required = compileRequirement(roles, 'roles')
-  return guard((identity, realm) => satisfies(identity.roles, required)
+  return makeGuard((identity, { realm }) => satisfies(identity.roles, required)
     ? null
     : forbidden(required.values, `The token lacks the required app role: ${describe(required)}`, realm),
   { user: [{ roles: required }], app: [{ roles: required }] })
@@ -75,7 +64,7 @@ export function requireScopesOrRoles(options: { readonly scopes: Requirement, re
   if (options === null || typeof options !== 'object') throw new EntraConfigError('options', 'must be { scopes, roles }')
   const scopes = compileRequirement(options.scopes, 'scopes')
   const roles = compileRequirement(options.roles, 'roles')
-  return guard((identity, realm) => satisfies(identity.scopes, scopes) || satisfies(identity.roles, roles)
+  return makeGuard((identity, { realm }) => satisfies(identity.scopes, scopes) || satisfies(identity.roles, roles)
     ? null
     : forbidden([...scopes.values, ...roles.values],
       `The token lacks the required scope (${describe(scopes)}) or app role (${describe(roles)})`, realm),
@@ -99,7 +88,7 @@ export function requireByCallerType(options: { readonly user?: CallerRequirement
   }
   const user = compileCaller(options.user, 'user')
   const app = compileCaller(options.app, 'app')
-  return guard((identity, realm) => {
+  return makeGuard((identity, { realm }) => {
     const side = identity.isAppOnly ? app : user
     if (side === null) {
       return forbidden([], identity.isAppOnly
@@ -136,34 +125,4 @@ function compileCaller(side: CallerRequirement | undefined, name: string): Compi
 
 function forbidden(required: readonly string[], description: string, realm: string): InsufficientScopeError {
   return new InsufficientScopeError(required, description, { realm })
-}
-
-function guard(decide: (identity: EntraIdentity, realm: string) => Decision,
-  access: Pick<GuardDescription, 'user' | 'app'> & Partial<GuardDescription>): EntraGuard {
-  function refusalOf(request: FastifyRequest, reply: FastifyReply): InsufficientScopeError | undefined {
-    const refusal = decide(request.auth as EntraIdentity, request.server.entraId.realm)
-    if (refusal === null) return undefined
-    closeIfBodyArriving(request, reply)
-    return refusal
-  }
-  function entraIdGuard(request: FastifyRequest, reply: FastifyReply): Promise<void>
-  function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
-  function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
-    const entraId = request.server.entraId as typeof request.server.entraId | undefined
-    if (entraId === undefined) {
-      return settle(done, new EntraUsageError('ENTRA_PLUGIN_MISSING', 'fastify-entra-id guards need the plugin registered in this Fastify instance or a parent'))
-    }
-    // Authenticated already (by the authenticate hook): decide synchronously.
-    if (request.auth !== null) return settle(done, refusalOf(request, reply))
-    if (done === undefined) {
-      return entraId.authenticate(request, reply).then(() => {
-        const refusal = refusalOf(request, reply)
-        if (refusal !== undefined) throw refusal
-      })
-    }
-    // Under Fastify, authenticate in callback form too, so a cached token is decided without a promise.
-    entraId.authenticate(request, reply, (error?: Error) => { void settle(done, error ?? refusalOf(request, reply)) })
-    return undefined
-  }
-  return described(entraIdGuard, { conditions: [], optional: false, ...access })
 }

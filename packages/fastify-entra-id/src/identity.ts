@@ -46,6 +46,14 @@ export interface EntraAccessTokenClaims {
   readonly scp?: string
   /** App roles: application permissions for app-only tokens, or roles assigned to the user. */
   readonly roles?: readonly string[]
+  /** Account type, an optional claim to configure: `0` a member of the tenant, `1` a guest. */
+  readonly acct?: number
+  /** The identity provider that signed the user in, when not the token's issuer (guests, personal accounts). */
+  readonly idp?: string
+  /** Authentication contexts (`c1`..`c99`) the user satisfied, from Conditional Access. */
+  readonly acrs?: readonly string[]
+  /** Client capabilities the calling application declared, e.g. `cp1` (it can handle claims challenges). */
+  readonly xms_cc?: string | readonly string[]
   /** Group object IDs, when the app is configured to emit them. */
   readonly groups?: readonly string[]
   /** Token identifier. */
@@ -85,6 +93,12 @@ export interface EntraIdentity {
   readonly tokenVersion: TokenVersion
   /** When the token expires (`exp`). */
   readonly expiresAt: Date
+  /**
+   * Whether the user belongs to the tenant: `acct` (`0` member, `1` guest) when the app registration emits that
+   * optional claim; without it, `guest` when `idp` names another identity provider than the token's tenant (Entra
+   * sets `idp` only then) and `member` otherwise. `null` for app-only tokens.
+   */
+  readonly accountType: 'member' | 'guest' | null
 }
 
 /**
@@ -125,6 +139,7 @@ class Identity implements EntraIdentity {
   readonly roles: ReadonlySet<string>
   readonly isAppOnly: boolean
   readonly tokenVersion: TokenVersion
+  readonly accountType: 'member' | 'guest' | null
 
   constructor(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion) {
     this.claims = deepFreeze(claims)
@@ -139,6 +154,7 @@ class Identity implements EntraIdentity {
     this.isAppOnly = claims.idtyp === 'app' ||
       (claims.idtyp !== 'user' && this.scopes.size === 0 && this.objectId !== null && this.objectId === this.subject)
     this.tokenVersion = tokenVersion
+    this.accountType = this.isAppOnly ? null : accountTypeOf(claims)
     Object.freeze(this)
   }
 
@@ -151,6 +167,15 @@ class Identity implements EntraIdentity {
 /** Builds the identity of verified claims. `scp` and `roles` have been type-checked by the verifier. */
 export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion): EntraIdentity {
   return new Identity(claims, tokenVersion)
+}
+
+function accountTypeOf(claims: EntraAccessTokenClaims): 'member' | 'guest' {
+  if (claims.acct === 1) return 'guest'
+  if (claims.acct === 0) return 'member'
+  const { idp, iss, tid } = claims
+  if (typeof idp !== 'string' || idp === iss) return 'member'
+  // v2 tokens of members may name the tenant's v1 issuer as idp: still the home tenant.
+  return idp === `https://sts.windows.net/${tid}/` || idp === `https://login.microsoftonline.com/${tid}/v2.0` ? 'member' : 'guest'
 }
 
 function deepFreeze<T>(value: T): T {

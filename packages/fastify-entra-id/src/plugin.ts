@@ -5,7 +5,9 @@ import { closeIfBodyArriving } from './connection.js'
 import { settle, settleLater } from './dual-hook.js'
 import type { EntraHook } from './dual-hook.js'
 import { DiscoveryError } from './discovery.js'
-import { EntraAuthError } from './errors.js'
+import { EntraAuthError, EntraConfigError, InsufficientClaimsError, MissingTokenError } from './errors.js'
+import { authorizeEndpoint } from './auth-context.js'
+import { guestRefusal } from './claim-guards.js'
 import type { EntraIdentity } from './identity.js'
 import { optionalFunction } from './options.js'
 import { ANY_TOKEN, described } from './guard-description.js'
@@ -25,6 +27,13 @@ export interface EntraIdPluginOptions extends EntraIdOptions {
    * `tenantId` or `authorityHost`. Default: the option's own name.
    */
   settingName?: ((option: string) => string) | undefined
+  /**
+   * Whether guests (`accountType` `guest`: users invited from another organization, or personal accounts) may call
+   * the API. `false` makes `authenticate`, `authenticateOptional` and every guard refuse them with a 403
+   * `ENTRA_GUEST_NOT_ALLOWED`; for some routes only, use the `requireMember` guard. Default `true`, as Entra issues
+   * tokens to the guests a tenant invites.
+   */
+  allowGuests?: boolean | undefined
 }
 
 /** What the plugin adds to the Fastify instance, as `fastify.entraId`. */
@@ -39,6 +48,22 @@ export interface EntraIdDecorator {
    * body is read; or `await` it from your own hook.
    */
   readonly authenticate: EntraHook
+  /**
+   * Like {@link authenticate}, for routes that serve anonymous callers too: a request without credentials (no
+   * `Authorization` header, or another scheme than Bearer) passes with `request.auth` left `null`; a bad bearer
+   * token is refused exactly as by `authenticate` (401 `invalid_token`, 400, 503).
+   */
+  readonly authenticateOptional: EntraHook
+  /**
+   * A claims challenge for this request: a 401 `insufficient_claims` whose `authorization_uri` is the caller's
+   * tenant's (else the configured tenant's) authorization endpoint, in the plugin's realm. Throw it from a handler
+   * with the claims request you got, for example from a downstream API's own challenge.
+   *
+   * @param claims - the claims request, a JSON object or its text.
+   * @param description - the response's `message`. Default: a sentence asking the client to sign in again.
+   * @throws {@link EntraConfigError} when `claims` is not a JSON object.
+   */
+  claimsChallenge(request: FastifyRequest, claims: string | Readonly<Record<string, unknown>>, description?: string): InsufficientClaimsError
   /**
    * True once the tenant's discovery documents and keys are loaded; stays true through an identity-provider
    * outage while the loaded keys serve. For readiness probes.
@@ -90,6 +115,8 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   const verifier = EntraTokenVerifier.create({ ...options, onLoadError: loadFailed, onLoad: loaded })
   const realm = verifier.options.realm
   const logCaller = options.logCaller ?? true
+  const allowGuests = options.allowGuests ?? true
+  if (typeof allowGuests !== 'boolean') throw new EntraConfigError('allowGuests', 'must be true or false')
 
   // Keys load while the rest of the application starts; `ready()` waits for the first attempt. If it fails,
   // the server starts anyway, protected routes answer 503, and the verifier retries in the background. Both
@@ -100,7 +127,9 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
 
   fastify.decorateRequest('auth', null)
 
-  function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): void {
+  /** Sets the caller, or returns the refusal of a guest when guests are not allowed. */
+  function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): EntraAuthError | undefined {
+    if (!allowGuests && identity.accountType === 'guest') return refuse(request, reply, guestRefusal(realm)) as EntraAuthError
     request.auth = identity
     if (logCaller) {
       const bindings = { tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId }
@@ -115,34 +144,40 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
         reply.log = child
       }
     }
+    return undefined
   }
 
-  function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
-  function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
-  function authenticate(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
-    let token: string
-    try {
-      token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query })
-    } catch (error) {
-      // Refusals are not logged here: Fastify's error handler logs each one, once, at `info` (with its `code`).
-      return settle(done, refuse(request, reply, error))
+  /** `authenticate` (`optional` false) or `authenticateOptional` (true): they differ only on missing credentials. */
+  function authenticator(optional: boolean): EntraHook {
+    function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
+    function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
+    function authenticate(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
+      let token: string
+      try {
+        token = readBearerToken({ rawHeaders: request.raw.rawHeaders, query: request.query })
+      } catch (error) {
+        if (optional && error instanceof MissingTokenError) return settle(done)
+        // Refusals are not logged here: Fastify's error handler logs each one, once, at `info` (with its `code`).
+        return settle(done, refuse(request, reply, error))
+      }
+      // Synchronous unless a fetch is needed (a cached token, or a new one whose key is loaded): such a request
+      // gets no promise, microtask or closure.
+      let identity: EntraIdentity | Promise<EntraIdentity>
+      try {
+        identity = verifier.identify(token)
+      } catch (error) {
+        return settle(done, refuse(request, reply, error))
+      }
+      if (!(identity instanceof Promise)) return settle(done, accept(request, reply, identity))
+      return settleLater(done, identity.then(
+        (identity) => {
+          const refusal = accept(request, reply, identity)
+          if (refusal !== undefined) throw refusal
+        },
+        (error: unknown) => { throw refuse(request, reply, error) }
+      ))
     }
-    // Synchronous unless a fetch is needed (a cached token, or a new one whose key is loaded): such a request
-    // gets no promise, microtask or closure.
-    let identity: EntraIdentity | Promise<EntraIdentity>
-    try {
-      identity = verifier.identify(token)
-    } catch (error) {
-      return settle(done, refuse(request, reply, error))
-    }
-    if (!(identity instanceof Promise)) {
-      accept(request, reply, identity)
-      return settle(done)
-    }
-    return settleLater(done, identity.then(
-      (identity) => { accept(request, reply, identity) },
-      (error: unknown) => { throw refuse(request, reply, error) }
-    ))
+    return described(authenticate, { ...ANY_TOKEN, optional, conditions: allowGuests ? [] : ['no guest accounts'] })
   }
 
   /** The error to end the request with: the verifier says what is wrong; the challenge is rendered here. */
@@ -151,10 +186,20 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     return error instanceof EntraAuthError ? error.inRealm(realm) : error
   }
 
+  const { authorityHost, tenantId } = verifier.options
+  function claimsChallenge(request: FastifyRequest, claims: string | Readonly<Record<string, unknown>>, description?: string): InsufficientClaimsError {
+    return new InsufficientClaimsError(claims, description ?? 'This operation needs more claims than the token carries: sign in again with the claims of this challenge', {
+      realm,
+      authorizationUri: authorizeEndpoint(authorityHost, request.auth?.tenantId ?? tenantId)
+    })
+  }
+
   fastify.decorate('entraId', {
     verifier,
     realm,
-    authenticate: described(authenticate, ANY_TOKEN),
+    authenticate: authenticator(false),
+    authenticateOptional: authenticator(true),
+    claimsChallenge,
     isReady: () => verifier.isReady
   } satisfies EntraIdDecorator)
 }

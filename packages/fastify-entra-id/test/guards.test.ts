@@ -4,6 +4,7 @@ import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import {
   EntraConfigError,
+  describeGuard,
   fastifyEntraId,
   requireAuth,
   requireByCallerType,
@@ -201,5 +202,36 @@ describe('a guard in an app without the plugin', () => {
     } finally {
       await app.close()
     }
+  })
+})
+
+describe('describeGuard: what each guard requires, for documentation', () => {
+  const read = { match: 'anyOf', values: ['Todo.Read'] }
+  const readAll = { match: 'anyOf', values: ['Todo.Read.All'] }
+
+  it('requireScopes: users with the scopes; app-only tokens (no scp) never pass', () => {
+    assert.deepEqual(describeGuard(requireScopes('Todo.Read')), { user: [{ scopes: read }], app: [], conditions: [], optional: false })
+  })
+
+  it('requireRoles: users or applications with the roles', () => {
+    assert.deepEqual(describeGuard(requireRoles('Todo.Read.All')), { user: [{ roles: readAll }], app: [{ roles: readAll }], conditions: [], optional: false })
+  })
+
+  it('requireScopesOrRoles: either path for users, the roles for applications', () => {
+    assert.deepEqual(describeGuard(requireScopesOrRoles({ scopes: 'Todo.Read', roles: 'Todo.Read.All' })),
+      { user: [{ scopes: read }, { roles: readAll }], app: [{ roles: readAll }], conditions: [], optional: false })
+  })
+
+  it('requireByCallerType: each side as given, a side left out refused', () => {
+    assert.deepEqual(describeGuard(requireByCallerType({ user: { scopes: 'Todo.Read' }, app: { roles: 'Todo.Read.All' } })),
+      { user: [{ scopes: read }], app: [{ roles: readAll }], conditions: [], optional: false })
+    assert.deepEqual(describeGuard(requireByCallerType({ user: { scopes: 'Todo.Read' } }))?.app, [])
+  })
+
+  it('is undefined for any other function, and cannot be changed through what it returns', () => {
+    assert.equal(describeGuard(() => undefined), undefined)
+    assert.equal(describeGuard('requireScopes'), undefined)
+    const description = describeGuard(requireScopes('Todo.Read'))
+    assert.ok(description !== undefined && Object.isFrozen(description) && Object.isFrozen(description.user) && Object.isFrozen(description.user[0]))
   })
 })

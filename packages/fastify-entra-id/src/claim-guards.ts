@@ -1,0 +1,146 @@
+import { AccessDeniedError, EntraConfigError } from './errors.js'
+import type { EntraAccessTokenClaims } from './identity.js'
+import { makeGuard } from './guard-hook.js'
+import type { EntraGuard } from './guard-hook.js'
+import type { CompiledRequirement } from './requirements.js'
+
+/**
+ * Values one claim must hold: `{ anyOf: [...] }` at least one, `{ allOf: [...] }` every one; a single string is
+ * short for `{ anyOf: [value] }`. Values compare whole and case-sensitively with the claim's value (a string) or
+ * its entries (an array of strings); a claim of any other type holds nothing.
+ */
+export type ClaimRequirement = string | { readonly anyOf: readonly string[] } | { readonly allOf: readonly string[] }
+
+// Claim names: what a JSON member name of a token can reasonably be, and printable in a 403.
+const CLAIM_NAME = /^[\x21-\x7e]{1,128}$/
+// Values may contain spaces (custom claims), not control characters or quotes (they are named in a 403).
+const CLAIM_VALUE = /^[\x20\x21\x23-\x5b\x5d-\x7e\u00a0-\uffff]{1,256}$/
+
+/**
+ * Requires values of a claim: `groups` (group object IDs), `wids` (directory role template IDs), or any custom
+ * claim, in the style of Auth0's `claimIncludes`. The 403 (`ENTRA_CLAIM_REQUIRED`) names the claim and the values
+ * required, never the caller's.
+ *
+ * For `groups`, a token whose user is in too many groups for Entra to list (over 200 in a JWT: the token then
+ * carries `_claim_names.groups` or `hasgroups` instead) cannot be decided from the token: it is refused with
+ * `ENTRA_GROUPS_OVERAGE`, which says so. Prefer app roles (`requireRoles`) assigned to groups: they never overflow.
+ *
+ * @example
+ * ```ts
+ * app.get('/admin', { preHandler: requireClaim('wids', '62e90394-69f5-4237-9190-012177145e10') }, handler)
+ * app.get('/finance', { preHandler: requireClaim('groups', { anyOf: [financeGroupId, auditGroupId] }) }, handler)
+ * ```
+ * @throws {@link EntraConfigError} when built with a bad claim name or requirement.
+ */
+export function requireClaim(claim: string, requirement: ClaimRequirement): EntraGuard {
+  if (typeof claim !== 'string' || !CLAIM_NAME.test(claim)) {
+    throw new EntraConfigError('claim', 'must be a claim name: 1 to 128 printable ASCII characters without spaces')
+  }
+  const required = compileValues(requirement)
+  const needs = `${claim}: ${required.values.length === 1 ? required.values[0] : `${required.match === 'anyOf' ? 'one of' : 'all of'} ${required.values.join(', ')}`}`
+  return makeGuard((identity, { realm }) => {
+    const claims = identity.claims
+    if (claim === 'groups' && claims.groups === undefined && hasGroupsOverage(claims)) {
+      return new AccessDeniedError('ENTRA_GROUPS_OVERAGE',
+        'The user is in too many groups for the token to list them (groups overage), so this API cannot check group membership from the token; ask the API\'s owner to require an app role assigned to the group instead',
+        { realm })
+    }
+    const held = valuesOf(claims[claim])
+    const ok = required.match === 'anyOf' ? required.values.some((v) => held.includes(v)) : required.values.every((v) => held.includes(v))
+    return ok ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`, { realm })
+  }, { user: [{}], app: [{}], conditions: [`claim ${needs}`] })
+}
+
+/**
+ * Requires group membership: {@link requireClaim} over `groups`, with its overage rule.
+ *
+ * @example
+ * ```ts
+ * app.get('/reports', { preHandler: requireGroups({ anyOf: [financeGroupId, auditGroupId] }) }, handler)
+ * ```
+ */
+export function requireGroups(requirement: ClaimRequirement): EntraGuard {
+  return requireClaim('groups', requirement)
+}
+
+/**
+ * Requires what a predicate says of the verified claims, in the style of Auth0's `claimCheck`. `description`
+ * (what is required, in words) is the 403's `error_description` (`ENTRA_CLAIM_REQUIRED`) and the route's OpenAPI
+ * condition; the caller's claims are never echoed. The claims are deeply frozen. The predicate must be
+ * synchronous and must not throw: an exception is an application bug and fails the request with a 500.
+ *
+ * @example
+ * ```ts
+ * requireClaimCheck((claims) => claims.ctry === 'FR', 'a user located in France (ctry FR)')
+ * ```
+ * @throws {@link EntraConfigError} when `check` is not a function or `description` is empty.
+ */
+export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boolean, description: string): EntraGuard {
+  if (typeof check !== 'function') throw new EntraConfigError('check', 'must be a function of the claims returning true to let the caller through')
+  if (typeof description !== 'string' || !CLAIM_VALUE.test(description)) {
+    throw new EntraConfigError('description', 'must say what is required: 1 to 256 printable characters without quotes')
+  }
+  // `=== true`, not truthiness: an async predicate's promise (or any stray object) must never let a caller through.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare
+  return makeGuard((identity, { realm }) => check(identity.claims) === true
+    ? null
+    : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token does not meet this route's requirement: ${description}`, { realm }),
+  { user: [{}], app: [{}], conditions: [description] })
+}
+
+/**
+ * Refuses guests (`accountType` `guest`: B2B users of another organization or personal accounts invited into the
+ * tenant) with a 403 `ENTRA_GUEST_NOT_ALLOWED`; members and app-only callers pass. For the whole API, the plugin's
+ * `allowGuests: false` does the same in `authenticate`. Configure the `acct` optional claim on the app
+ * registration for an explicit answer (see `EntraIdentity.accountType`).
+ *
+ * @example
+ * ```ts
+ * app.get('/directory', { preHandler: [requireScopes('Directory.Read'), requireMember()] }, handler)
+ * ```
+ */
+export function requireMember(): EntraGuard {
+  return makeGuard((identity, { realm }) => identity.accountType === 'guest' ? guestRefusal(realm) : null,
+    { user: [{}], app: [{}], conditions: ['no guest accounts'] })
+}
+
+/** The refusal of a guest, for {@link requireMember} and the plugin's `allowGuests: false`. */
+export function guestRefusal(realm: string): AccessDeniedError {
+  return new AccessDeniedError('ENTRA_GUEST_NOT_ALLOWED',
+    'Guest accounts may not call this API; sign in with an account of the organization', { realm })
+}
+
+/**
+ * Entra's groups overage: past 200 groups in a JWT (6 in an implicit-flow token), the token carries a pointer to
+ * Microsoft Graph (`_claim_names.groups`) or `hasgroups: true` instead of the list.
+ */
+function hasGroupsOverage(claims: EntraAccessTokenClaims): boolean {
+  const names = claims._claim_names
+  return claims.hasgroups === true ||
+    (typeof names === 'object' && names !== null && Object.hasOwn(names, 'groups'))
+}
+
+function valuesOf(value: unknown): readonly unknown[] {
+  if (typeof value === 'string') return [value]
+  return Array.isArray(value) ? value : []
+}
+
+function compileValues(requirement: ClaimRequirement): CompiledRequirement {
+  const check = (value: unknown): string => {
+    if (typeof value !== 'string' || !CLAIM_VALUE.test(value)) {
+      throw new EntraConfigError('requirement', 'values must be 1 to 256 printable characters without quotes')
+    }
+    return value
+  }
+  if (typeof requirement === 'string') return { match: 'anyOf', values: Object.freeze([check(requirement)]) }
+  if (requirement === null || typeof requirement !== 'object') {
+    throw new EntraConfigError('requirement', 'must be a value, { anyOf: [...] } or { allOf: [...] }')
+  }
+  const hasAny = 'anyOf' in requirement
+  if (hasAny === ('allOf' in requirement)) throw new EntraConfigError('requirement', 'must have exactly one of anyOf or allOf')
+  const values: unknown = hasAny ? requirement.anyOf : (requirement as { allOf: unknown }).allOf
+  if (!Array.isArray(values) || values.length === 0) {
+    throw new EntraConfigError('requirement', `.${hasAny ? 'anyOf' : 'allOf'} must be a non-empty array of values`)
+  }
+  return { match: hasAny ? 'anyOf' : 'allOf', values: Object.freeze(values.map(check)) }
+}

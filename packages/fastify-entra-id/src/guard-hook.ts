@@ -1,0 +1,61 @@
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { EntraUsageError } from './errors.js'
+import type { EntraAuthError } from './errors.js'
+import type { EntraIdentity } from './identity.js'
+import { settle } from './dual-hook.js'
+import { closeIfBodyArriving } from './connection.js'
+import type { EntraHook } from './dual-hook.js'
+import { described } from './guard-description.js'
+import type { GuardDescription } from './guard-description.js'
+
+/**
+ * A route hook that authorizes the verified caller. Use it as a route's `preHandler` (or `onRequest`, after
+ * `fastify.entraId.authenticate`, to refuse before the body is read). When the request has not been
+ * authenticated yet, the guard authenticates it first, so a guard alone protects a route.
+ */
+export type EntraGuard = EntraHook
+
+/** What a guard's decision may use besides the caller: the plugin's realm and where its callers sign in. */
+export interface GuardContext {
+  /** The `realm` of the plugin's challenges. */
+  readonly realm: string
+  /** The authority's origin, e.g. `https://login.microsoftonline.com`. */
+  readonly authorityHost: string
+}
+
+/** A guard's rule: `null` lets the caller through; an error refuses it (with the error's status and challenge). */
+export type Decide = (identity: EntraIdentity, context: GuardContext) => EntraAuthError | null
+
+/**
+ * Makes a guard from its rule and what it requires (for {@link describeGuard}). The rule runs synchronously on a
+ * request already authenticated; else the guard authenticates first, in callback form under Fastify so that a
+ * cached token is decided without a promise.
+ */
+export function makeGuard(decide: Decide, access: Pick<GuardDescription, 'user' | 'app'> & Partial<GuardDescription>): EntraGuard {
+  function refusalOf(request: FastifyRequest, reply: FastifyReply): EntraAuthError | undefined {
+    const entraId = request.server.entraId
+    const refusal = decide(request.auth as EntraIdentity, { realm: entraId.realm, authorityHost: entraId.verifier.options.authorityHost })
+    if (refusal === null) return undefined
+    closeIfBodyArriving(request, reply)
+    return refusal
+  }
+  function entraIdGuard(request: FastifyRequest, reply: FastifyReply): Promise<void>
+  function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
+  function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done?: HookHandlerDoneFunction): Promise<void> | undefined {
+    const entraId = request.server.entraId as typeof request.server.entraId | undefined
+    if (entraId === undefined) {
+      return settle(done, new EntraUsageError('ENTRA_PLUGIN_MISSING', 'fastify-entra-id guards need the plugin registered in this Fastify instance or a parent'))
+    }
+    // Authenticated already (by the authenticate hook): decide synchronously.
+    if (request.auth !== null) return settle(done, refusalOf(request, reply))
+    if (done === undefined) {
+      return entraId.authenticate(request, reply).then(() => {
+        const refusal = refusalOf(request, reply)
+        if (refusal !== undefined) throw refusal
+      })
+    }
+    entraId.authenticate(request, reply, (error?: Error) => { void settle(done, error ?? refusalOf(request, reply)) })
+    return undefined
+  }
+  return described(entraIdGuard, { conditions: [], optional: false, ...access })
+}
