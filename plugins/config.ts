@@ -24,6 +24,8 @@ export const configSchema = Type.Object({
   AUTH_SCOPE_WRITE: Type.String({ default: 'Todo.Write', pattern: PERMISSION }),
   AUTH_ROLE_READ_ALL: Type.String({ default: 'Todo.Read.All', pattern: PERMISSION }),
   AUTH_ROLE_WRITE_ALL: Type.String({ default: 'Todo.Write.All', pattern: PERMISSION }),
+  // An Entra authentication-context ID, c1 to c99 (Conditional Access step-up for deleting).
+  AUTH_DELETE_AUTH_CONTEXT: Type.Optional(Type.String({ pattern: '^c(?:[1-9]|[1-9][0-9])$' })),
   OPENAPI_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
   // Default: 127.0.0.1 in development mode (its tokens come from a local issuer), 0.0.0.0 otherwise (listenHost).
@@ -51,6 +53,7 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_SCOPE_WRITE: 'a scope name without spaces or quotes',
   AUTH_ROLE_READ_ALL: 'an app role name without spaces or quotes',
   AUTH_ROLE_WRITE_ALL: 'an app role name without spaces or quotes',
+  AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',
   OPENAPI_CLIENT_ID: 'the application (client) ID of the Swagger UI client, a GUID',
   PORT: 'an integer from 0 to 65535',
   HOST: 'a host name or address to listen on',

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { InsufficientScopeError, requireAuth } from 'fastify-entra-id'
+import { InsufficientScopeError, requireAuth, requireAuthContext } from 'fastify-entra-id'
 import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { decodeCursor, encodeCursor } from '../store/cursor.js'
@@ -127,8 +127,11 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
     return view(todo)
   })
 
+  // Deleting may need a Conditional Access step-up from users (AUTH_DELETE_AUTH_CONTEXT); applications are trusted
+  // through their app role, as no user signs in to step up.
+  const deleteContext = app.config.AUTH_DELETE_AUTH_CONTEXT
   app.delete('/:id', {
-    onRequest: write.guard,
+    onRequest: deleteContext === undefined ? write.guard : [write.guard, requireAuthContext(deleteContext, { appOnly: 'allow' })],
     schema: {
       tags: ['todos'],
       summary: 'Delete a todo',

@@ -24,6 +24,9 @@ Mints an access token for the service running in development mode (no AZURE_TENA
                      the API allows 300 s of clock skew, so it still accepts a token that expired less
                      than 5 minutes ago (--lifetime -4m); --lifetime -1h is refused as expired
   --version <1|2>    token version. Default 2
+  --claim <name=JSON>
+                     a claim to add or override, its value as JSON (repeatable), e.g.
+                     --claim 'acrs=["c1"]' --claim 'xms_cc=["cp1"]' --claim acct=1
   --data-dir <dir>   where the development keys are. Default: $DATA_DIR or ./data
   -h, --help         this help
 
@@ -31,6 +34,7 @@ Examples:
   npm run token -- --scope Todo.Read --scope Todo.Write
   npm run token -- --scope Todo.Read --user alice
   npm run token -- --app --role Todo.Read.All --role Todo.Write.All
+  npm run token -- --scope Todo.Write --claim 'acrs=["c1"]'
 `
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -84,6 +88,7 @@ try {
       tenant: { type: 'string' },
       lifetime: { type: 'string' },
       version: { type: 'string' },
+      claim: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
@@ -107,6 +112,16 @@ if (scopes.length === 0 && roles.length === 0) fail('give at least one --scope o
 if (args.tenant !== undefined && !GUID.test(args.tenant)) fail('--tenant must be a tenant ID (a GUID)')
 if (args.version !== undefined && args.version !== '1' && args.version !== '2') fail('--version must be 1 or 2')
 const version = args.version === '1' ? 1 : 2
+const claims: Record<string, unknown> = {}
+for (const entry of args.claim ?? []) {
+  const at = entry.indexOf('=')
+  if (at <= 0) fail(`--claim must be name=JSON, not "${entry}"`)
+  try {
+    claims[entry.slice(0, at)] = JSON.parse(entry.slice(at + 1))
+  } catch {
+    fail(`--claim ${entry.slice(0, at)}: the value must be JSON (a string in double quotes: name='"text"')`)
+  }
+}
 
 const dataDir = args['data-dir'] ?? process.env.DATA_DIR ?? './data'
 // First use before the service ever started: create the keys and IDs the service will load.
@@ -130,7 +145,8 @@ try {
     roles,
     expiresIn: args.lifetime === undefined ? 3600 : seconds(args.lifetime),
     ...(named && !appOnly ? { name: user, username: `${user}@contoso.example` } : {}),
-    ...(user === undefined && !appOnly ? { name: 'Dev User', username: 'dev.user@contoso.example' } : {})
+    ...(user === undefined && !appOnly ? { name: 'Dev User', username: 'dev.user@contoso.example' } : {}),
+    claims
   })
   process.stdout.write(`${token}\n`)
 } finally {

@@ -41,6 +41,13 @@ describe('start-up configuration errors', () => {
     assert.ok(!problems.join('\n').includes('secret-password'))
   })
 
+  test('AUTH_DELETE_AUTH_CONTEXT must be an authentication context ID', async () => {
+    for (const value of ['C1', 'c0', 'c100', 'acrs1']) {
+      assert.deepEqual(await problemsOf({ AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AUTH_DELETE_AUTH_CONTEXT: value }),
+        ['AUTH_DELETE_AUTH_CONTEXT must be an authentication context ID, c1 to c99'], value)
+    }
+  })
+
   test('production without Entra configuration is refused: the development issuer never runs there', async () => {
     const dir = tempDir()
     const problems = await problemsOf({ NODE_ENV: 'production', DATA_DIR: dir.path })

@@ -129,6 +129,14 @@ describe('development mode', () => {
       // Within the 300 s clock tolerance, as the help says.
       assert.equal((await me(await token(['--scope', 'Todo.Read', '--lifetime', '-2m'], dir.path))).status, 200)
 
+      // --claim adds claims (as JSON) to a token that still verifies: how the step-up and guest cases are tried.
+      const stepUp = await token(['--scope', 'Todo.Write', '--claim', 'acrs=["c1"]', '--claim', 'acct=1'], dir.path)
+      const payload = JSON.parse(Buffer.from(stepUp.split('.')[1] ?? '', 'base64url').toString()) as { acrs: unknown, acct: unknown }
+      assert.deepEqual([payload.acrs, payload.acct], [['c1'], 1])
+      assert.equal((await me(stepUp)).status, 200)
+      await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--scope', 'Todo.Read', '--claim', 'acrs=[c1'],
+        { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path }) }), /--claim acrs: the value must be JSON/)
+
       const help = await run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--help'], { cwd: ROOT })
       assert.match(help.stdout, /300 s/)
     } finally {

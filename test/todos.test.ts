@@ -338,3 +338,54 @@ describe('multi-tenant API', () => {
     }
   })
 })
+
+describe('step-up for deleting (AUTH_DELETE_AUTH_CONTEXT)', () => {
+  let h: Harness
+  before(async () => { h = await startHarness('sqlite', { AUTH_DELETE_AUTH_CONTEXT: 'c1' }) })
+  after(async () => { await h.close() })
+
+  async function created(): Promise<string> {
+    const res = await h.app.inject({
+      method: 'POST', url: '/api/todos', headers: bearer(await h.callers.user(h.callers.alice, ['Todo.Write'])), payload: { title: 'Sensitive' }
+    })
+    assert.equal(res.statusCode, 201)
+    return res.json<TodoBody>().id
+  }
+  const remove = async (id: string, token: string) => h.app.inject({ method: 'DELETE', url: `/api/todos/${id}`, headers: bearer(token) })
+  const exists = async (id: string) =>
+    (await h.app.inject({ url: `/api/todos/${id}`, headers: bearer(await h.callers.user(h.callers.alice, ['Todo.Read'])) })).statusCode === 200
+
+  test('a cp1 client without the context gets a claims challenge, and the todo stays', async () => {
+    const id = await created()
+    const res = await remove(id, await h.callers.user(h.callers.alice, ['Todo.Write'], { claims: { xms_cc: ['cp1'] } }))
+    assert.equal(res.statusCode, 401)
+    assert.equal(res.json<ErrorBody>().code, 'ENTRA_INSUFFICIENT_CLAIMS')
+    assert.match(String(res.headers['www-authenticate']),
+      /^Bearer realm="[^"]+", authorization_uri="[^"]+\/oauth2\/v2\.0\/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"$/)
+    assert.equal(await exists(id), true)
+  })
+
+  test('a client without cp1 gets a 403 naming the context', async () => {
+    const id = await created()
+    const res = await remove(id, await h.callers.user(h.callers.alice, ['Todo.Write']))
+    assert.equal(res.statusCode, 403)
+    assert.equal(res.json<ErrorBody>().code, 'ENTRA_AUTH_CONTEXT_REQUIRED')
+    assert.equal(await exists(id), true)
+  })
+
+  test('a user who met the context deletes; an application with Todo.Write.All needs no step-up', async () => {
+    const mine = await created()
+    assert.equal((await remove(mine, await h.callers.user(h.callers.alice, ['Todo.Write'], { claims: { acrs: ['c1'] } }))).statusCode, 204)
+    const other = await created()
+    assert.equal((await remove(other, await h.callers.app(['Todo.Write.All']))).statusCode, 204)
+    assert.equal(await exists(other), false)
+  })
+
+  test('other writes need no step-up', async () => {
+    const id = await created()
+    const res = await h.app.inject({
+      method: 'PATCH', url: `/api/todos/${id}`, headers: bearer(await h.callers.user(h.callers.alice, ['Todo.Write'])), payload: { done: true }
+    })
+    assert.equal(res.statusCode, 200)
+  })
+})

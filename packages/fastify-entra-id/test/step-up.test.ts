@@ -105,6 +105,23 @@ describe('authentication context (Conditional Access step-up)', () => {
     assert.match(response.json<{ message: string }>().message, /only a user's sign-in/)
   })
 
+  it('lets app-only callers through with appOnly: "allow", users still stepping up', async () => {
+    const local = Fastify()
+    await local.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    local.get('/x', { onRequest: requireAuthContext('c1', { appOnly: 'allow' }) }, () => ({ ok: true }))
+    try {
+      const daemon = await issuer.mint({ appOnly: true, roles: ['Todo.Write.All'] })
+      assert.equal((await local.inject({ url: '/x', headers: bearer(daemon) })).statusCode, 200)
+      assert.equal((await local.inject({ url: '/x', headers: bearer(await user({})) })).statusCode, 403)
+      assert.equal((await local.inject({ url: '/x', headers: bearer(await user({ xms_cc: 'cp1' })) })).statusCode, 401)
+    } finally {
+      await local.close()
+    }
+    assert.deepEqual(describeGuard(requireAuthContext('c1', { appOnly: 'allow' })),
+      { user: [{}], app: [{}], conditions: ['authentication context c1 (users)'], optional: false })
+    assert.throws(() => requireAuthContext('c1', { appOnly: 'yes' as 'allow' }), (e: unknown) => e instanceof EntraConfigError && e.option === 'appOnly')
+  })
+
   it('checks scopes first: a token without the scope gets insufficient_scope, not a step-up', async () => {
     const response = await remove(await user({ xms_cc: ['cp1'] }, ['Todo.Read']))
     assert.equal(response.statusCode, 403)
