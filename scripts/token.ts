@@ -4,7 +4,7 @@
  *
  * Run `npm run token -- --help` for the options.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { loadOrCreateDevIssuerState } from '../auth/dev-issuer.js'
@@ -24,6 +24,12 @@ Mints an access token for the service running in development mode (no AZURE_TENA
                      the API allows 300 s of clock skew, so it still accepts a token that expired less
                      than 5 minutes ago (--lifetime -4m); --lifetime -1h is refused as expired
   --version <1|2>    token version. Default 2
+  --audience <aud>   the token's audience (aud), e.g. another application's client ID, to see the API
+                     refuse it (ENTRA_TOKEN_INVALID_AUDIENCE). Default: the development API's client ID
+  --graph            a token shaped like a Microsoft Graph token (aud https://graph.microsoft.com, a nonce
+                     in its header), to see the API refuse it (ENTRA_TOKEN_FOR_GRAPH); use --scope User.Read
+  --id-token         an ID token (what sign-in gives the client: no scopes, no azp), to see the API refuse
+                     it (ENTRA_TOKEN_ID_TOKEN); takes no --scope, --role, --app, --graph or --audience
   --claim <name=JSON>
                      a claim to add or override, its value as JSON (repeatable), e.g.
                      --claim 'acrs=["c1"]' --claim 'xms_cc=["cp1"]' --claim acct=1
@@ -34,6 +40,7 @@ Examples:
   npm run token -- --scope Todo.Read --scope Todo.Write
   npm run token -- --scope Todo.Read --user alice
   npm run token -- --app --role Todo.Read.All --role Todo.Write.All
+  npm run token -- --graph --scope User.Read     # refused: a token for Microsoft Graph
   npm run token -- --scope Todo.Write --claim 'acrs=["c1"]'
 `
 
@@ -88,6 +95,9 @@ try {
       tenant: { type: 'string' },
       lifetime: { type: 'string' },
       version: { type: 'string' },
+      audience: { type: 'string' },
+      graph: { type: 'boolean' },
+      'id-token': { type: 'boolean' },
       claim: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
@@ -107,8 +117,14 @@ if (args.help === true) {
 const scopes = (args.scope ?? []).flatMap((s) => s.split(/[\s,]+/)).filter((s) => s !== '')
 const roles = (args.role ?? []).flatMap((s) => s.split(/[\s,]+/)).filter((s) => s !== '')
 const appOnly = args.app === true
+const idToken = args['id-token'] === true
+const graph = args.graph === true
+if (idToken && (appOnly || graph || scopes.length > 0 || roles.length > 0 || args.audience !== undefined)) {
+  fail('an ID token (--id-token) takes no --scope, --role, --app, --graph or --audience')
+}
+if (graph && args.audience !== undefined) fail('a Graph token (--graph) has Graph\'s audience: leave out --audience')
 if (appOnly && scopes.length > 0) fail('an app-only token (--app) carries app roles (--role), not scopes')
-if (scopes.length === 0 && roles.length === 0) fail('give at least one --scope or --role')
+if (!idToken && scopes.length === 0 && roles.length === 0) fail('give at least one --scope or --role')
 if (args.tenant !== undefined && !GUID.test(args.tenant)) fail('--tenant must be a tenant ID (a GUID)')
 if (args.version !== undefined && args.version !== '1' && args.version !== '2') fail('--version must be 1 or 2')
 const version = args.version === '1' ? 1 : 2
@@ -136,18 +152,28 @@ try {
   const named = user !== undefined && !GUID.test(user)
   const defaultObjectId = appOnly ? state.appObjectId : state.userObjectId
   const objectId = user === undefined ? defaultObjectId : (named ? guidOf(appOnly ? `app:${user}` : user) : user.toLowerCase())
-  const token = await issuer.mint({
-    version,
-    tenantId,
-    objectId,
-    appOnly,
-    scopes,
-    roles,
-    expiresIn: args.lifetime === undefined ? 3600 : seconds(args.lifetime),
+  const expiresIn = args.lifetime === undefined ? 3600 : seconds(args.lifetime)
+  const person = {
     ...(named && !appOnly ? { name: user, username: `${user}@contoso.example` } : {}),
-    ...(user === undefined && !appOnly ? { name: 'Dev User', username: 'dev.user@contoso.example' } : {}),
-    claims
-  })
+    ...(user === undefined && !appOnly ? { name: 'Dev User', username: 'dev.user@contoso.example' } : {})
+  }
+  // A Graph token's header carries a nonce (Graph alone can verify such a token); its audience is Graph's.
+  const forGraph = graph ? { audience: 'https://graph.microsoft.com', header: { nonce: randomUUID() } } : {}
+  const token = idToken
+    ? await issuer.mintIdToken({ version, tenantId, objectId, expiresIn, ...person })
+    : await issuer.mint({
+      version,
+      tenantId,
+      objectId,
+      appOnly,
+      scopes,
+      roles,
+      expiresIn,
+      ...(args.audience === undefined ? {} : { audience: args.audience }),
+      ...forGraph,
+      ...person,
+      claims
+    })
   process.stdout.write(`${token}\n`)
 } finally {
   await issuer.close()

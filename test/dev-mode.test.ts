@@ -3,6 +3,7 @@
  * the root URL. Slow tier: every test starts real processes.
  */
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { AddressInfo, Server } from 'node:net'
@@ -101,7 +102,7 @@ describe('development mode', () => {
     }
   })
 
-  test('`npm run token`: --app is the development app, not the user; --lifetime takes negative durations within and beyond the clock tolerance', { timeout: 120_000 }, async () => {
+  test('`npm run token`: --app is the development app, not the user; --lifetime takes negative durations within and beyond the clock tolerance; --graph, --id-token, --audience and --tenant tokens are refused with their codes', { timeout: 120_000 }, async () => {
     const dir = tempDir()
     const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0' }) })
     try {
@@ -125,7 +126,18 @@ describe('development mode', () => {
 
       const expired = await me(await token(['--scope', 'Todo.Read', '--lifetime', '-1h'], dir.path))
       assert.equal(expired.status, 401)
-      assert.match(expired.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="The token expired"/)
+      assert.match(expired.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="The token expired \d+ s ago: request a new token/)
+      // The token script's look-alikes of the usual mistakes, each refused with its own code.
+      for (const [args, code] of [
+        [['--graph', '--scope', 'User.Read'], 'ENTRA_TOKEN_FOR_GRAPH'],
+        [['--id-token'], 'ENTRA_TOKEN_ID_TOKEN'],
+        [['--scope', 'Todo.Read', '--audience', randomUUID()], 'ENTRA_TOKEN_INVALID_AUDIENCE'],
+        [['--scope', 'Todo.Read', '--tenant', randomUUID()], 'ENTRA_TOKEN_TENANT_NOT_ALLOWED']
+      ] as const) {
+        const refused = await me(await token(args, dir.path))
+        assert.equal(refused.status, 401, args.join(' '))
+        assert.equal(((await refused.json()) as { code?: unknown }).code, code, args.join(' '))
+      }
       // Within the 300 s clock tolerance, as the help says.
       assert.equal((await me(await token(['--scope', 'Todo.Read', '--lifetime', '-2m'], dir.path))).status, 200)
 

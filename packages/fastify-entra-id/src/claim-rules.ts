@@ -23,8 +23,11 @@ const TEMPLATE = '{tenantid}'
 
 /**
  * Entra's rules for the claims of an access token whose signature verified, as a pure function of the claims,
- * the context and `now` (milliseconds), like jose's `jwt_claims_set.ts`: the issuer and version, the tenant, the
- * audience, the times, and the signing key's `issuer` field (`keyIssuer`, when the key has one).
+ * the context and `now` (milliseconds), like jose's `jwt_claims_set.ts`. What the token is for comes first
+ * (Microsoft Graph, an ID token, another application), as no other refusal would help a caller who sent the
+ * wrong kind of token; then the issuer, version and tenant, the times, the signing key's `issuer` field
+ * (`keyIssuer`, when the key has one), and the permissions. The signature verified, so each refusal may say what
+ * the API accepts and what the caller should do instead (never the token's content).
  *
  * @returns the token version its verified issuer makes it.
  * @throws {@link InvalidTokenError} naming the first rule broken.
@@ -34,31 +37,51 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
   if (typeof iss !== 'string') throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token has no issuer')
   if (!isGuid(tid)) throw new InvalidTokenError('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid tenant ID (tid)')
 
+  // RFC 7519 allows an array, but Entra issues one audience; an array could smuggle a second API's audience.
+  const forThisApi = typeof aud === 'string' && context.audiences.has(aud)
+  if (!forThisApi && isGraphAudience(aud)) throw forGraph()
+  if (isIdToken(claims)) {
+    throw new InvalidTokenError('ENTRA_TOKEN_ID_TOKEN',
+      'The token is an ID token, which tells a client who signed in: send an access token requested for this API\'s scope instead')
+  }
+  if (!forThisApi) {
+    // The accepted audiences are not listed: the fix is to ask for this API's scope, whatever the audience is.
+    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is for another application (aud): request a token for this API\'s scope instead')
+  }
+
   const v2Issuer = fill(context.v2Issuer, tid)
   let version: TokenVersion
+  let anotherTenant = false
   if (iss === v2Issuer) {
     version = 2
   } else if (context.v1Issuer !== undefined && iss === fill(context.v1Issuer, tid)) {
     version = 1
   } else if (context.v1Issuer === undefined && ver === '1.0') {
     // v1 tokens are not accepted, so the v1 issuer was never read: say what is wrong with the token.
-    throw new InvalidTokenError('ENTRA_TOKEN_VERSION_MISMATCH', 'This API does not accept v1.0 tokens')
+    throw versionMismatch(1)
+  } else if (isAnotherTenantsIssuer(iss, context.v2Issuer, tid)) {
+    version = 2
+    anotherTenant = true
+  } else if (isAnotherTenantsIssuer(iss, context.v1Issuer, tid)) {
+    version = 1
+    anotherTenant = true
   } else {
     // Nothing of the accepted issuers is said: a wrong host or port is as likely as a wrong tenant.
     throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer (iss) is not one this API accepts')
   }
-  if (!context.tokenVersions.has(version)) {
-    throw new InvalidTokenError('ENTRA_TOKEN_VERSION_MISMATCH', `This API does not accept v${version}.0 tokens`)
-  }
+  if (!context.tokenVersions.has(version)) throw versionMismatch(version)
   if (ver !== (version === 2 ? '2.0' : '1.0')) {
     throw new InvalidTokenError('ENTRA_TOKEN_VERSION_MISMATCH', 'The token version (ver) does not match its issuer')
   }
-  if (context.allowedTenants !== null && !context.allowedTenants.has(tid.toLowerCase())) {
-    throw new InvalidTokenError('ENTRA_TOKEN_TENANT_NOT_ALLOWED', 'The token\'s tenant is not allowed to call this API')
+  if (anotherTenant) {
+    // A single-tenant API: the caller most often asked the common or organizations authority, which issues the
+    // token in the user's home tenant; a guest of the API's tenant gets one from that tenant's authority.
+    throw new InvalidTokenError('ENTRA_TOKEN_TENANT_NOT_ALLOWED',
+      'The token is from another tenant and this API accepts its own tenant only: request the token from this API\'s tenant (its authority, not common or organizations), signed in as a member or guest of it')
   }
-  // RFC 7519 allows an array, but Entra issues one audience; an array could smuggle a second API's audience.
-  if (typeof aud !== 'string' || !context.audiences.has(aud)) {
-    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is not meant for this API (audience)')
+  if (context.allowedTenants !== null && !context.allowedTenants.has(tid.toLowerCase())) {
+    throw new InvalidTokenError('ENTRA_TOKEN_TENANT_NOT_ALLOWED',
+      'The token\'s tenant is not allowed to call this API: sign in with an account of an allowed tenant, or ask the API\'s owner to add this tenant to allowedTenants')
   }
   const timeError = checkTime(claims, context.clockTolerance, now)
   if (timeError !== null) throw timeError
@@ -77,8 +100,55 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
 }
 
 /**
+ * The refusal of a Microsoft Graph token, from its header (a `nonce`, see {@link checkHeader}) or, verified, its
+ * audience: Graph is the one resource whose tokens a client most often sends to the wrong API.
+ */
+export function forGraph(): InvalidTokenError {
+  return new InvalidTokenError('ENTRA_TOKEN_FOR_GRAPH', 'The token is for Microsoft Graph: request a token for this API\'s scope instead')
+}
+
+/**
+ * Microsoft Graph's audiences: its application ID, and its hosts in the global and national clouds (Microsoft
+ * Graph, "National cloud deployments"), which v1 tokens carry as `aud`, with or without a final `/`.
+ */
+const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
+  '00000003-0000-0000-c000-000000000000',
+  'https://graph.microsoft.com',
+  'https://graph.microsoft.us',
+  'https://dod-graph.microsoft.us',
+  'https://microsoftgraph.chinacloudapi.cn',
+  'https://graph.microsoft.de'
+])
+
+function isGraphAudience(aud: unknown): boolean {
+  if (typeof aud !== 'string') return false
+  // One final slash, sliced off without a regex (the audience is the caller's text, up to 16 KiB).
+  const bare = aud.endsWith('/') ? aud.slice(0, -1) : aud
+  return GRAPH_AUDIENCES.has(bare.toLowerCase())
+}
+
+/**
+ * An ID token (OpenID Connect), by Microsoft's claims references: every access token names its calling
+ * application, `azp` (v2) or `appid` (v1), and a delegated one its scopes (`scp`); an ID token has none of them
+ * (its `aud` is the client itself). It may carry `roles` (the user's app roles of the client), so `roles` alone
+ * does not make an access token.
+ */
+function isIdToken(claims: Readonly<Record<string, unknown>>): boolean {
+  return claims.scp === undefined && claims.azp === undefined && claims.appid === undefined
+}
+
+/** The refusal of a token of `version` that the API does not accept, naming the registration setting to change. */
+function versionMismatch(version: TokenVersion): InvalidTokenError {
+  // Entra issues the version the API's registration asks for (`api.requestedAccessTokenVersion`), whichever
+  // endpoint (v1 or v2) the client used: the fix is in the registration, not in the client.
+  return new InvalidTokenError('ENTRA_TOKEN_VERSION_MISMATCH', version === 1
+    ? 'This API accepts v2.0 tokens only and this is a v1.0 token: set requestedAccessTokenVersion to 2 in the api section of the API\'s app registration manifest (the client\'s v1 or v2 endpoint does not choose the version)'
+    : 'This API accepts v1.0 tokens only and this is a v2.0 token: set requestedAccessTokenVersion to 1 (or null) in the api section of the API\'s app registration manifest, or accept v2.0 tokens (tokenVersions)')
+}
+
+/**
  * `scp` and `roles`: of the right types, and at least one of them present. Microsoft.Identity.Web refuses
- * tokens with neither: an ID token, or a token for another purpose.
+ * tokens with neither; an ID token was refused already, so this is a token for another purpose.
  */
 function checkPermissions(claims: Readonly<Record<string, unknown>>): void {
   const { scp, roles } = claims
@@ -89,7 +159,7 @@ function checkPermissions(claims: Readonly<Record<string, unknown>>): void {
     throw new InvalidTokenError('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s roles claim is not an array of strings')
   }
   if ((scp === undefined || scp.trim() === '') && (roles === undefined || roles.length === 0)) {
-    throw new InvalidTokenError('ENTRA_TOKEN_NOT_ACCESS_TOKEN', 'The token carries no scopes (scp) or app roles (roles): it is not an access token for this API')
+    throw new InvalidTokenError('ENTRA_TOKEN_NOT_ACCESS_TOKEN', 'The token carries no scopes (scp) or app roles (roles): request a token for this API\'s scope, or for an application, grant it an app role of this API')
   }
 }
 
@@ -108,7 +178,12 @@ export function checkTime(claims: Readonly<Record<string, unknown>>, clockTolera
   if (iat !== undefined && !isNumericDate(iat)) {
     return new InvalidTokenError('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s iat claim is invalid')
   }
-  if (exp <= seconds - clockTolerance) return new InvalidTokenError('ENTRA_TOKEN_EXPIRED', 'The token expired')
+  if (exp <= seconds - clockTolerance) {
+    // How long ago, from `exp` and in whole seconds: a token refused seconds after it was issued shows a clock
+    // that is wrong (here or at the client), where "expired" alone would not.
+    const ago = Math.floor(now / 1000 - exp)
+    return new InvalidTokenError('ENTRA_TOKEN_EXPIRED', `The token expired ${ago} s ago: request a new token (if it was just issued, a clock is wrong)`)
+  }
   if (nbf !== undefined && nbf > seconds + clockTolerance) {
     return new InvalidTokenError('ENTRA_TOKEN_NOT_YET_VALID', 'The token is not valid yet (nbf)')
   }
@@ -126,6 +201,21 @@ const MAX_NUMERIC_DATE = 253_402_300_799
 function isNumericDate(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && value <= MAX_NUMERIC_DATE
 }
+
+/**
+ * Whether `iss` is a single-tenant API's `issuer` with its tenant replaced by the token's `tid`: Entra's issuer of
+ * another tenant (a token the signature proves Entra issued, for a tenant the API does not serve). Anything else
+ * (a template, a host or port that differs) is not.
+ */
+function isAnotherTenantsIssuer(iss: string, issuer: string | undefined, tid: string): boolean {
+  if (issuer === undefined || issuer.includes(TEMPLATE)) return false
+  const tenant = TENANT_IN_ISSUER.exec(issuer)
+  if (tenant === null || tenant[0].toLowerCase() === tid.toLowerCase()) return false
+  return iss === issuer.slice(0, tenant.index) + tid + issuer.slice(tenant.index + tenant[0].length)
+}
+
+// The tenant ID in a single-tenant issuer (`https://login.microsoftonline.com/{GUID}/v2.0`, `https://sts.windows.net/{GUID}/`).
+const TENANT_IN_ISSUER = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i
 
 /** The issuer for tenant `tid`: multi-tenant documents name `{tenantid}` in place of the tenant. */
 function fill(issuer: string, tid: string): string {

@@ -1,4 +1,5 @@
 import { InvalidTokenError } from './errors.js'
+import { forGraph } from './claim-rules.js'
 
 // Header parameters that make a token name its own key. Only the tenant's JWKS is trusted (RFC 8725 §3.10).
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
@@ -8,8 +9,8 @@ const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
  * only the token (never what the API accepts), and refuse garbage cheaply.
  *
  * @returns the header's key ID (`kid`).
- * @throws {@link InvalidTokenError} `ENTRA_TOKEN_UNSUPPORTED_ALGORITHM`, `ENTRA_TOKEN_UNTRUSTED_KEY` or
- *   `ENTRA_TOKEN_MALFORMED`.
+ * @throws {@link InvalidTokenError} `ENTRA_TOKEN_UNSUPPORTED_ALGORITHM`, `ENTRA_TOKEN_UNTRUSTED_KEY`,
+ *   `ENTRA_TOKEN_MALFORMED` or `ENTRA_TOKEN_FOR_GRAPH`.
  */
 export function checkHeader(header: Readonly<Record<string, unknown>>): string {
   // Entra signs access tokens with RS256 only; refusing others first rules out "none" and HMAC-with-public-key.
@@ -24,6 +25,10 @@ export function checkHeader(header: Readonly<Record<string, unknown>>): string {
   if ('crit' in header || 'b64' in header) {
     throw new InvalidTokenError('ENTRA_TOKEN_MALFORMED', 'The token uses an unsupported header extension (crit)')
   }
+  // Microsoft Graph's tokens carry a `nonce` in their header, which Graph replaces with its SHA-256 before it
+  // checks the signature (the signed header held the hash), so no plain RS256 check verifies one. Refused from
+  // the header alone, before any key lookup; a `nonce` on any other token is refused just as cheaply.
+  if ('nonce' in header) throw forGraph()
   const kid = header.kid
   if (typeof kid !== 'string' || kid === '') {
     throw new InvalidTokenError('ENTRA_TOKEN_MALFORMED', 'The token header has no key ID (kid)')

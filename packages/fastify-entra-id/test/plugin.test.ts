@@ -63,10 +63,17 @@ describe('the plugin in a Fastify app', () => {
   }))
 
   it('answers errors in Fastify\'s error shape with a stable code and no stack trace', () => withIssuer(async (issuer) => {
-    const app = await buildApp(issuer)
+    const now = Date.now()
+    const app = await buildApp(issuer, { clock: () => now })
     try {
-      const response = await app.inject({ url: '/me', headers: bearer(await issuer.mint({ scopes: ['x'], expiresIn: -3600 })) })
-      assert.deepEqual(response.json(), { statusCode: 401, code: 'ENTRA_TOKEN_EXPIRED', error: 'Unauthorized', message: 'The token expired' })
+      const expired = await issuer.mint({ scopes: ['x'], now: Math.floor(now / 1000), expiresIn: -3600 })
+      const response = await app.inject({ url: '/me', headers: bearer(expired) })
+      assert.deepEqual(response.json(), {
+        statusCode: 401,
+        code: 'ENTRA_TOKEN_EXPIRED',
+        error: 'Unauthorized',
+        message: 'The token expired 3600 s ago: request a new token (if it was just issued, a clock is wrong)'
+      })
     } finally {
       await app.close()
     }

@@ -43,6 +43,14 @@ describe('checkHeader', () => {
     assert.equal(code(() => checkHeader({ alg: 'RS256', kid: '' })), 'ENTRA_TOKEN_MALFORMED')
     assert.equal(code(() => checkHeader({ alg: 'RS256', kid: 7 })), 'ENTRA_TOKEN_MALFORMED')
   })
+  it('refuses a nonce (Microsoft Graph\'s header) whatever its value, with or without a kid, after the algorithm and key rules', () => {
+    for (const nonce of ['abc', '', null, 7, { a: 1 }]) {
+      assert.equal(code(() => checkHeader({ alg: 'RS256', kid: 'k1', nonce })), 'ENTRA_TOKEN_FOR_GRAPH', JSON.stringify(nonce))
+    }
+    assert.equal(code(() => checkHeader({ alg: 'RS256', nonce: 'abc' })), 'ENTRA_TOKEN_FOR_GRAPH')
+    assert.equal(code(() => checkHeader({ alg: 'none', kid: 'k1', nonce: 'abc' })), 'ENTRA_TOKEN_UNSUPPORTED_ALGORITHM')
+    assert.equal(code(() => checkHeader({ alg: 'RS256', kid: 'k1', nonce: 'abc', jku: 'https://evil.example/keys' })), 'ENTRA_TOKEN_UNTRUSTED_KEY')
+  })
 })
 
 describe('checkClaims and checkTime', () => {
@@ -67,6 +75,44 @@ describe('checkClaims and checkTime', () => {
     assert.equal(checkClaims(good, context, NOW, 'https://login.example/{tenantid}/v2.0'), 2)
     assert.equal(checkClaims({ ...good, iss: `https://sts.example/${tid}/`, ver: '1.0' }, context, NOW, 'https://login.example/{tenantid}/v2.0'), 1)
     assert.equal(code(() => checkClaims(good, context, NOW, `https://login.example/${randomUUID()}/v2.0`)), 'ENTRA_TOKEN_INVALID_ISSUER')
+  })
+  it('refuse a Graph audience (any case, one final slash) before anything else, unless the API accepts it', () => {
+    for (const aud of ['00000003-0000-0000-C000-000000000000', 'HTTPS://graph.microsoft.com/', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us/', 'https://microsoftgraph.chinacloudapi.cn']) {
+      assert.equal(code(() => checkClaims({ ...good, aud, iss: 'https://elsewhere.example/', exp: 1 }, context, NOW)), 'ENTRA_TOKEN_FOR_GRAPH', aud)
+    }
+    assert.equal(code(() => checkClaims({ ...good, aud: 'https://graph.microsoft.com//' }, context, NOW)), 'ENTRA_TOKEN_INVALID_AUDIENCE')
+    assert.equal(code(() => checkClaims({ ...good, aud: `https://graph.microsoft.com${'/'.repeat(16_000)}` }, context, NOW)), 'ENTRA_TOKEN_INVALID_AUDIENCE')
+    assert.equal(code(() => checkClaims({ ...good, aud: ['https://graph.microsoft.com'] }, context, NOW)), 'ENTRA_TOKEN_INVALID_AUDIENCE')
+    assert.equal(checkClaims({ ...good, aud: 'https://graph.microsoft.com' }, { ...context, audiences: new Set(['https://graph.microsoft.com']) }, NOW), 2)
+  })
+  it('refuse a token without scp, azp and appid as an ID token, roles or not, and one with azp but no permissions as not an access token', () => {
+    const id = { iss: good.iss, tid, ver: '2.0', aud: 'api://todo', exp: seconds + 3600, nonce: 'n' }
+    assert.equal(code(() => checkClaims(id, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
+    assert.equal(code(() => checkClaims({ ...id, roles: ['Todo.Read.All'] }, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
+    assert.equal(code(() => checkClaims({ ...id, aud: randomUUID(), ver: '1.0' }, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
+    assert.equal(code(() => checkClaims({ ...id, azp: randomUUID() }, context, NOW)), 'ENTRA_TOKEN_NOT_ACCESS_TOKEN')
+    assert.equal(code(() => checkClaims({ ...id, appid: randomUUID() }, context, NOW)), 'ENTRA_TOKEN_NOT_ACCESS_TOKEN')
+    assert.equal(checkClaims({ ...id, azp: randomUUID(), roles: ['Todo.Read.All'] }, context, NOW), 2)
+  })
+  it('refuse, on a single-tenant API, Entra\'s issuer of another tenant as that tenant\'s, and any other issuer as invalid', () => {
+    const own = randomUUID()
+    const single: ClaimContext = { ...context, v2Issuer: `https://login.example/${own}/v2.0`, v1Issuer: `https://sts.example/${own}/` }
+    const other = randomUUID()
+    const at = (iss: string, ver = '2.0') => code(() => checkClaims({ ...good, tid: other, iss, ver }, single, NOW))
+    assert.equal(at(`https://login.example/${other}/v2.0`), 'ENTRA_TOKEN_TENANT_NOT_ALLOWED')
+    assert.equal(at(`https://sts.example/${other}/`, '1.0'), 'ENTRA_TOKEN_TENANT_NOT_ALLOWED')
+    // A v2-only API never read the v1 issuer: another tenant's v1 token is told about its version first.
+    assert.equal(code(() => checkClaims({ ...good, tid: other, iss: `https://sts.example/${other}/`, ver: '1.0' }, { ...single, v1Issuer: undefined, tokenVersions: new Set([2]) }, NOW)), 'ENTRA_TOKEN_VERSION_MISMATCH')
+    for (const iss of [`https://login.example/${randomUUID()}/v2.0`, `https://login.example:8443/${other}/v2.0`, `https://login.example/${other}/v2.0/`, `https://login.example/${other}/v2.0?x`]) {
+      assert.equal(at(iss), 'ENTRA_TOKEN_INVALID_ISSUER', iss)
+    }
+    // The API's own tenant, from an issuer that moved: not another tenant.
+    assert.equal(code(() => checkClaims({ ...good, tid: own, iss: `https://moved.example/${own}/v2.0` }, single, NOW)), 'ENTRA_TOKEN_INVALID_ISSUER')
+  })
+  it('say how long ago a token expired, in whole seconds counted from exp', () => {
+    assert.equal(checkTime({ exp: seconds - 400 }, 300, NOW)?.message, 'The token expired 400 s ago: request a new token (if it was just issued, a clock is wrong)')
+    assert.equal(checkTime({ exp: seconds - 400.5 }, 300, NOW + 999)?.message.startsWith('The token expired 401 s ago:'), true)
+    assert.equal(checkTime({ exp: seconds }, 0, NOW + 999)?.message.startsWith('The token expired 0 s ago:'), true)
   })
   it('refuse the allowed tenants\' complement and a second audience', () => {
     assert.equal(code(() => checkClaims(good, { ...context, allowedTenants: new Set([randomUUID()]) }, NOW)), 'ENTRA_TOKEN_TENANT_NOT_ALLOWED')

@@ -94,9 +94,11 @@ describe('token validation (single tenant, v1 and v2)', () => {
   })
 
   describe('refuses with 401 invalid_token', () => {
-    it('an expired token, saying it expired', async () => {
+    it('an expired token (how long ago it expired: why-401.test.ts, on a clock that stands still)', async () => {
       const token = await issuer.mint({ scopes: ['Todo.Read'], expiresIn: -400 })
-      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_EXPIRED', challenge: invalid('The token expired') })
+      const result = await call(token)
+      assert.equal(result.status, 401)
+      assert.equal(result.code, 'ENTRA_TOKEN_EXPIRED')
     })
 
     it('a token not valid yet (nbf beyond the tolerance)', async () => {
@@ -127,7 +129,9 @@ describe('token validation (single tenant, v1 and v2)', () => {
 
     it('a token whose audience is another API', async () => {
       const token = await issuer.mint({ scopes: ['Todo.Read'], audience: randomUUID() })
-      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_AUDIENCE', challenge: invalid('The token is not meant for this API (audience)') })
+      assert.deepEqual(await call(token), {
+        status: 401, code: 'ENTRA_TOKEN_INVALID_AUDIENCE', challenge: invalid('The token is for another application (aud): request a token for this API\'s scope instead')
+      })
     })
 
     it('a token whose aud is an array that contains this API among others', async () => {
@@ -135,9 +139,24 @@ describe('token validation (single tenant, v1 and v2)', () => {
       assert.equal((await call(token)).code, 'ENTRA_TOKEN_INVALID_AUDIENCE')
     })
 
-    it('a token from another tenant', async () => {
-      const token = await issuer.mint({ scopes: ['Todo.Read'], tenantId: randomUUID() })
-      assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_INVALID_ISSUER', challenge: invalid('The token\'s issuer (iss) is not one this API accepts') })
+    it('a token from another tenant, as a tenant the API does not serve (v2 and v1)', async () => {
+      for (const version of [2, 1] as const) {
+        const token = await issuer.mint({ version, scopes: ['Todo.Read'], tenantId: randomUUID() })
+        assert.deepEqual(await call(token), {
+          status: 401,
+          code: 'ENTRA_TOKEN_TENANT_NOT_ALLOWED',
+          challenge: invalid('The token is from another tenant and this API accepts its own tenant only: request the token from this API\'s tenant (its authority, not common or organizations), signed in as a member or guest of it')
+        }, `v${version}`)
+      }
+    })
+
+    it('a token whose issuer is another tenant\'s on another host, or names a tenant other than its tid, as an invalid issuer', async () => {
+      const other = randomUUID()
+      const moved = `https://evil.example/${other}/v2.0`
+      for (const claims of [{ tid: other, iss: moved }, { tid: other, iss: issuer.issuer(2, randomUUID()) }]) {
+        const token = await issuer.mint({ scopes: ['Todo.Read'], claims })
+        assert.equal((await call(token)).code, 'ENTRA_TOKEN_INVALID_ISSUER', claims.iss)
+      }
     })
 
     it('a token whose issuer is another host, even with this tenant in its path', async () => {
@@ -175,12 +194,12 @@ describe('token validation (single tenant, v1 and v2)', () => {
       }
     })
 
-    it('a token with neither scp nor roles: an ID token, not an access token', async () => {
-      const token = await issuer.mint({ claims: { nonce: 'n-0S6_WzA2Mj' } })
+    it('a token of a calling application (azp) with neither scp nor roles: not an access token for this API', async () => {
+      const token = await issuer.mint()
       assert.deepEqual(await call(token), {
         status: 401,
         code: 'ENTRA_TOKEN_NOT_ACCESS_TOKEN',
-        challenge: invalid('The token carries no scopes (scp) or app roles (roles): it is not an access token for this API')
+        challenge: invalid('The token carries no scopes (scp) or app roles (roles): request a token for this API\'s scope, or for an application, grant it an app role of this API')
       })
     })
 
@@ -353,7 +372,9 @@ describe('token validation options', () => {
       const v1 = await issuer.mint({ version: 1, scopes: ['Todo.Read'] })
       const v2 = await issuer.mint({ scopes: ['Todo.Read'] })
       assert.deepEqual(outcome(await app.inject({ url: '/me', headers: bearer(v1) })), {
-        status: 401, code: 'ENTRA_TOKEN_VERSION_MISMATCH', challenge: invalid('This API does not accept v1.0 tokens')
+        status: 401,
+        code: 'ENTRA_TOKEN_VERSION_MISMATCH',
+        challenge: invalid('This API accepts v2.0 tokens only and this is a v1.0 token: set requestedAccessTokenVersion to 2 in the api section of the API\'s app registration manifest (the client\'s v1 or v2 endpoint does not choose the version)')
       })
       assert.equal((await app.inject({ url: '/me', headers: bearer(v2) })).statusCode, 200)
       assert.equal(issuer.count('discovery-v1'), 0)
@@ -382,7 +403,9 @@ describe('token validation options', () => {
     try {
       const v2 = await issuer.mint({ scopes: ['Todo.Read'] })
       assert.deepEqual(outcome(await app.inject({ url: '/me', headers: bearer(v2) })), {
-        status: 401, code: 'ENTRA_TOKEN_VERSION_MISMATCH', challenge: invalid('This API does not accept v2.0 tokens')
+        status: 401,
+        code: 'ENTRA_TOKEN_VERSION_MISMATCH',
+        challenge: invalid('This API accepts v1.0 tokens only and this is a v2.0 token: set requestedAccessTokenVersion to 1 (or null) in the api section of the API\'s app registration manifest, or accept v2.0 tokens (tokenVersions)')
       })
       assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint({ version: 1, scopes: ['Todo.Read'] })) })).statusCode, 200)
     } finally {
@@ -451,7 +474,9 @@ describe('multi-tenant APIs', () => {
         assert.equal(ok.statusCode, 200)
         assert.equal(ok.json<{ tenantId: string }>().tenantId, tenantA)
         assert.deepEqual(outcome(await app.inject({ url: '/me', headers: bearer(fromB) })), {
-          status: 401, code: 'ENTRA_TOKEN_TENANT_NOT_ALLOWED', challenge: invalid('The token\'s tenant is not allowed to call this API')
+          status: 401,
+          code: 'ENTRA_TOKEN_TENANT_NOT_ALLOWED',
+          challenge: invalid('The token\'s tenant is not allowed to call this API: sign in with an account of an allowed tenant, or ask the API\'s owner to add this tenant to allowedTenants')
         })
       }
     } finally {

@@ -93,6 +93,19 @@ export interface MintOptions {
   kid?: string
 }
 
+/**
+ * Options of {@link TestIssuer.mintIdToken}: an ID token's user, tenant and times, as in {@link MintOptions}.
+ * Times are seconds.
+ */
+export interface IdTokenOptions extends Pick<MintOptions, 'version' | 'tenantId' | 'objectId' | 'name' | 'username' | 'expiresIn' | 'now' | 'claims' | 'header' | 'kid'> {
+  /** `aud`: the client application the ID token was issued to. Default {@link TEST_CLIENT_APP_ID}. */
+  audience?: string
+  /** `nonce`, as the client sent it in its sign-in request. Default: a random GUID. */
+  nonce?: string
+  /** The user's app roles of the client application (`roles`), which ID tokens may carry. Default: none. */
+  roles?: readonly string[]
+}
+
 /** One request the issuer received. */
 export interface IssuerRequest {
   readonly kind: EndpointKind | 'other'

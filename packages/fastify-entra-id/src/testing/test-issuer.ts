@@ -9,7 +9,7 @@ import { importSigningKey, newSigningKey } from './signing-keys.js'
 import type { SigningKey } from './signing-keys.js'
 import type { Route } from './endpoints.js'
 import { TEST_CLIENT_APP_ID } from './options.js'
-import type { BehaviourOptions, EndpointKind, IssuerBehaviour, IssuerRequest, MintOptions, TestIssuerOptions } from './options.js'
+import type { BehaviourOptions, EndpointKind, IdTokenOptions, IssuerBehaviour, IssuerRequest, MintOptions, TestIssuerOptions } from './options.js'
 
 /**
  * A local OpenID issuer shaped like Microsoft Entra ID: v1 and v2 discovery documents and key sets for any
@@ -119,12 +119,43 @@ export class TestIssuer {
     }
     if (options.scopes !== undefined && options.scopes.length > 0) claims.scp = options.scopes.join(' ')
     if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles]
-    applyOverrides(claims, options.claims)
+    return this.#sign(claims, options)
+  }
 
-    const key = options.kid === undefined ? this.#key(this.#signingKid) : this.#key(options.kid)
-    const header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid: key.kid, x5t: key.kid }
-    applyOverrides(header, options.header)
-    return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey)
+  /**
+   * Mints a signed OpenID Connect ID token, shaped as Entra issues one to a client at sign-in: `aud` is the client
+   * application (not the API), a `nonce`, the user's claims, and no `scp`, `azp` or `appid`. For testing that an
+   * API refuses ID tokens sent in place of access tokens (`ENTRA_TOKEN_ID_TOKEN`). With no options: a v2 ID
+   * token for the issuer's tenant, issued to {@link TEST_CLIENT_APP_ID}.
+   */
+  async mintIdToken(options: IdTokenOptions = {}): Promise<string> {
+    const version = options.version ?? 2
+    const tid = options.tenantId ?? this.tenantId
+    const now = options.now ?? Math.floor(Date.now() / 1000)
+    const username = options.username ?? `user@${tid.slice(0, 8)}.example`
+    const claims: Record<string, unknown> = {
+      aud: options.audience ?? TEST_CLIENT_APP_ID,
+      iss: this.issuer(version, tid),
+      iat: now,
+      nbf: now,
+      exp: now + (options.expiresIn ?? 3600),
+      tid,
+      oid: options.objectId ?? randomUUID(),
+      sub: randomUUID(),
+      ver: version === 2 ? '2.0' : '1.0',
+      nonce: options.nonce ?? randomUUID(),
+      name: options.name ?? 'Test User',
+      uti: randomUUID().replace(/-/g, '').slice(0, 22),
+      rh: '0.AAAA-test-issuer.'
+    }
+    if (version === 2) {
+      claims.preferred_username = username
+    } else {
+      claims.upn = username
+      claims.unique_name = username
+    }
+    if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles]
+    return this.#sign(claims, options)
   }
 
   /** Adds a new signing key, publishes it and makes it sign new tokens; old keys stay published. Returns its `kid`. */
@@ -197,6 +228,15 @@ export class TestIssuer {
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy()
     await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+
+  /** Signs `claims` (with its `claims` overrides applied) under the header Entra uses, with its `header` overrides. */
+  #sign(claims: Record<string, unknown>, options: Pick<MintOptions, 'claims' | 'header' | 'kid'>): Promise<string> {
+    applyOverrides(claims, options.claims)
+    const key = options.kid === undefined ? this.#key(this.#signingKid) : this.#key(options.kid)
+    const header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid: key.kid, x5t: key.kid }
+    applyOverrides(header, options.header)
+    return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey)
   }
 
   #key(kid: string): SigningKey {
