@@ -9,6 +9,7 @@ import configPlugin from './plugins/config.js'
 import connectionsPlugin from './plugins/connections.js'
 import storePlugin from './plugins/store.js'
 import openapiPlugin from './plugins/openapi.js'
+import apiRootRoutes from './routes/api-root.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
 import rootRoutes from './routes/root.js'
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     await app.register(healthRoutes, { prefix: '/health' })
     await app.register(todoRoutes, { prefix: '/api/todos' })
     await app.register(meRoutes, { prefix: '/api/me' })
+    await app.register(apiRootRoutes, { prefix: '/api' })
     await app.register(rootRoutes)
     await app.ready()
   } catch (error) {

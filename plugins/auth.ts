@@ -51,7 +51,8 @@ const VARIABLE_OF_OPTION: Readonly<Record<string, string>> = {
   clientId: 'AZURE_CLIENT_ID',
   authorityHost: 'AZURE_AUTHORITY_HOST',
   audience: 'AUTH_AUDIENCES',
-  allowedTenants: 'AUTH_ALLOWED_TENANTS'
+  allowedTenants: 'AUTH_ALLOWED_TENANTS',
+  allowGuests: 'AUTH_ALLOW_GUESTS'
 }
 
 async function auth(app: FastifyInstance): Promise<void> {
@@ -102,7 +103,7 @@ async function auth(app: FastifyInstance): Promise<void> {
   }
 
   try {
-    await app.register(fastifyEntraId, options)
+    await app.register(fastifyEntraId, { ...options, allowGuests: c.AUTH_ALLOW_GUESTS })
   } catch (error) {
     if (error instanceof EntraConfigError) {
       throw new ConfigError([`${VARIABLE_OF_OPTION[error.option] ?? error.option}: ${error.message}`])

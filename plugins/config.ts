@@ -24,6 +24,10 @@ export const configSchema = Type.Object({
   AUTH_SCOPE_WRITE: Type.String({ default: 'Todo.Write', pattern: PERMISSION }),
   AUTH_ROLE_READ_ALL: Type.String({ default: 'Todo.Read.All', pattern: PERMISSION }),
   AUTH_ROLE_WRITE_ALL: Type.String({ default: 'Todo.Write.All', pattern: PERMISSION }),
+  // Whether guest accounts (B2B users, invited personal accounts) may call the API.
+  AUTH_ALLOW_GUESTS: Type.Boolean({ default: true }),
+  // Group object IDs: when set, users must be in one of them (applications are not concerned).
+  AUTH_REQUIRED_GROUPS: Type.Optional(Type.String({ pattern: `^${GUID}(?:\\s*,\\s*${GUID})*$` })),
   // An Entra authentication-context ID, c1 to c99 (Conditional Access step-up for deleting).
   AUTH_DELETE_AUTH_CONTEXT: Type.Optional(Type.String({ pattern: '^c(?:[1-9]|[1-9][0-9])$' })),
   OPENAPI_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
@@ -53,6 +57,8 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_SCOPE_WRITE: 'a scope name without spaces or quotes',
   AUTH_ROLE_READ_ALL: 'an app role name without spaces or quotes',
   AUTH_ROLE_WRITE_ALL: 'an app role name without spaces or quotes',
+  AUTH_ALLOW_GUESTS: 'true or false',
+  AUTH_REQUIRED_GROUPS: 'a comma-separated list of group object IDs (GUIDs)',
   AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',
   OPENAPI_CLIENT_ID: 'the application (client) ID of the Swagger UI client, a GUID',
   PORT: 'an integer from 0 to 65535',

@@ -33,6 +33,7 @@ export default function me(fastify: FastifyInstance, _options: unknown, done: (e
       scopes: [...identity.scopes].sort(),
       roles: [...identity.roles].sort(),
       tokenVersion: identity.tokenVersion,
+      accountType: identity.accountType,
       expiresAt: identity.expiresAt.toISOString()
     }
   })

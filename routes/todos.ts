@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { InsufficientScopeError, requireAuth, requireAuthContext } from 'fastify-entra-id'
+import { InsufficientScopeError, requireAuth, requireAuthContext, requireGroups } from 'fastify-entra-id'
+import { list } from '../plugins/config.js'
 import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { decodeCursor, encodeCursor } from '../store/cursor.js'
@@ -20,6 +21,9 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { read, write } = app.access
   const realm = app.entraId.realm
+  // AUTH_REQUIRED_GROUPS: only users in one of these groups use the todos; applications go by their app roles.
+  const groups = app.config.AUTH_REQUIRED_GROUPS
+  if (groups !== undefined) app.addHook('onRequest', requireGroups({ anyOf: list(groups) }, { appOnly: 'allow' }))
 
   app.get('', {
     onRequest: read.guard,

@@ -14,5 +14,6 @@ export const MeSchema = Type.Object({
   scopes: Type.Array(Type.String()),
   roles: Type.Array(Type.String()),
   tokenVersion: Type.Union([Type.Literal(1), Type.Literal(2)]),
+  accountType: Type.Union([Type.Literal('member'), Type.Literal('guest'), Type.Null()], { description: 'member or guest of the tenant; null for applications' }),
   expiresAt: Type.String({ format: 'date-time' })
 })

@@ -27,6 +27,7 @@ describe('GET /api/me', () => {
       scopes: ['Todo.Read', 'Todo.Write'],
       roles: [],
       tokenVersion: 2,
+      accountType: 'member',
       expiresAt: null
     })
   })
@@ -57,6 +58,12 @@ describe('GET /api/me', () => {
     assert.deepEqual(body.scopes, [])
     assert.deepEqual(body.roles, ['Todo.Read.All'])
     assert.equal(body.oid, h.callers.daemon)
+    assert.equal(body.accountType, null)
+  })
+
+  test('says whether a user is a guest (acct)', async () => {
+    const token = await h.issuer.mint({ scopes: ['Todo.Read'], claims: { acct: 1 } })
+    assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(token) })).json<{ accountType: string }>().accountType, 'guest')
   })
 
   test('accepts any valid token, even without the todo scopes', async () => {
@@ -75,5 +82,61 @@ describe('GET /api/me', () => {
     const res = await h.app.inject({ url: '/api/me' })
     assert.equal(res.statusCode, 401)
     assert.equal(res.headers['www-authenticate'], 'Bearer realm="api"')
+  })
+})
+
+describe('GET /api: optional authentication', () => {
+  let h: Harness
+  before(async () => { h = await startHarness('sqlite') })
+  after(async () => { await h.close() })
+
+  test('answers anyone, with caller null without a token', async () => {
+    const res = await h.app.inject({ url: '/api' })
+    assert.equal(res.statusCode, 200)
+    assert.deepEqual(res.json(), { service: 'todo-api', docs: '/docs', caller: null })
+  })
+
+  test('names the caller of a valid token', async () => {
+    const token = await h.issuer.mint({ objectId: h.callers.alice, scopes: ['Todo.Read'], name: 'Alice' })
+    assert.deepEqual((await h.app.inject({ url: '/api', headers: bearer(token) })).json<{ caller: unknown }>().caller,
+      { oid: h.callers.alice, name: 'Alice', isAppOnly: false })
+  })
+
+  test('refuses a bad token rather than serving it as anonymous', async () => {
+    const res = await h.app.inject({ url: '/api', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'], expiresIn: -3600 })) })
+    assert.equal(res.statusCode, 401)
+    assert.equal(res.json<{ code: string }>().code, 'ENTRA_TOKEN_EXPIRED')
+  })
+})
+
+describe('AUTH_ALLOW_GUESTS=false and AUTH_REQUIRED_GROUPS', () => {
+  const FINANCE = '2f0c4a1e-7b9d-4e53-8a61-0c3d5e7f9a1b'
+  const AUDIT = '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d'
+  let h: Harness
+  before(async () => { h = await startHarness('sqlite', { AUTH_ALLOW_GUESTS: 'false', AUTH_REQUIRED_GROUPS: `${FINANCE}, ${AUDIT}` }) })
+  after(async () => { await h.close() })
+
+  const todos = async (token: string) => h.app.inject({ url: '/api/todos', headers: bearer(token) })
+
+  test('refuses guests everywhere, members pass', async () => {
+    const guest = await h.issuer.mint({ scopes: ['Todo.Read'], claims: { acct: 1, groups: [FINANCE] } })
+    for (const url of ['/api/me', '/api/todos', '/api']) {
+      const res = await h.app.inject({ url, headers: bearer(guest) })
+      assert.equal(res.statusCode, 403, url)
+      assert.equal(res.json<{ code: string }>().code, 'ENTRA_GUEST_NOT_ALLOWED', url)
+    }
+    assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'], claims: { acct: 0 } })) })).statusCode, 200)
+  })
+
+  test('lets users of one of the groups use the todos, refuses the others, and leaves applications to their roles', async () => {
+    assert.equal((await todos(await h.issuer.mint({ scopes: ['Todo.Read'], claims: { groups: [AUDIT] } }))).statusCode, 200)
+    const outsider = await todos(await h.issuer.mint({ scopes: ['Todo.Read'], claims: { groups: ['0badc0de-0000-4000-8000-000000000000'] } }))
+    assert.equal(outsider.statusCode, 403)
+    assert.equal(outsider.json<{ code: string }>().code, 'ENTRA_CLAIM_REQUIRED')
+    const overage = await todos(await h.issuer.mint({ scopes: ['Todo.Read'], claims: { hasgroups: true } }))
+    assert.equal(overage.json<{ code: string }>().code, 'ENTRA_GROUPS_OVERAGE')
+    assert.equal((await todos(await h.callers.app(['Todo.Read.All']))).statusCode, 200)
+    // /api/me is not a todo route: any member of the tenant may ask who they are.
+    assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'] })) })).statusCode, 200)
   })
 })

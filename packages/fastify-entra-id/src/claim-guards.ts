@@ -11,6 +11,16 @@ import type { CompiledRequirement } from './requirements.js'
  */
 export type ClaimRequirement = string | { readonly anyOf: readonly string[] } | { readonly allOf: readonly string[] }
 
+/** Options of {@link requireClaim} and {@link requireGroups}. */
+export interface ClaimGuardOptions {
+  /**
+   * What to do with app-only callers: `'check'` their claims like a user's, or `'allow'` them through when the
+   * claim describes users (`groups`, `wids`, `acct`...) and applications are trusted through their app roles.
+   * Default `'check'`.
+   */
+  readonly appOnly?: 'check' | 'allow'
+}
+
 // Claim names: what a JSON member name of a token can reasonably be, and printable in a 403.
 const CLAIM_NAME = /^[\x21-\x7e]{1,128}$/
 // Values may contain spaces (custom claims), not control characters or quotes (they are named in a 403).
@@ -30,15 +40,18 @@ const CLAIM_VALUE = /^[\x20\x21\x23-\x5b\x5d-\x7e\u00a0-\uffff]{1,256}$/
  * app.get('/admin', { preHandler: requireClaim('wids', '62e90394-69f5-4237-9190-012177145e10') }, handler)
  * app.get('/finance', { preHandler: requireClaim('groups', { anyOf: [financeGroupId, auditGroupId] }) }, handler)
  * ```
- * @throws {@link EntraConfigError} when built with a bad claim name or requirement.
+ * @throws {@link EntraConfigError} when built with a bad claim name, requirement or option.
  */
-export function requireClaim(claim: string, requirement: ClaimRequirement): EntraGuard {
+export function requireClaim(claim: string, requirement: ClaimRequirement, options: ClaimGuardOptions = {}): EntraGuard {
   if (typeof claim !== 'string' || !CLAIM_NAME.test(claim)) {
     throw new EntraConfigError('claim', 'must be a claim name: 1 to 128 printable ASCII characters without spaces')
   }
   const required = compileValues(requirement)
+  const appOnly = options.appOnly ?? 'check'
+  if (appOnly !== 'check' && appOnly !== 'allow') throw new EntraConfigError('appOnly', 'must be "check" or "allow"')
   const needs = `${claim}: ${required.values.length === 1 ? required.values[0] : `${required.match === 'anyOf' ? 'one of' : 'all of'} ${required.values.join(', ')}`}`
   return makeGuard((identity, { realm }) => {
+    if (appOnly === 'allow' && identity.isAppOnly) return null
     const claims = identity.claims
     if (claim === 'groups' && claims.groups === undefined && hasGroupsOverage(claims)) {
       return new AccessDeniedError('ENTRA_GROUPS_OVERAGE',
@@ -48,7 +61,7 @@ export function requireClaim(claim: string, requirement: ClaimRequirement): Entr
     const held = valuesOf(claims[claim])
     const ok = required.match === 'anyOf' ? required.values.some((v) => held.includes(v)) : required.values.every((v) => held.includes(v))
     return ok ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`, { realm })
-  }, { user: [{}], app: [{}], conditions: [`claim ${needs}`] })
+  }, { user: [{}], app: [{}], conditions: [`claim ${needs}${appOnly === 'allow' ? ' (users)' : ''}`] })
 }
 
 /**
@@ -59,8 +72,8 @@ export function requireClaim(claim: string, requirement: ClaimRequirement): Entr
  * app.get('/reports', { preHandler: requireGroups({ anyOf: [financeGroupId, auditGroupId] }) }, handler)
  * ```
  */
-export function requireGroups(requirement: ClaimRequirement): EntraGuard {
-  return requireClaim('groups', requirement)
+export function requireGroups(requirement: ClaimRequirement, options: ClaimGuardOptions = {}): EntraGuard {
+  return requireClaim('groups', requirement, options)
 }
 
 /**

@@ -71,6 +71,23 @@ describe('claim policies', () => {
     }
   })
 
+  it('appOnly: "allow" lets applications through a claim that describes users', async () => {
+    const local = Fastify()
+    await local.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    local.get('/users-in-finance', { preHandler: requireGroups(FINANCE, { appOnly: 'allow' }) }, () => ({ ok: true }))
+    local.get('/finance', { preHandler: requireGroups(FINANCE) }, () => ({ ok: true }))
+    try {
+      const daemon = bearer(await issuer.mint({ appOnly: true, roles: ['Todo.Read.All'] }))
+      assert.equal((await local.inject({ url: '/users-in-finance', headers: daemon })).statusCode, 200)
+      assert.equal((await local.inject({ url: '/finance', headers: daemon })).statusCode, 403)
+      const outsider = bearer(await issuer.mint({ scopes: ['Todo.Read'], claims: { groups: [AUDIT] } }))
+      assert.equal((await local.inject({ url: '/users-in-finance', headers: outsider })).statusCode, 403)
+    } finally {
+      await local.close()
+    }
+    assert.throws(() => requireGroups(FINANCE, { appOnly: 'refuse' as 'allow' }), (e: unknown) => e instanceof EntraConfigError && e.option === 'appOnly')
+  })
+
   it('names what was required, never what the caller holds', async () => {
     const secretGroup = '0badc0de-0000-4000-8000-000000000000'
     const result = await call('/finance-or-audit', { groups: [secretGroup] })
