@@ -65,7 +65,7 @@ export interface EntraIdOpenApiOptions {
    * The JSON schema of an error answer's body, for the 400/401/403/503 responses added to protected routes.
    * Default: Fastify's default error body, `{ statusCode, code, error, message }`.
    */
-  readonly errorSchema?: Readonly<Record<string, unknown>> | undefined
+  readonly errorSchema?: object | undefined
 }
 
 /** The route hooks that can hold a guard: those that run before the handler. */
@@ -234,7 +234,7 @@ function guardsOf(route: RouteOptions): GuardDescription[] {
 
 /** A copy of the route's schema, documented: the route's own schema object is Fastify's and stays untouched. */
 function documented(schema: FastifySchema | undefined, access: RouteAccess, security: SecurityRequirement[],
-  errorSchema: Readonly<Record<string, unknown>>): FastifySchema {
+  errorSchema: object): FastifySchema {
   const own = (schema ?? {}) as FastifySchema & { security?: unknown, description?: string }
   const sentence = `**Access:** ${accessSentence(access)}`
   // @fastify/swagger documents a route without responses as answering 200; adding answers must not lose that.
