@@ -99,10 +99,8 @@ type Document = Parameters<SwaggerTransformObject>[0] extends infer D ? D extend
  *   replaces every transform (@fastify/swagger's rule), this one included.
  *
  * @example
+ * `swagger` is @fastify/swagger's default export, `withEntraIdSecurity` this subpath's (see the README):
  * ```ts
- * import swagger from '@fastify/swagger'
- * import { withEntraIdSecurity } from 'fastify-entra-id/openapi'
- *
  * await app.register(fastifyEntraId, { tenantId, clientId })
  * await app.register(swagger, withEntraIdSecurity(app, {
  *   openapi: { openapi: '3.1.0', info: { title: 'Todo API', version: '1.0.0' } }
