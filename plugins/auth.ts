@@ -1,9 +1,8 @@
 import fp from 'fastify-plugin'
 import fastifyEntraId, { EntraConfigError } from 'fastify-entra-id'
-import type { EntraIdPluginOptions } from 'fastify-entra-id'
+import type { EntraGuard, EntraHook, EntraIdPluginOptions } from 'fastify-entra-id'
 import type { FastifyInstance } from 'fastify'
-import { anyToken, userScopeOrAppRole } from '../auth/access.js'
-import type { RouteAccess } from '../auth/access.js'
+import { userScopeOrAppRole } from '../auth/access.js'
 import { ConfigError } from '../config/config-error.js'
 import { startDevIssuer } from '../auth/dev-issuer.js'
 import type { DevIssuer } from '../auth/dev-issuer.js'
@@ -31,11 +30,14 @@ export interface AuthSettings {
   readonly devIssuer: DevIssuer | null
 }
 
-/** Who may call what: one {@link RouteAccess} per kind of route. */
+/** Who may call what: one hook per kind of route, which the OpenAPI document describes from the hook itself. */
 export interface Access {
-  readonly read: RouteAccess
-  readonly write: RouteAccess
-  readonly anyToken: RouteAccess
+  /** Users with the read scope, applications with the read-all app role. */
+  readonly read: EntraGuard
+  /** Users with the write scope, applications with the write-all app role. */
+  readonly write: EntraGuard
+  /** Any valid access token for this API. */
+  readonly anyToken: EntraHook
 }
 
 declare module 'fastify' {
@@ -123,12 +125,11 @@ async function auth(app: FastifyInstance): Promise<void> {
     roles: { readAll: c.AUTH_ROLE_READ_ALL, writeAll: c.AUTH_ROLE_WRITE_ALL },
     devIssuer
   }
-  const context = { apiUri: settings.apiUri, development: devIssuer !== null }
   app.decorate('authSettings', settings)
   app.decorate('access', {
-    read: userScopeOrAppRole(context, c.AUTH_SCOPE_READ, c.AUTH_ROLE_READ_ALL),
-    write: userScopeOrAppRole(context, c.AUTH_SCOPE_WRITE, c.AUTH_ROLE_WRITE_ALL),
-    anyToken: anyToken(context, app.entraId.authenticate)
+    read: userScopeOrAppRole(c.AUTH_SCOPE_READ, c.AUTH_ROLE_READ_ALL),
+    write: userScopeOrAppRole(c.AUTH_SCOPE_WRITE, c.AUTH_ROLE_WRITE_ALL),
+    anyToken: app.entraId.authenticate
   } satisfies Access)
 }
 

@@ -2,7 +2,11 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import { SCHEMES } from '../auth/access.js'
+import { withEntraIdSecurity } from 'fastify-entra-id/openapi'
+import { ErrorSchema } from '../schemas/errors.js'
+
+/** The name of the sign-in (OAuth2 authorization code with PKCE) scheme, as the Authorize dialog shows it. */
+const SIGN_IN_SCHEME = 'entraUser'
 
 /** Where Swagger UI is served. */
 const DOCS = '/docs'
@@ -40,36 +44,12 @@ const REDIRECT_URL_SCRIPT = `(function () {
 async function openapi(app: FastifyInstance): Promise<void> {
   const s = app.authSettings
   const development = s.devIssuer !== null
-  const authority = `${s.authorityHost}/${s.tenantId}/oauth2/v2.0`
-  const scopes = {
-    [`${s.apiUri}/${s.scopes.read}`]: 'Read your todos',
-    [`${s.apiUri}/${s.scopes.write}`]: 'Create, change and delete your todos'
-  }
-  const securitySchemes = {
-    // Entra's sign-in is only offered with Entra ID: the development issuer has no authorization endpoint.
-    // No client-credentials scheme: Entra's token endpoint takes cross-origin requests only from single-page
-    // applications (AADSTS9002326), which are public clients and cannot use client credentials, and the flow would
-    // ask for a client secret in a web page. Applications get their token elsewhere and paste it under bearerToken.
-    ...(development
-      ? {}
-      : {
-          [SCHEMES.user]: {
-            type: 'oauth2' as const,
-            description: 'Users signing in with Microsoft Entra ID (authorization code with PKCE).',
-            flows: { authorizationCode: { authorizationUrl: `${authority}/authorize`, tokenUrl: `${authority}/token`, scopes } }
-          }
-        }),
-    [SCHEMES.bearer]: {
-      type: 'http' as const,
-      scheme: 'bearer',
-      bearerFormat: 'JWT',
-      description: 'An Entra ID access token for this API, e.g. an application\'s token from the client-credentials flow ' +
-        `(app roles ${s.roles.readAll} or ${s.roles.writeAll}).`
-    }
-  }
-  await app.register(swagger, {
+  // The security schemes and each route's `security`, access sentence and 401/403/503 answers come from the
+  // guards, by fastify-entra-id/openapi: the sample states its policy once, in the guards (auth/access.ts).
+  const scopes = { [s.scopes.read]: 'Read your todos', [s.scopes.write]: 'Create, change and delete your todos' }
+  await app.register(swagger, withEntraIdSecurity(app, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'Todo API',
         version: '1.0.0',
@@ -80,10 +60,21 @@ async function openapi(app: FastifyInstance): Promise<void> {
         { name: 'todos', description: 'The caller\'s todos' },
         { name: 'identity', description: 'Who the caller is' },
         { name: 'health', description: 'Probes' }
-      ],
-      components: { securitySchemes }
+      ]
     }
-  })
+  }, {
+    // Entra's sign-in is only offered with Entra ID: the development issuer has no authorization endpoint.
+    // No client-credentials scheme: Entra's token endpoint takes cross-origin requests only from single-page
+    // applications (AADSTS9002326), which are public clients and cannot use client credentials, and the flow would
+    // ask for a client secret in a web page. Applications get their token elsewhere and paste it under bearerToken.
+    oauth2: development ? false : { name: SIGN_IN_SCHEME, scopes },
+    bearer: {
+      description: 'An Entra ID access token for this API, e.g. an application\'s token from the client-credentials flow ' +
+        `(app roles ${s.roles.readAll} or ${s.roles.writeAll}).`
+    },
+    scopePrefix: `${s.apiUri}/`,
+    errorSchema: ErrorSchema
+  }))
   await app.register(swaggerUi, {
     routePrefix: DOCS,
     uiConfig: { persistAuthorization: false, deepLinking: true },
@@ -93,7 +84,7 @@ async function openapi(app: FastifyInstance): Promise<void> {
       // https://<host>/docs/oauth2-redirect.html. Default: the API's own registration.
       clientId: app.config.OPENAPI_CLIENT_ID ?? s.clientId,
       usePkceWithAuthorizationCodeGrant: true,
-      scopes: Object.keys(scopes)
+      scopes: Object.keys(scopes).map((scope) => `${s.apiUri}/${scope}`)
     }
   })
   app.get(`${DOCS}/oauth2-redirect.html`, { schema: { hide: true } }, (_request, reply) => {
@@ -102,7 +93,7 @@ async function openapi(app: FastifyInstance): Promise<void> {
 }
 
 /**
- * The OpenAPI document (`/docs/json`) with the tenant's sign-in scheme, and Swagger UI at `/docs`, whose OAuth2
- * redirect page is `/docs/oauth2-redirect.html`.
+ * The OpenAPI 3.1 document (`/docs/json`), whose security fastify-entra-id/openapi derives from the guards, and
+ * Swagger UI at `/docs`, whose OAuth2 redirect page is `/docs/oauth2-redirect.html`.
  */
 export default fp(openapi, { name: 'openapi', fastify: '5.x', dependencies: ['auth'] })

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { decodeCursor, encodeCursor } from '../store/cursor.js'
 import { HttpError, todoNotFound } from '../http/http-errors.js'
 import { parseIdempotencyKey } from '../http/idempotency-key.js'
-import { ErrorSchema, errorResponse, protectedErrors } from '../schemas/errors.js'
+import { ErrorSchema, errorResponse, invalidRequest } from '../schemas/errors.js'
 import { CreateTodoBody, CreateTodoHeaders, DEFAULT_LIMIT, IdParams, ListQuery, PatchTodoBody, TodoPage, TodoSchema } from '../schemas/todos.js'
 import type { Owner, OwnerFilter, Todo } from '../store/store.js'
 
@@ -26,17 +26,16 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
   if (groups !== undefined) app.addHook('onRequest', requireGroups({ anyOf: list(groups) }, { appOnly: 'allow' }))
 
   app.get('', {
-    onRequest: read.guard,
+    onRequest: read,
     schema: {
       tags: ['todos'],
       summary: 'List todos',
-      description: `${read.description} Users get their own todos; applications get every todo, optionally filtered by \`owner\`. ` +
-        `Oldest first. Pass \`nextCursor\` back as \`cursor\` for the next page (or use \`offset\`).`,
-      security: read.security,
+      description: 'Users get their own todos; applications get every todo, optionally filtered by `owner`. ' +
+        'Oldest first. Pass `nextCursor` back as `cursor` for the next page (or use `offset`).',
       querystring: ListQuery,
       response: {
         200: TodoPage,
-        ...protectedErrors
+        ...invalidRequest
       }
     }
   }, async (request) => {
@@ -67,18 +66,17 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
   })
 
   app.post('', {
-    onRequest: write.guard,
+    onRequest: write,
     schema: {
       tags: ['todos'],
       summary: 'Create a todo',
-      description: `${write.description} The todo belongs to the caller. Send an \`Idempotency-Key\` to retry safely: a request answered 503 ` +
+      description: 'The todo belongs to the caller. Send an `Idempotency-Key` to retry safely: a request answered 503 ' +
         'may still have been stored if the database failed while confirming it.',
-      security: write.security,
       headers: CreateTodoHeaders,
       body: CreateTodoBody,
       response: {
         201: TodoSchema,
-        ...protectedErrors,
+        ...invalidRequest,
         409: errorResponse('A request with the same Idempotency-Key is still in progress (`TODO_IDEMPOTENCY_KEY_IN_USE`); retry after `Retry-After` seconds'),
         422: errorResponse('The Idempotency-Key was already used by this caller for another body (`TODO_IDEMPOTENCY_KEY_REUSED`)')
       }
@@ -95,14 +93,12 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
   })
 
   app.get('/:id', {
-    onRequest: read.guard,
+    onRequest: read,
     schema: {
       tags: ['todos'],
       summary: 'Read a todo',
-      description: read.description,
-      security: read.security,
       params: IdParams,
-      response: { 200: TodoSchema, 404: ErrorSchema, ...protectedErrors }
+      response: { 200: TodoSchema, 404: ErrorSchema, ...invalidRequest }
     }
   }, async (request) => {
     const todo = await app.store.get(request.params.id.toLowerCase(), callerOf(request).filter)
@@ -111,15 +107,13 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
   })
 
   app.patch('/:id', {
-    onRequest: write.guard,
+    onRequest: write,
     schema: {
       tags: ['todos'],
       summary: 'Change a todo',
-      description: write.description,
-      security: write.security,
       params: IdParams,
       body: PatchTodoBody,
-      response: { 200: TodoSchema, 404: ErrorSchema, ...protectedErrors }
+      response: { 200: TodoSchema, 404: ErrorSchema, ...invalidRequest }
     }
   }, async (request) => {
     const { title, done } = request.body
@@ -135,14 +129,12 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
   // through their app role, as no user signs in to step up.
   const deleteContext = app.config.AUTH_DELETE_AUTH_CONTEXT
   app.delete('/:id', {
-    onRequest: deleteContext === undefined ? write.guard : [write.guard, requireAuthContext(deleteContext, { appOnly: 'allow' })],
+    onRequest: deleteContext === undefined ? write : [write, requireAuthContext(deleteContext, { appOnly: 'allow' })],
     schema: {
       tags: ['todos'],
       summary: 'Delete a todo',
-      description: write.description,
-      security: write.security,
       params: IdParams,
-      response: { 204: Type.Null({ description: 'Deleted' }), 404: ErrorSchema, ...protectedErrors }
+      response: { 204: Type.Null({ description: 'Deleted' }), 404: ErrorSchema, ...invalidRequest }
     }
   }, async (request, reply) => {
     const deleted = await app.store.delete(request.params.id.toLowerCase(), callerOf(request).filter)

@@ -13,10 +13,11 @@ export function errorResponse(description: string) {
   return Type.Object(ErrorSchema.properties, { description })
 }
 
-/** The error answers every protected route may give. */
-export const protectedErrors = {
-  400: ErrorSchema,
-  401: ErrorSchema,
-  403: ErrorSchema,
-  503: ErrorSchema
+/**
+ * The 400 of a route that validates its input. The 401, 403 and 503 of protected routes (and the 400 of a
+ * malformed `Authorization` header elsewhere) are documented by fastify-entra-id/openapi from their guards.
+ */
+export const invalidRequest = {
+  400: errorResponse('The request is invalid: the message names the field at fault (query, parameters, headers or body), ' +
+    'or the credentials are malformed (`WWW-Authenticate` with `error="invalid_request"`)')
 } as const

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { envFor, startHarness, tempDir } from './helpers/app.js'
 import type { Harness } from './helpers/app.js'
+import { validate } from '@readme/openapi-parser'
 import { buildApp } from '../app.js'
 
-interface Operation { security?: Record<string, string[]>[], responses: Record<string, unknown> }
+interface Operation { security?: Record<string, string[]>[], description?: string, responses: Record<string, { description: string }> }
 interface OpenApi {
+  openapi: string
   components: { securitySchemes: Record<string, { type: string, flows?: Record<string, { authorizationUrl?: string, tokenUrl: string, scopes: Record<string, string> }> }> }
   paths: Record<string, Record<string, Operation>>
 }
@@ -18,6 +20,17 @@ describe('OpenAPI and Swagger UI', () => {
     doc = (await h.app.inject({ url: '/docs/json' })).json()
   })
   after(async () => { await h.close() })
+
+  /** Validates against the OpenAPI schema of the document's version, showing the errors if any. */
+  async function assertValid(document: OpenApi): Promise<void> {
+    const result = await validate(structuredClone(document) as never)
+    assert.deepEqual({ valid: result.valid, errors: result.valid ? [] : result.errors }, { valid: true, errors: [] })
+  }
+
+  test('is an OpenAPI 3.1 document that validates', async () => {
+    assert.equal(doc.openapi, '3.1.0')
+    await assertValid(doc)
+  })
 
   test('declares the tenant\'s sign-in (authorization code) and a pasted bearer token, and no client-credentials flow', () => {
     const api = `api://${h.issuer.clientId}`
@@ -46,6 +59,21 @@ describe('OpenAPI and Swagger UI', () => {
     assert.deepEqual(doc.paths['/api/todos/{id}']?.delete?.security, write)
     assert.deepEqual(doc.paths['/api/me']?.get?.security, [{ entraUser: [] }, { bearerToken: [] }])
     assert.equal(doc.paths['/health/ready']?.get?.security, undefined)
+    assert.equal(doc.paths['/health/live']?.get?.security, undefined)
+  })
+
+  test('says who passes and documents the refusals of protected routes, from their guards', () => {
+    const list = doc.paths['/api/todos']?.get
+    assert.match(list?.description ?? '', /^Users get their own todos/)
+    assert.match(list?.description ?? '', /\*\*Access:\*\* Users need the delegated scope `Todo\.Read`\. Applications calling as themselves need the app role `Todo\.Read\.All`\./)
+    assert.deepEqual(Object.keys(list?.responses ?? {}).sort(), ['200', '400', '401', '403', '503'])
+    // The route's own 400 (input validation) is kept.
+    assert.match(list?.responses['400']?.description ?? '', /names the field at fault/)
+    const me = doc.paths['/api/me']?.get
+    assert.match(me?.description ?? '', /Any valid access token for this API\./)
+    // A verified token always passes authenticate: no 403 to document.
+    assert.deepEqual(Object.keys(me?.responses ?? {}).sort(), ['200', '400', '401', '503'])
+    assert.equal(doc.paths['/health/ready']?.get?.responses['401'], undefined)
   })
 
   test('serves Swagger UI at /docs with PKCE', async () => {
@@ -77,6 +105,7 @@ describe('OpenAPI and Swagger UI', () => {
       const dev = (await app.inject({ url: '/docs/json' })).json<OpenApi>()
       assert.deepEqual(Object.keys(dev.components.securitySchemes), ['bearerToken'])
       assert.deepEqual(dev.paths['/api/todos']?.get?.security, [{ bearerToken: [] }])
+      await assertValid(dev)
     } finally {
       await app.close()
       dir.remove()

@@ -137,6 +137,31 @@ describe('Swagger UI in a browser', { timeout: 180_000 }, () => {
     assert.deepEqual(ui.errors, [])
   })
 
+  test('shows the lock on each protected operation, from the security fastify-entra-id/openapi derived, and none on the probes', async (t) => {
+    assert.ok(browser !== undefined)
+    const ui = await SwaggerUi.open(browser.context, `${origin}/docs`)
+    t.after(() => ui.close())
+    const operations: string[] = []
+    for (const block of await ui.page.locator('.opblock').all()) {
+      const method = (await block.locator('.opblock-summary-method').innerText()).trim()
+      const path = await block.locator('.opblock-summary-path').getAttribute('data-path')
+      // Swagger UI draws the lock (an "authorization" button) on the summary of an operation with `security`.
+      const locked = await block.locator('.opblock-summary button.authorization__btn').count()
+      operations.push(`${method} ${path ?? ''}${locked === 1 ? ' (locked)' : ''}`)
+    }
+    assert.deepEqual(operations.sort(), [
+      'DELETE /api/todos/{id} (locked)',
+      'GET /api/me (locked)',
+      'GET /api/todos (locked)',
+      'GET /api/todos/{id} (locked)',
+      'GET /health/live',
+      'GET /health/ready',
+      'PATCH /api/todos/{id} (locked)',
+      'POST /api/todos (locked)'
+    ])
+    assert.deepEqual(ui.errors, [])
+  })
+
   test('offers no client-credentials flow, neither in /docs/json nor in the Authorize dialog', async (t) => {
     assert.ok(browser !== undefined)
     const ui = await SwaggerUi.open(browser.context, `${origin}/docs`)
