@@ -9,7 +9,10 @@ import {
   EntraConfigError,
   EntraUsageError,
   fastifyEntraId,
+  requireAuthContext,
   requireByCallerType,
+  requireGroups,
+  requireMember,
   requireRoles,
   requireScopes,
   requireScopesOrRoles
@@ -280,6 +283,29 @@ describe('fastify-entra-id/openapi with conditions and optional authentication',
     assert.equal(accessSentence(access), 'Users need the delegated scope `Todo.Read`. App-only tokens are refused. ' +
       'Also required: authentication context c1. ' +
       'The token is optional: without one the operation answers anonymously, and a token that is sent must be valid.')
+  })
+
+  it('documents the real optional hook and the guards beyond scopes through @fastify/swagger', async () => {
+    const issuer = await startTestIssuer()
+    const app = Fastify()
+    try {
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      await app.register(swagger, withEntraIdSecurity(app, { openapi: { openapi: '3.1.0', info: { title: 'x', version: '1' } } }))
+      app.get('/feed', { onRequest: app.entraId.authenticateOptional }, ok)
+      app.delete('/todo', { preHandler: [requireScopes('Todo.Write'), requireAuthContext('c1')] }, ok)
+      app.get('/staff', { preHandler: [requireScopes('Todo.Read'), requireMember(), requireGroups('2f0c4a1e-7b9d-4e53-8a61-0c3d5e7f9a1b')] }, ok)
+      await app.ready()
+      const doc = app.swagger() as unknown as Document
+      await assertValid(doc)
+      const prefix = `api://${issuer.clientId}/`
+      assert.deepEqual(doc.paths['/feed']?.get?.security, [{ entraId: [] }, { bearerToken: [] }, {}])
+      assert.deepEqual(doc.paths['/todo']?.delete?.security, [{ entraId: [`${prefix}Todo.Write`] }, { bearerToken: [] }])
+      assert.match(doc.paths['/todo']?.delete?.description ?? '', /authentication context c1/)
+      assert.match(doc.paths['/staff']?.get?.description ?? '', /no guest accounts.*claim groups: 2f0c4a1e/)
+    } finally {
+      await app.close()
+      await issuer.close()
+    }
   })
 
   it('is optional only when every guard is: with a required guard, no {}', () => {
