@@ -54,7 +54,8 @@ const VARIABLE_OF_OPTION: Readonly<Record<string, string>> = {
   authorityHost: 'AZURE_AUTHORITY_HOST',
   audience: 'AUTH_AUDIENCES',
   allowedTenants: 'AUTH_ALLOWED_TENANTS',
-  allowGuests: 'AUTH_ALLOW_GUESTS'
+  allowGuests: 'AUTH_ALLOW_GUESTS',
+  tokenVersions: 'AUTH_TOKEN_VERSIONS'
 }
 
 async function auth(app: FastifyInstance): Promise<void> {
@@ -105,7 +106,11 @@ async function auth(app: FastifyInstance): Promise<void> {
   }
 
   try {
-    await app.register(fastifyEntraId, { ...options, allowGuests: c.AUTH_ALLOW_GUESTS })
+    await app.register(fastifyEntraId, {
+      ...options,
+      allowGuests: c.AUTH_ALLOW_GUESTS,
+      ...(c.AUTH_TOKEN_VERSIONS === undefined ? {} : { tokenVersions: [...new Set(list(c.AUTH_TOKEN_VERSIONS).map((v) => (v === '1' ? 1 : 2)))] })
+    })
   } catch (error) {
     if (error instanceof EntraConfigError) {
       throw new ConfigError([`${VARIABLE_OF_OPTION[error.option] ?? error.option}: ${error.message}`])

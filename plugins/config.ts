@@ -24,6 +24,8 @@ export const configSchema = Type.Object({
   AUTH_SCOPE_WRITE: Type.String({ default: 'Todo.Write', pattern: PERMISSION }),
   AUTH_ROLE_READ_ALL: Type.String({ default: 'Todo.Read.All', pattern: PERMISSION }),
   AUTH_ROLE_WRITE_ALL: Type.String({ default: 'Todo.Write.All', pattern: PERMISSION }),
+  // Accepted token versions: "1,2" (default), "2" for an API registered with requestedAccessTokenVersion 2.
+  AUTH_TOKEN_VERSIONS: Type.Optional(Type.String({ pattern: '^\\s*[12]\\s*(?:,\\s*[12]\\s*)?$' })),
   // Whether guest accounts (B2B users, invited personal accounts) may call the API.
   AUTH_ALLOW_GUESTS: Type.Boolean({ default: true }),
   // Group object IDs: when set, users must be in one of them (applications are not concerned).
@@ -57,6 +59,7 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_SCOPE_WRITE: 'a scope name without spaces or quotes',
   AUTH_ROLE_READ_ALL: 'an app role name without spaces or quotes',
   AUTH_ROLE_WRITE_ALL: 'an app role name without spaces or quotes',
+  AUTH_TOKEN_VERSIONS: '1, 2 or 1,2: the accepted token versions',
   AUTH_ALLOW_GUESTS: 'true or false',
   AUTH_REQUIRED_GROUPS: 'a comma-separated list of group object IDs (GUIDs)',
   AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',

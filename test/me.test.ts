@@ -140,3 +140,18 @@ describe('AUTH_ALLOW_GUESTS=false and AUTH_REQUIRED_GROUPS', () => {
     assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'] })) })).statusCode, 200)
   })
 })
+
+describe('AUTH_TOKEN_VERSIONS=2', () => {
+  let h: Harness
+  before(async () => { h = await startHarness('sqlite', { AUTH_TOKEN_VERSIONS: '2' }) })
+  after(async () => { await h.close() })
+
+  test('refuses a v1 token, naming requestedAccessTokenVersion; v2 passes', async () => {
+    const v1 = await h.issuer.mint({ version: 1, scopes: ['Todo.Read'], audience: `api://${h.issuer.clientId}` })
+    const res = await h.app.inject({ url: '/api/me', headers: bearer(v1) })
+    assert.equal(res.statusCode, 401)
+    assert.equal(res.json<{ code: string }>().code, 'ENTRA_TOKEN_VERSION_MISMATCH')
+    assert.match(res.json<{ message: string }>().message, /requestedAccessTokenVersion/)
+    assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'] })) })).statusCode, 200)
+  })
+})
