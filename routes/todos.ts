@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { InsufficientScopeError, requireAuth, requireAuthContext, requireGroups } from 'fastify-entra-id'
+import type { FastifyInstance } from 'fastify'
+import { InsufficientScopeError, requireAuthContext, requireGroups } from 'fastify-entra-id'
+import { callerOf } from '../auth/caller.js'
 import { list } from '../plugins/config.js'
 import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -7,8 +8,8 @@ import { decodeCursor, encodeCursor } from '../store/cursor.js'
 import { HttpError, todoNotFound } from '../http/http-errors.js'
 import { parseIdempotencyKey } from '../http/idempotency-key.js'
 import { ErrorSchema, errorResponse, invalidRequest } from '../schemas/errors.js'
-import { CreateTodoBody, CreateTodoHeaders, DEFAULT_LIMIT, IdParams, ListQuery, PatchTodoBody, TodoPage, TodoSchema } from '../schemas/todos.js'
-import type { Owner, OwnerFilter, Todo } from '../store/store.js'
+import { CreateTodoBody, CreateTodoHeaders, DEFAULT_LIMIT, IdParams, ListQuery, PatchTodoBody, TodoPage, TodoSchema, todoView as view } from '../schemas/todos.js'
+import type { OwnerFilter } from '../store/store.js'
 
 /** Whether a POST was answered from its `Idempotency-Key` rather than by creating a todo. */
 export const REPLAYED_HEADER = 'idempotent-replayed'
@@ -142,38 +143,4 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
     return reply.code(204).send(null)
   })
   done()
-}
-
-interface Caller {
-  /** The caller as an owner of todos. */
-  readonly owner: Owner
-  /** True for an application holding the app role that reaches every todo (the route's guard checked it). */
-  readonly all: boolean
-  /** What the caller may see: their own todos, or every todo. */
-  readonly filter: OwnerFilter
-}
-
-/**
- * The verified caller of a todo route. The route's guard has already required, of an app-only token, the "all"
- * app role, and of a delegated token, the scope: so an app-only caller here reaches every todo.
- */
-function callerOf(request: FastifyRequest): Caller {
-  const identity = requireAuth(request)
-  if (identity.objectId === null) {
-    // Entra puts `oid` in every access token; a token without it cannot own anything.
-    throw new HttpError(403, 'TODO_NO_OWNER', 'The access token has no oid claim, so it cannot own todos')
-  }
-  const owner = { tenantId: identity.tenantId.toLowerCase(), objectId: identity.objectId.toLowerCase() }
-  return identity.isAppOnly ? { owner, all: true, filter: {} } : { owner, all: false, filter: owner }
-}
-
-function view(todo: Todo) {
-  return {
-    id: todo.id,
-    title: todo.title,
-    done: todo.done,
-    createdAt: todo.createdAt,
-    updatedAt: todo.updatedAt,
-    owner: { tid: todo.owner.tenantId, oid: todo.owner.objectId }
-  }
 }

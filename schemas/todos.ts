@@ -1,4 +1,6 @@
 import { Type } from 'typebox'
+import type { Static } from 'typebox'
+import type { Todo } from '../store/store.js'
 import { IDEMPOTENCY_KEY_MAX_LENGTH, parseIdempotencyKey } from '../http/idempotency-key.js'
 import { ONE_LINE, oneLine } from './one-line.js'
 
@@ -24,6 +26,18 @@ export const TodoSchema = Type.Object({
 
 /** A title: 1 to 200 characters, not only white space, one line. */
 export const TitleSchema = oneLine(Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: `1 to 200 characters, not only white space, ${ONE_LINE}` }))
+
+/** A stored todo as the API shows it ({@link TodoSchema}): the REST routes' bodies and the MCP tools' results. */
+export function todoView(todo: Todo): Static<typeof TodoSchema> {
+  return {
+    id: todo.id,
+    title: todo.title,
+    done: todo.done,
+    createdAt: todo.createdAt,
+    updatedAt: todo.updatedAt,
+    owner: { tid: todo.owner.tenantId, oid: todo.owner.objectId }
+  }
+}
 
 /** `/api/todos/:id`. */
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid', description: 'The todo\'s ID' }) }, { additionalProperties: false })
