@@ -25,6 +25,7 @@ COPY app.ts server.ts ./
 COPY auth auth
 COPY config config
 COPY http http
+COPY mcp mcp
 COPY plugins plugins
 COPY routes routes
 COPY schemas schemas

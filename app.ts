@@ -11,6 +11,7 @@ import storePlugin from './plugins/store.js'
 import openapiPlugin from './plugins/openapi.js'
 import apiRootRoutes from './routes/api-root.js'
 import healthRoutes from './routes/health.js'
+import mcpRoutes from './routes/mcp.js'
 import meRoutes from './routes/me.js'
 import rootRoutes from './routes/root.js'
 import todoRoutes from './routes/todos.js'
@@ -130,6 +131,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     await app.register(todoRoutes, { prefix: '/api/todos' })
     await app.register(meRoutes, { prefix: '/api/me' })
     await app.register(apiRootRoutes, { prefix: '/api' })
+    await app.register(mcpRoutes, { prefix: '/mcp' })
     await app.register(rootRoutes)
     await app.ready()
   } catch (error) {

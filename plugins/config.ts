@@ -8,6 +8,8 @@ import { ConfigError } from '../config/config-error.js'
 const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
 // Entra scope and app-role values: no spaces and no quotes.
 const PERMISSION = '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$'
+// A web origin: http or https, a host and an optional port, no path (a final / is tolerated).
+const ORIGIN = 'https?://[^/?#\\s,@]+/?'
 
 /**
  * Every environment variable the service reads: the contract of the container. One schema, validated once at
@@ -33,6 +35,8 @@ export const configSchema = Type.Object({
   // An Entra authentication-context ID, c1 to c99 (Conditional Access step-up for deleting).
   AUTH_DELETE_AUTH_CONTEXT: Type.Optional(Type.String({ pattern: '^c(?:[1-9]|[1-9][0-9])$' })),
   OPENAPI_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
+  // Web origins whose pages may call /mcp (the MCP transport's DNS rebinding defence); requests without Origin pass.
+  MCP_ALLOWED_ORIGINS: Type.Optional(Type.String({ pattern: `^${ORIGIN}(?:\\s*,\\s*${ORIGIN})*$` })),
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
   // Default: 127.0.0.1 in development mode (its tokens come from a local issuer), 0.0.0.0 otherwise (listenHost).
   HOST: Type.Optional(Type.String({ minLength: 1 })),
@@ -64,6 +68,7 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_REQUIRED_GROUPS: 'a comma-separated list of group object IDs (GUIDs)',
   AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',
   OPENAPI_CLIENT_ID: 'the application (client) ID of the Swagger UI client, a GUID',
+  MCP_ALLOWED_ORIGINS: 'a comma-separated list of origins such as https://app.contoso.com (scheme, host and port; no path)',
   PORT: 'an integer from 0 to 65535',
   HOST: 'a host name or address to listen on',
   DATA_DIR: 'a directory path',
