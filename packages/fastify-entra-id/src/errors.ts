@@ -92,6 +92,7 @@ export abstract class EntraAuthError extends Error {
   /** RFC 6750 error code, when the challenge carries one. */
   readonly bearerError: BearerErrorCode | undefined
   #realm: string
+  #resourceMetadata: string | undefined
 
   protected constructor(
     code: EntraAuthErrorCode,
@@ -118,7 +119,23 @@ export abstract class EntraAuthError extends Error {
    * read (only refusals pay for it), so they follow {@link inRealm}.
    */
   get headers(): Readonly<Record<string, string>> {
-    return this.renderHeaders(this.#realm)
+    return this.renderHeaders(this.#realm, this.#resourceMetadata)
+  }
+
+  /**
+   * The URL of the RFC 9728 protected-resource metadata its challenge points at (`resource_metadata`), when set.
+   */
+  get resourceMetadata(): string | undefined {
+    return this.#resourceMetadata
+  }
+
+  /**
+   * Sets the RFC 9728 metadata URL its challenge names as `resource_metadata` (`undefined`: none), and returns
+   * the error. The plugin sets it for requests under a configured protected resource.
+   */
+  forResource(metadataUrl: string | undefined): this {
+    this.#resourceMetadata = metadataUrl
+    return this
   }
 
   /**
@@ -135,9 +152,11 @@ export abstract class EntraAuthError extends Error {
     return STATUS_TEXT[this.statusCode] ?? 'Error'
   }
 
-  /** The response headers of this error in `realm`. */
-  protected renderHeaders(realm: string): Record<string, string> {
-    return { 'www-authenticate': bearerChallenge(realm, { error: this.bearerError, error_description: this.message }) }
+  /** The response headers of this error in `realm`, its challenge naming `resourceMetadata` when given. */
+  protected renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
+    return {
+      'www-authenticate': bearerChallenge(realm, { resource_metadata: resourceMetadata, error: this.bearerError, error_description: this.message })
+    }
   }
 }
 
@@ -149,8 +168,8 @@ export class MissingTokenError extends EntraAuthError {
       undefined, options)
   }
 
-  protected override renderHeaders(realm: string): Record<string, string> {
-    return { 'www-authenticate': bearerChallenge(realm) }
+  protected override renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
+    return { 'www-authenticate': bearerChallenge(realm, { resource_metadata: resourceMetadata }) }
   }
 }
 
@@ -185,9 +204,10 @@ export class InsufficientScopeError extends EntraAuthError {
     this.required = required
   }
 
-  protected override renderHeaders(realm: string): Record<string, string> {
+  protected override renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
     return {
       'www-authenticate': bearerChallenge(realm, {
+        resource_metadata: resourceMetadata,
         error: 'insufficient_scope',
         error_description: this.message,
         scope: this.required.length > 0 ? this.required.join(' ') : undefined
@@ -248,9 +268,10 @@ export class InsufficientClaimsError extends EntraAuthError {
     this.authorizationUri = options.authorizationUri === undefined ? undefined : checkAuthorizationUri(options.authorizationUri)
   }
 
-  protected override renderHeaders(realm: string): Record<string, string> {
+  protected override renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
     return {
       'www-authenticate': bearerChallenge(realm, {
+        resource_metadata: resourceMetadata,
         authorization_uri: this.authorizationUri,
         error: 'insufficient_claims',
         claims: Buffer.from(this.claims, 'utf8').toString('base64')

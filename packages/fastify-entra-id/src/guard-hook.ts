@@ -37,7 +37,7 @@ export function makeGuard(decide: Decide, access: Pick<GuardDescription, 'user' 
     const refusal = decide(request.auth as EntraIdentity, { realm: entraId.realm, authorityHost: entraId.verifier.options.authorityHost })
     if (refusal === null) return undefined
     closeIfBodyArriving(request, reply)
-    return refusal
+    return entraId.challengeFor(request, refusal)
   }
   function entraIdGuard(request: FastifyRequest, reply: FastifyReply): Promise<void>
   function entraIdGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void

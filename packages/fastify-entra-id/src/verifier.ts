@@ -62,6 +62,14 @@ export class EntraTokenVerifier {
     return this.#loader.hydrate()
   }
 
+  /**
+   * The v2 issuer of the loaded discovery document (`https://login.microsoftonline.com/{tid}/v2.0`, or with
+   * `{tenantid}` for a multi-tenant API), or `undefined` until discovery has loaded.
+   */
+  get v2Issuer(): string | undefined {
+    return this.#loader.ready?.claims.v2Issuer
+  }
+
   /** How many verified tokens the token cache holds now (0 when it is off). */
   get cachedTokens(): number {
     return this.#cache?.size ?? 0
