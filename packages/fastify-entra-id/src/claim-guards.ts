@@ -2,7 +2,7 @@ import { AccessDeniedError, EntraConfigError } from './errors.js'
 import type { EntraAccessTokenClaims } from './identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraGuard } from './guard-hook.js'
-import type { CompiledRequirement } from './requirements.js'
+import { compileRequirement } from './requirements.js'
 
 /**
  * Values one claim must hold: `{ anyOf: [...] }` at least one, `{ allOf: [...] }` every one; a single string is
@@ -46,7 +46,7 @@ export function requireClaim(claim: string, requirement: ClaimRequirement, optio
   if (typeof claim !== 'string' || !CLAIM_NAME.test(claim)) {
     throw new EntraConfigError('claim', 'must be a claim name: 1 to 128 printable ASCII characters without spaces')
   }
-  const required = compileValues(requirement)
+  const required = compileRequirement(requirement, 'requirement', checkValue)
   const appOnly = options.appOnly ?? 'check'
   if (appOnly !== 'check' && appOnly !== 'allow') throw new EntraConfigError('appOnly', 'must be "check" or "allow"')
   const needs = `${claim}: ${required.values.length === 1 ? required.values[0] : `${required.match === 'anyOf' ? 'one of' : 'all of'} ${required.values.join(', ')}`}`
@@ -138,22 +138,9 @@ function valuesOf(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : []
 }
 
-function compileValues(requirement: ClaimRequirement): CompiledRequirement {
-  const check = (value: unknown): string => {
-    if (typeof value !== 'string' || !CLAIM_VALUE.test(value)) {
-      throw new EntraConfigError('requirement', 'values must be 1 to 256 printable characters without quotes')
-    }
-    return value
+function checkValue(value: unknown, argument: string): string {
+  if (typeof value !== 'string' || !CLAIM_VALUE.test(value)) {
+    throw new EntraConfigError(argument, 'values must be 1 to 256 printable characters without quotes')
   }
-  if (typeof requirement === 'string') return { match: 'anyOf', values: Object.freeze([check(requirement)]) }
-  if (requirement === null || typeof requirement !== 'object') {
-    throw new EntraConfigError('requirement', 'must be a value, { anyOf: [...] } or { allOf: [...] }')
-  }
-  const hasAny = 'anyOf' in requirement
-  if (hasAny === ('allOf' in requirement)) throw new EntraConfigError('requirement', 'must have exactly one of anyOf or allOf')
-  const values: unknown = hasAny ? requirement.anyOf : (requirement as { allOf: unknown }).allOf
-  if (!Array.isArray(values) || values.length === 0) {
-    throw new EntraConfigError('requirement', `.${hasAny ? 'anyOf' : 'allOf'} must be a non-empty array of values`)
-  }
-  return { match: hasAny ? 'anyOf' : 'allOf', values: Object.freeze(values.map(check)) }
+  return value
 }
