@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto'
 import { EntraConfigError } from './errors.js'
 import { VerificationCounts, hashOf, mix } from './verification-counts.js'
+import { RecordStore } from './record-store.js'
 
 /** Settings of the verified-token cache. */
 export interface TokenCacheOptions {
@@ -63,13 +64,6 @@ export interface TokenCacheCodec<V> {
   decode(record: string): V
 }
 
-// Records live off the V8 heap, in chunks of CHUNK bytes within segments of 1 MiB allocated as the cache fills.
-const CHUNK_SHIFT = 8
-const CHUNK = 1 << CHUNK_SHIFT
-const SEGMENT_SHIFT = 12
-const SEGMENT_CHUNKS = 1 << SEGMENT_SHIFT
-// Each record starts with the SHA-256 digest of its token: what a hit is checked against.
-const DIGEST_BYTES = 32
 // The hot tier: values in use, kept as they are (with their token strings) so a hit on them costs a comparison.
 const HOT_SLOTS = 256
 // A value enters the hot tier on a hit that came within this many lookups of the entry's previous use.
@@ -136,15 +130,8 @@ export class TokenCache<V> {
   readonly #freeEntries: Int32Array
   #freeEntryCount: number
   #size = 0
-  // The records' chunks.
-  readonly #segments: Buffer[] = []
-  readonly #chunkLimit: number
-  readonly #nextChunk: Int32Array
-  readonly #freeChunks: Int32Array
-  #freeChunkCount = 0
-  #freshChunk = 0
-  #usedChunks = 0
-  #scratch = Buffer.allocUnsafe(4096)
+  // The records, each the SHA-256 digest of its token and its value's record (recordBytes: both).
+  readonly #records: RecordStore
   // The hot tier.
   readonly #hotBudget: number
   readonly #hotEntry = new Int32Array(HOT_SLOTS).fill(NONE)
@@ -165,9 +152,9 @@ export class TokenCache<V> {
     this.#codec = codec
     this.#counts = new VerificationCounts(options.maxEntries)
     this.#hotBudget = Math.min(1 << 20, Math.floor(options.maxBytes / 16))
-    this.#chunkLimit = Math.floor((options.maxBytes - this.#hotBudget) / CHUNK)
+    this.#records = new RecordStore(options.maxBytes - this.#hotBudget)
     // Every entry takes a chunk at least.
-    const capacity = Math.max(1, Math.min(options.maxEntries, this.#chunkLimit))
+    const capacity = Math.max(1, Math.min(options.maxEntries, this.#records.chunkLimit))
     this.#capacity = capacity
     let buckets = 16
     while (buckets < 2 * capacity) buckets *= 2
@@ -187,8 +174,6 @@ export class TokenCache<V> {
     this.#newer = new Int32Array(capacity)
     this.#freeEntries = new Int32Array(capacity)
     this.#freeEntryCount = 0
-    this.#nextChunk = new Int32Array(Math.max(1, this.#chunkLimit))
-    this.#freeChunks = new Int32Array(Math.max(1, this.#chunkLimit))
     this.#resetEntries()
   }
 
@@ -199,7 +184,7 @@ export class TokenCache<V> {
 
   /** Estimated memory held, in bytes: the records' chunks and the hot tier's values. */
   get bytes(): number {
-    return this.#usedChunks * CHUNK + this.#hotBytes
+    return this.#records.usedBytes + this.#hotBytes
   }
 
   /** Entries, estimated bytes, hits and misses so far. */
@@ -219,7 +204,7 @@ export class TokenCache<V> {
       const hot = slot !== NONE && this.#hotTokens[slot] === token
       if (!hot) {
         digest ??= hash('sha256', token, 'buffer')
-        if (!this.#digestMatches(entry, digest)) continue
+        if (!this.#records.matches(this.#firstChunk[entry] as number, digest)) continue
       }
       if (now >= (this.#until[entry] as number)) {
         this.#drop(entry)
@@ -235,7 +220,7 @@ export class TokenCache<V> {
         // Set with the slot's token: a value, whatever V allows.
         return this.#hotValues[slot]
       }
-      const record = this.#read(entry)
+      const record = this.#records.read(this.#firstChunk[entry] as number, this.#recordBytes[entry] as number)
       const value = this.#codec.decode(record)
       if (sinceLastUse <= HOT_WINDOW) this.#heat(entry, token, value, token.length + Math.ceil(record.length * 4 / 3) + HOT_OVERHEAD_BYTES)
       return value
@@ -254,25 +239,21 @@ export class TokenCache<V> {
     const start = signatureStart(token)
     const uses = this.#counts.add(token, start)
     if (uses < 2) return
-    const record = this.#codec.encode(value)
-    if (this.#scratch.length < DIGEST_BYTES + 3 * record.length) this.#scratch = Buffer.allocUnsafe(DIGEST_BYTES + 3 * record.length)
-    const recordBytes = this.#scratch.write(record, DIGEST_BYTES, 'utf8')
-    const chunks = Math.ceil((DIGEST_BYTES + recordBytes) / CHUNK)
-    if (chunks > this.#chunkLimit) return
+    const recordBytes = this.#records.stage(this.#codec.encode(value))
+    if (this.#records.tooLarge(recordBytes)) return
     const digest = hash('sha256', token, 'buffer')
     // The same token verified twice at once (both waited for a key) must not take two entries.
     const tokenHash = hashOf(token, start)
     for (let entry = this.#buckets[mix(tokenHash) & this.#bucketMask] as number; entry !== NONE; entry = this.#chain[entry] as number) {
-      if (this.#hash[entry] === tokenHash && this.#digestMatches(entry, digest)) {
+      if (this.#hash[entry] === tokenHash && this.#records.matches(this.#firstChunk[entry] as number, digest)) {
         this.#drop(entry)
         break
       }
     }
-    if (!this.#makeRoom(chunks, uses, now)) return
+    if (!this.#makeRoom(recordBytes, uses, now)) return
     this.#counts.forget(token, start)
-    digest.copy(this.#scratch, 0)
     const entry = this.#freeEntries[--this.#freeEntryCount] as number
-    this.#firstChunk[entry] = this.#store(DIGEST_BYTES + recordBytes)
+    this.#firstChunk[entry] = this.#records.commit(digest, recordBytes)
     this.#recordBytes[entry] = recordBytes
     this.#hash[entry] = tokenHash
     this.#until[entry] = until
@@ -320,19 +301,16 @@ export class TokenCache<V> {
     this.#oldest = NONE
     this.#newest = NONE
     this.#size = 0
-    // Chunks are taken in order again; segments already allocated are reused.
-    this.#freeChunkCount = 0
-    this.#freshChunk = 0
-    this.#usedChunks = 0
+    this.#records.reset()
   }
 
   /**
-   * Evicts what an entry of `chunks` needs, when a newcomer verified `uses` times may have that room: expired
+   * Evicts what a record of `recordBytes` needs, when a newcomer verified `uses` times may have that room: expired
    * and idle entries always go; a least recently used entry in use goes only for a newcomer used more often.
    */
-  #makeRoom(chunks: number, uses: number, now: number): boolean {
+  #makeRoom(recordBytes: number, uses: number, now: number): boolean {
     const idleBefore = this.#epoch() - 1
-    while (this.#size >= this.#capacity || this.#usedChunks + chunks > this.#chunkLimit) {
+    while (this.#size >= this.#capacity || !this.#records.fits(recordBytes)) {
       const oldest = this.#oldest
       if (oldest === NONE) return false
       if (now < (this.#until[oldest] as number) && (this.#usedIn[oldest] as number) >= idleBefore && (this.#uses[oldest] as number) >= uses) return false
@@ -378,65 +356,9 @@ export class TokenCache<V> {
       while (this.#chain[before] !== entry) before = this.#chain[before] as number
       this.#chain[before] = this.#chain[entry] as number
     }
-    this.#release(this.#firstChunk[entry] as number, DIGEST_BYTES + (this.#recordBytes[entry] as number))
+    this.#records.release(this.#firstChunk[entry] as number, this.#recordBytes[entry] as number)
     this.#freeEntries[this.#freeEntryCount++] = entry
     this.#size--
-  }
-
-  /** Copies `bytes` of the scratch buffer into chunks; returns the first. */
-  #store(bytes: number): number {
-    let first = NONE
-    let previous = NONE
-    for (let at = 0; at < bytes; at += CHUNK) {
-      const chunk = this.#takeChunk()
-      if (previous === NONE) first = chunk
-      else this.#nextChunk[previous] = chunk
-      const segment = this.#segments[chunk >>> SEGMENT_SHIFT] as Buffer
-      this.#scratch.copy(segment, (chunk & (SEGMENT_CHUNKS - 1)) << CHUNK_SHIFT, at, Math.min(bytes, at + CHUNK))
-      previous = chunk
-    }
-    this.#nextChunk[previous] = NONE
-    return first
-  }
-
-  #takeChunk(): number {
-    this.#usedChunks++
-    if (this.#freeChunkCount > 0) return this.#freeChunks[--this.#freeChunkCount] as number
-    const chunk = this.#freshChunk++
-    if ((chunk >>> SEGMENT_SHIFT) === this.#segments.length) {
-      // Off the V8 heap, and not zero-filled: a chunk is read only after it was written.
-      const chunks = Math.min(SEGMENT_CHUNKS, this.#chunkLimit - chunk)
-      this.#segments.push(Buffer.allocUnsafeSlow(chunks * CHUNK))
-    }
-    return chunk
-  }
-
-  #release(first: number, bytes: number): void {
-    let chunk = first
-    for (let at = 0; at < bytes; at += CHUNK) {
-      this.#freeChunks[this.#freeChunkCount++] = chunk
-      this.#usedChunks--
-      chunk = this.#nextChunk[chunk] as number
-    }
-  }
-
-  #digestMatches(entry: number, digest: Buffer): boolean {
-    const chunk = this.#firstChunk[entry] as number
-    const offset = (chunk & (SEGMENT_CHUNKS - 1)) << CHUNK_SHIFT
-    return digest.compare(this.#segments[chunk >>> SEGMENT_SHIFT] as Buffer, offset, offset + DIGEST_BYTES) === 0
-  }
-
-  /** The record of `entry`, as the codec encoded it. */
-  #read(entry: number): string {
-    const bytes = DIGEST_BYTES + (this.#recordBytes[entry] as number)
-    if (this.#scratch.length < bytes) this.#scratch = Buffer.allocUnsafe(bytes)
-    let chunk = this.#firstChunk[entry] as number
-    for (let at = 0; at < bytes; at += CHUNK) {
-      const offset = (chunk & (SEGMENT_CHUNKS - 1)) << CHUNK_SHIFT
-      ;(this.#segments[chunk >>> SEGMENT_SHIFT] as Buffer).copy(this.#scratch, at, offset, offset + Math.min(CHUNK, bytes - at))
-      chunk = this.#nextChunk[chunk] as number
-    }
-    return this.#scratch.toString('utf8', DIGEST_BYTES, bytes)
   }
 
   /** Keeps `value` in the hot tier for `entry`, evicting (CLOCK: a value hit since the hand last passed stays). */
