@@ -37,8 +37,8 @@ const CLAIM_VALUE = /^[\x20\x21\x23-\x5b\x5d-\x7e\u00a0-\uffff]{1,256}$/
  *
  * @example
  * ```ts
- * app.get('/admin', { preHandler: requireClaim('wids', '62e90394-69f5-4237-9190-012177145e10') }, handler)
- * app.get('/finance', { preHandler: requireClaim('groups', { anyOf: [financeGroupId, auditGroupId] }) }, handler)
+ * app.get('/admin', { onRequest: requireClaim('wids', '62e90394-69f5-4237-9190-012177145e10') }, handler)
+ * app.get('/finance', { onRequest: requireClaim('groups', { anyOf: [financeGroupId, auditGroupId] }) }, handler)
  * ```
  * @throws {@link EntraConfigError} when built with a bad claim name, requirement or option.
  */
@@ -69,7 +69,7 @@ export function requireClaim(claim: string, requirement: ClaimRequirement, optio
  *
  * @example
  * ```ts
- * app.get('/reports', { preHandler: requireGroups({ anyOf: [financeGroupId, auditGroupId] }) }, handler)
+ * app.get('/reports', { onRequest: requireGroups({ anyOf: [financeGroupId, auditGroupId] }) }, handler)
  * ```
  */
 export function requireGroups(requirement: ClaimRequirement, options: ClaimGuardOptions = {}): EntraGuard {
@@ -86,7 +86,8 @@ export function requireGroups(requirement: ClaimRequirement, options: ClaimGuard
  * ```ts
  * requireClaimCheck((claims) => claims.ctry === 'FR', 'a user located in France (ctry FR)')
  * ```
- * @throws {@link EntraConfigError} when `check` is not a function or `description` is empty.
+ * @throws {@link EntraConfigError} when `check` is not a function, or `description` is not 1 to 256 printable
+ *   characters without quotes.
  */
 export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boolean, description: string): EntraGuard {
   if (typeof check !== 'function') throw new EntraConfigError('check', 'must be a function of the claims returning true to let the caller through')
@@ -109,7 +110,7 @@ export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boo
  *
  * @example
  * ```ts
- * app.get('/directory', { preHandler: [requireScopes('Directory.Read'), requireMember()] }, handler)
+ * app.get('/directory', { onRequest: [requireScopes('Directory.Read'), requireMember()] }, handler)
  * ```
  */
 export function requireMember(): EntraGuard {
