@@ -105,6 +105,30 @@ async function auth(app: FastifyInstance): Promise<void> {
     }
   }
 
+  // PUBLIC_BASE_URL: the service's public origin. The REST API is the resource {base}/api and the MCP server
+  // {base}/mcp, each described by RFC 9728 metadata; {base}/mcp is an accepted audience, as MCP clients ask Entra
+  // for a token of that App ID URI. Development mode defaults to the local URL; with Entra ID, no default: a URL
+  // guessed from the request's Host header would be an injection vector.
+  const base = publicBaseUrl(c, devIssuer !== null)
+  if (base === undefined) {
+    app.log.info('PUBLIC_BASE_URL is not set: no protected-resource metadata (RFC 9728) is published and challenges name none; MCP clients cannot discover the authorization server')
+  } else {
+    const clientId = options.clientId
+    // Scopes under each resource's own App ID URI: Entra refuses a `resource` with scopes of another (AADSTS9010010).
+    const scopesOf = (resource: string) => [c.AUTH_SCOPE_READ, c.AUTH_SCOPE_WRITE].map((scope) => `${resource}/${scope}`)
+    const api = `${base}/api`
+    const mcp = `${base}/mcp`
+    options = {
+      ...options,
+      // v2 tokens carry the client ID whatever URI was asked for; v1 tokens carry the URI.
+      audience: [...(typeof options.audience === 'string' ? [options.audience] : options.audience ?? [clientId, `api://${clientId}`]), api, mcp],
+      protectedResources: [
+        { resource: api, scopes: scopesOf(api), resourceName: 'Todo REST API', resourceDocumentation: `${base}/docs` },
+        { resource: mcp, scopes: scopesOf(mcp), resourceName: 'Todo MCP server' }
+      ]
+    }
+  }
+
   try {
     await app.register(fastifyEntraId, {
       ...options,
@@ -113,7 +137,8 @@ async function auth(app: FastifyInstance): Promise<void> {
     })
   } catch (error) {
     if (error instanceof EntraConfigError) {
-      throw new ConfigError([`${VARIABLE_OF_OPTION[error.option] ?? error.option}: ${error.message}`])
+      const variable = error.option.startsWith('protectedResources') ? 'PUBLIC_BASE_URL' : VARIABLE_OF_OPTION[error.option] ?? error.option
+      throw new ConfigError([`${variable}: ${error.message}`])
     }
     throw error
   }
@@ -136,6 +161,13 @@ async function auth(app: FastifyInstance): Promise<void> {
     write: userScopeOrAppRole(c.AUTH_SCOPE_WRITE, c.AUTH_ROLE_WRITE_ALL),
     anyToken: app.entraId.authenticate
   } satisfies Access)
+}
+
+/** The service's public origin, without a final `/`: PUBLIC_BASE_URL, else in development mode the local URL. */
+function publicBaseUrl(c: FastifyInstance['config'], development: boolean): string | undefined {
+  if (c.PUBLIC_BASE_URL !== undefined) return c.PUBLIC_BASE_URL.replace(/\/+$/, '')
+  // PORT 0 (tests) picks a port only at listen: no local URL can be named before.
+  return development && c.PORT !== 0 ? `http://localhost:${c.PORT}` : undefined
 }
 
 /**

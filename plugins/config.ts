@@ -35,6 +35,8 @@ export const configSchema = Type.Object({
   // An Entra authentication-context ID, c1 to c99 (Conditional Access step-up for deleting).
   AUTH_DELETE_AUTH_CONTEXT: Type.Optional(Type.String({ pattern: '^c(?:[1-9]|[1-9][0-9])$' })),
   OPENAPI_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
+  // The service's public origin, e.g. https://todo.contoso.com: the base of its RFC 9728 resource identifiers.
+  PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+/?$' })),
   // Web origins whose pages may call /mcp (the MCP transport's DNS rebinding defence); requests without Origin pass.
   MCP_ALLOWED_ORIGINS: Type.Optional(Type.String({ pattern: `^${ORIGIN}(?:\\s*,\\s*${ORIGIN})*$` })),
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
@@ -68,6 +70,7 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_REQUIRED_GROUPS: 'a comma-separated list of group object IDs (GUIDs)',
   AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',
   OPENAPI_CLIENT_ID: 'the application (client) ID of the Swagger UI client, a GUID',
+  PUBLIC_BASE_URL: 'the service\'s public origin, such as https://todo.contoso.com (no path)',
   MCP_ALLOWED_ORIGINS: 'a comma-separated list of origins such as https://app.contoso.com (scheme, host and port; no path)',
   PORT: 'an integer from 0 to 65535',
   HOST: 'a host name or address to listen on',

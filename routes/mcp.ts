@@ -61,9 +61,9 @@ export default function mcp(app: FastifyInstance, _options: unknown, done: (erro
   const groups = c.AUTH_REQUIRED_GROUPS === undefined ? [] : [requireGroups({ anyOf: list(c.AUTH_REQUIRED_GROUPS) }, { appOnly: 'allow' })]
   const { read, write } = app.access
   const guards: Readonly<Record<typeof TOOL_ACCESS[ToolName], readonly EntraGuard[]>> = {
-    read: [...groups, read],
-    write: [...groups, write],
-    delete: [...groups, write, ...(c.AUTH_DELETE_AUTH_CONTEXT === undefined ? [] : [requireAuthContext(c.AUTH_DELETE_AUTH_CONTEXT, { appOnly: 'allow' })])]
+    read: [read, ...groups],
+    write: [write, ...groups],
+    delete: [write, ...groups, ...(c.AUTH_DELETE_AUTH_CONTEXT === undefined ? [] : [requireAuthContext(c.AUTH_DELETE_AUTH_CONTEXT, { appOnly: 'allow' })])]
   }
 
   async function authorizeToolCall(request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -92,6 +92,7 @@ export abstract class EntraAuthError extends Error {
   /** RFC 6750 error code, when the challenge carries one. */
   readonly bearerError: BearerErrorCode | undefined
   #realm: string
+  #resourceMetadata: string | undefined
 
   protected constructor(
     code: EntraAuthErrorCode,
@@ -118,7 +119,23 @@ export abstract class EntraAuthError extends Error {
    * read (only refusals pay for it), so they follow {@link inRealm}.
    */
   get headers(): Readonly<Record<string, string>> {
-    return this.renderHeaders(this.#realm)
+    return this.renderHeaders(this.#realm, this.#resourceMetadata)
+  }
+
+  /**
+   * The URL of the RFC 9728 protected-resource metadata its challenge points at (`resource_metadata`), when set.
+   */
+  get resourceMetadata(): string | undefined {
+    return this.#resourceMetadata
+  }
+
+  /**
+   * Sets the RFC 9728 metadata URL its challenge names as `resource_metadata` (`undefined`: none), and returns
+   * the error. The plugin sets it for requests under a configured protected resource.
+   */
+  forResource(metadataUrl: string | undefined): this {
+    this.#resourceMetadata = metadataUrl
+    return this
   }
 
   /**
@@ -135,9 +152,11 @@ export abstract class EntraAuthError extends Error {
     return STATUS_TEXT[this.statusCode] ?? 'Error'
   }
 
-  /** The response headers of this error in `realm`. */
-  protected renderHeaders(realm: string): Record<string, string> {
-    return { 'www-authenticate': bearerChallenge(realm, { error: this.bearerError, error_description: this.message }) }
+  /** The response headers of this error in `realm`, its challenge naming `resourceMetadata` when given. */
+  protected renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
+    return {
+      'www-authenticate': bearerChallenge(realm, { resource_metadata: resourceMetadata, error: this.bearerError, error_description: this.message })
+    }
   }
 }
 
@@ -149,8 +168,8 @@ export class MissingTokenError extends EntraAuthError {
       undefined, options)
   }
 
-  protected override renderHeaders(realm: string): Record<string, string> {
-    return { 'www-authenticate': bearerChallenge(realm) }
+  protected override renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
+    return { 'www-authenticate': bearerChallenge(realm, { resource_metadata: resourceMetadata }) }
   }
 }
 
@@ -185,9 +204,10 @@ export class InsufficientScopeError extends EntraAuthError {
     this.required = required
   }
 
-  protected override renderHeaders(realm: string): Record<string, string> {
+  protected override renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
     return {
       'www-authenticate': bearerChallenge(realm, {
+        resource_metadata: resourceMetadata,
         error: 'insufficient_scope',
         error_description: this.message,
         scope: this.required.length > 0 ? this.required.join(' ') : undefined
@@ -214,8 +234,8 @@ export class AccessDeniedError extends EntraAuthError {
 export interface InsufficientClaimsErrorOptions extends EntraAuthErrorOptions {
   /**
    * Where the client sends the user to satisfy the claims: `{authorityHost}/{tenant}/oauth2/v2.0/authorize`.
-   * `fastify.entraId.claimsChallenge` fills it in from the verified caller's tenant. Default: none (the challenge
-   * then has no `authorization_uri`, which clients that know their authority accept).
+   * Microsoft's challenge format requires it: `fastify.entraId.claimsChallenge` fills it in from the verified
+   * caller's tenant, which is the way to raise one. Default: none (the challenge then has no `authorization_uri`).
    */
   authorizationUri?: string | undefined
 }
@@ -227,8 +247,10 @@ export interface InsufficientClaimsErrorOptions extends EntraAuthErrorOptions {
  * claims to request:
  * `Bearer realm="...", authorization_uri="...", error="insufficient_claims", claims="<base64 of the claims JSON>"`.
  *
- * Raise one from a handler with any claims request (for example one a downstream API answered with); the plugin's
- * `requireAuthContext` guard raises it for authentication contexts.
+ * Raise one from a handler with `fastify.entraId.claimsChallenge(request, claims)`, which sets the realm,
+ * `authorization_uri` and `resource_metadata` (a bare instance has none of the plugin's), with any claims request
+ * (for example one a downstream API answered with); the `requireAuthContext` guard raises it for authentication
+ * contexts. Send it only to a client that can handle it (`canHandleClaimsChallenges`).
  */
 export class InsufficientClaimsError extends EntraAuthError {
   override readonly name = 'InsufficientClaimsError'
@@ -248,9 +270,10 @@ export class InsufficientClaimsError extends EntraAuthError {
     this.authorizationUri = options.authorizationUri === undefined ? undefined : checkAuthorizationUri(options.authorizationUri)
   }
 
-  protected override renderHeaders(realm: string): Record<string, string> {
+  protected override renderHeaders(realm: string, resourceMetadata: string | undefined): Record<string, string> {
     return {
       'www-authenticate': bearerChallenge(realm, {
+        resource_metadata: resourceMetadata,
         authorization_uri: this.authorizationUri,
         error: 'insufficient_claims',
         claims: Buffer.from(this.claims, 'utf8').toString('base64')

@@ -26,6 +26,7 @@ export { requireClaim, requireGroups, requireClaimCheck, requireMember } from '.
 export type { ClaimGuardOptions, ClaimRequirement } from './claim-guards.js'
 export type { CompiledRequirement, Requirement } from './requirements.js'
 export { describeGuard } from './guard-description.js'
+export type { ProtectedResourceOptions } from './protected-resource.js'
 export type { AccessPath, GuardDescription } from './guard-description.js'
 export {
   EntraAuthError,

@@ -8,6 +8,8 @@ import { DiscoveryError } from './discovery.js'
 import { EntraAuthError, EntraConfigError, InsufficientClaimsError, MissingTokenError } from './errors.js'
 import { authorizeEndpoint } from './auth-context.js'
 import { guestRefusal } from './claim-guards.js'
+import { publishProtectedResources, resolveProtectedResources, resourceOf } from './protected-resource.js'
+import type { ProtectedResourceOptions } from './protected-resource.js'
 import type { EntraIdentity } from './identity.js'
 import { optionalFunction } from './options.js'
 import { ANY_TOKEN, described } from './guard-description.js'
@@ -34,6 +36,14 @@ export interface EntraIdPluginOptions extends EntraIdOptions {
    * tokens to the guests a tenant invites.
    */
   allowGuests?: boolean | undefined
+  /**
+   * Protected resources whose RFC 9728 metadata the plugin publishes, at `/.well-known/oauth-protected-resource`
+   * followed by each resource identifier's path (`https://todo.contoso.com/mcp` is described at
+   * `/.well-known/oauth-protected-resource/mcp`), and whose requests' challenges (401, 400 and 403) carry
+   * `resource_metadata` with that document's URL, as the MCP authorization specification requires. Register the
+   * plugin on the root instance for these routes to sit at the root. Default: none.
+   */
+  protectedResources?: readonly ProtectedResourceOptions[] | undefined
 }
 
 /** What the plugin adds to the Fastify instance, as `fastify.entraId`. */
@@ -65,6 +75,18 @@ export interface EntraIdDecorator {
    */
   claimsChallenge(request: FastifyRequest, claims: string | Readonly<Record<string, unknown>>, description?: string): InsufficientClaimsError
   /**
+   * Prepares `error` as the plugin prepares its own refusals: in the plugin's realm, and naming the request's
+   * protected-resource metadata (`resource_metadata`) when the request is under one of `protectedResources`.
+   * Returns `error`. For refusals an application raises itself, e.g. `throw app.entraId.challengeFor(request, new
+   * InsufficientScopeError(['Todo.Write'], 'Writing needs Todo.Write'))`.
+   */
+  challengeFor<E extends EntraAuthError>(request: FastifyRequest, error: E): E
+  /**
+   * The URL of the RFC 9728 metadata of the protected resource `request` is under (the most specific one), or
+   * `undefined` when none of `protectedResources` covers it.
+   */
+  resourceMetadataUrl(request: FastifyRequest): string | undefined
+  /**
    * True once the tenant's discovery documents and keys are loaded; stays true through an identity-provider
    * outage while the loaded keys serve. For readiness probes.
    */
@@ -77,7 +99,10 @@ declare module 'fastify' {
     auth: EntraIdentity | null
   }
   interface FastifyInstance {
-    /** fastify-entra-id: the verifier, the `authenticate` hook and readiness. */
+    /**
+     * fastify-entra-id: the verifier, the `authenticate` and `authenticateOptional` hooks, readiness, and the
+     * helpers that prepare challenges (`claimsChallenge`, `challengeFor`, `resourceMetadataUrl`).
+     */
     entraId: EntraIdDecorator
   }
 }
@@ -117,6 +142,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   const logCaller = options.logCaller ?? true
   const allowGuests = options.allowGuests ?? true
   if (typeof allowGuests !== 'boolean') throw new EntraConfigError('allowGuests', 'must be true or false')
+  const resources = resolveProtectedResources(options.protectedResources)
 
   // Keys load while the rest of the application starts; `ready()` waits for the first attempt. If it fails,
   // the server starts anyway, protected routes answer 503, and the verifier retries in the background. Both
@@ -183,16 +209,30 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   /** The error to end the request with: the verifier says what is wrong; the challenge is rendered here. */
   function refuse(request: FastifyRequest, reply: FastifyReply, error: unknown): unknown {
     closeIfBodyArriving(request, reply)
-    return error instanceof EntraAuthError ? error.inRealm(realm) : error
+    return error instanceof EntraAuthError ? challengeFor(request, error) : error
+  }
+
+  function resourceMetadataUrl(request: FastifyRequest): string | undefined {
+    return resourceOf(resources, request.url)?.metadataUrl
+  }
+
+  function challengeFor<E extends EntraAuthError>(request: FastifyRequest, error: E): E {
+    return error.inRealm(realm).forResource(resourceMetadataUrl(request))
   }
 
   const { authorityHost, tenantId } = verifier.options
   function claimsChallenge(request: FastifyRequest, claims: string | Readonly<Record<string, unknown>>, description?: string): InsufficientClaimsError {
-    return new InsufficientClaimsError(claims, description ?? 'This operation needs more claims than the token carries: sign in again with the claims of this challenge', {
-      realm,
+    return challengeFor(request, new InsufficientClaimsError(claims, description ?? 'This operation needs more claims than the token carries: sign in again with the claims of this challenge', {
       authorizationUri: authorizeEndpoint(authorityHost, request.auth?.tenantId ?? tenantId)
-    })
+    }))
   }
+
+  publishProtectedResources(fastify, resources, {
+    authorityHost,
+    tenantId,
+    multiTenant: verifier.options.multiTenant,
+    loadedIssuer: () => verifier.v2Issuer
+  })
 
   fastify.decorate('entraId', {
     verifier,
@@ -200,6 +240,8 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     authenticate: authenticator(false),
     authenticateOptional: authenticator(true),
     claimsChallenge,
+    challengeFor,
+    resourceMetadataUrl,
     isReady: () => verifier.isReady
   } satisfies EntraIdDecorator)
 }

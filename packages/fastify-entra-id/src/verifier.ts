@@ -4,7 +4,7 @@ import type { KeySet, VerificationKey } from './key-set.js'
 import { MAX_JWS_LENGTH, decodeJws, verifyRs256 } from './jws.js'
 import type { DecodedJws } from './jws.js'
 import { TokenCache } from './token-cache.js'
-import type { TokenCacheStats } from './token-cache.js'
+import type { TokenCacheCodec, TokenCacheStats } from './token-cache.js'
 import { resolveOptions } from './options.js'
 import type { EntraIdOptions, ResolvedOptions } from './options.js'
 import { toIdentity } from './identity.js'
@@ -33,7 +33,7 @@ export class EntraTokenVerifier {
 
   private constructor(options: ResolvedOptions) {
     this.options = options
-    const cache = options.tokenCache === false ? null : new TokenCache<EntraIdentity>(options.tokenCache)
+    const cache = options.tokenCache === false ? null : new TokenCache<EntraIdentity>(options.tokenCache, IDENTITY_RECORD)
     this.#cache = cache
     // Keys that leave the set must not keep vouching for the tokens they verified.
     this.#loader = new MetadataLoader(options, (removed) => { cache?.deleteKids(removed) })
@@ -60,6 +60,14 @@ export class EntraTokenVerifier {
    */
   hydrate(): Promise<void> {
     return this.#loader.hydrate()
+  }
+
+  /**
+   * The v2 issuer of the loaded discovery document (`https://login.microsoftonline.com/{tid}/v2.0`, or with
+   * `{tenantid}` for a multi-tenant API), or `undefined` until discovery has loaded.
+   */
+  get v2Issuer(): string | undefined {
+    return this.#loader.ready?.claims.v2Issuer
   }
 
   /** How many verified tokens the token cache holds now (0 when it is off). */
@@ -143,9 +151,18 @@ export class EntraTokenVerifier {
     // Only now, with the signature verified, may a refusal describe what the API accepts.
     const version = checkClaims(claims, metadata.claims, now, key.issuer)
     const identity = toIdentity(claims as unknown as EntraAccessTokenClaims, version)
-    this.#cache?.set(jws.token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now, jws.payloadLength)
+    this.#cache?.set(jws.token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now)
     return identity
   }
+}
+
+/**
+ * How the token cache keeps an identity between uses: its token version and its claims' JSON (claims that came
+ * from JSON.parse, so they come back the same), from which toIdentity builds an equal identity.
+ */
+const IDENTITY_RECORD: TokenCacheCodec<EntraIdentity> = {
+  encode: (identity) => `${identity.tokenVersion}${JSON.stringify(identity.claims)}`,
+  decode: (record) => toIdentity(JSON.parse(record.slice(1)) as EntraAccessTokenClaims, record.startsWith('1') ? 1 : 2)
 }
 
 function malformed(): InvalidTokenError {
