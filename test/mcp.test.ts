@@ -317,6 +317,60 @@ describe('the MCP server with AUTH_REQUIRED_GROUPS, AUTH_DELETE_AUTH_CONTEXT and
   })
 })
 
+describe('the MCP server with PUBLIC_BASE_URL: its RFC 9728 metadata', () => {
+  // The public origin, as a reverse proxy in front of this server would serve it.
+  const BASE = 'https://todo.contoso.example'
+  const METADATA = `${BASE}/.well-known/oauth-protected-resource/mcp`
+  let h: Harness
+  let url: URL
+  const clients: Client[] = []
+  before(async () => {
+    h = await startHarness('sqlite', { PUBLIC_BASE_URL: BASE })
+    url = new URL(`${await h.app.listen({ host: '127.0.0.1', port: 0 })}/mcp`)
+  })
+  after(async () => {
+    for (const client of clients) await client.close()
+    await h.close()
+  })
+
+  test('the 401 without a token names the metadata, which describes {PUBLIC_BASE_URL}/mcp and its scopes', async () => {
+    const seen: Seen[] = []
+    await assert.rejects(connect(url, null, seen), (error) => error instanceof StreamableHTTPError && error.code === 401)
+    assert.deepEqual(seen, [{ status: 401, challenge: `Bearer realm="api", resource_metadata="${METADATA}"`, code: 'ENTRA_TOKEN_MISSING' }])
+    // Fetched by its path from this server, which the public origin serves.
+    const res = await fetch(new URL(new URL(METADATA).pathname, url))
+    assert.equal(res.status, 200)
+    assert.deepEqual(await res.json(), {
+      resource: `${BASE}/mcp`,
+      authorization_servers: [h.issuer.issuer(2)],
+      scopes_supported: [`${BASE}/mcp/Todo.Read`, `${BASE}/mcp/Todo.Write`],
+      bearer_methods_supported: ['header'],
+      resource_name: 'Todo MCP server'
+    })
+  })
+
+  test('the 403 of a tool call names the metadata and the scope to step up to', async () => {
+    const seen: Seen[] = []
+    const c = await connect(url, await h.callers.user(h.callers.alice, ['Todo.Read']), seen)
+    clients.push(c)
+    await assert.rejects(c.callTool({ name: 'create_todo', arguments: { title: 'Not allowed' } }),
+      (error) => error instanceof StreamableHTTPError && error.code === 403)
+    assert.deepEqual(seen.at(-1), {
+      status: 403,
+      challenge: `Bearer realm="api", resource_metadata="${METADATA}", error="insufficient_scope", ` +
+        'error_description="The token lacks the required scope: Todo.Write", scope="Todo.Write"',
+      code: 'ENTRA_INSUFFICIENT_SCOPE'
+    })
+  })
+
+  test('serves a token whose audience is {PUBLIC_BASE_URL}/mcp, the App ID URI MCP clients ask for', async () => {
+    const token = await h.issuer.mint({ version: 1, objectId: h.callers.alice, scopes: ['Todo.Read'], audience: `${BASE}/mcp` })
+    const c = await connect(url, token)
+    clients.push(c)
+    assert.deepEqual((await call<{ items: unknown[] }>(c, 'list_todos', {})).items, [])
+  })
+})
+
 describe('the Origin rule', () => {
   test('compares serialized origins and refuses what is none', () => {
     assert.equal(serializedOrigin('HTTPS://Example.COM:443/'), 'https://example.com')
