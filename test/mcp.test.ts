@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { startHarness } from './helpers/app.js'
+import { buildApp } from '../app.js'
+import { ConfigError } from '../config/config-error.js'
+import { startHarness, tempDir } from './helpers/app.js'
 import type { Harness } from './helpers/app.js'
 import { allowedOrigins, loopbackOrigins, originAllowed, serializedOrigin } from '../mcp/origin.js'
 import { TOOL_ACCESS } from '../mcp/todo-tools.js'
@@ -368,6 +370,40 @@ describe('the MCP server with PUBLIC_BASE_URL: its RFC 9728 metadata', () => {
     const c = await connect(url, token)
     clients.push(c)
     assert.deepEqual((await call<{ items: unknown[] }>(c, 'list_todos', {})).items, [])
+  })
+})
+
+describe('MCP_ALLOWED_ORIGINS and the development mode', () => {
+  test('a value that is not a list of origins fails start-up, naming the variable', async () => {
+    const dir = tempDir()
+    try {
+      for (const value of ['https://app.contoso.com/path', '*', 'app.contoso.com', 'https://app.contoso.com;https://b.example', 'http://[::1']) {
+        await assert.rejects(buildApp({ env: { DATA_DIR: dir.path, DEV_ISSUER_PORT: '0', LOG_LEVEL: 'silent', MCP_ALLOWED_ORIGINS: value } }),
+          (error: unknown) => error instanceof ConfigError && error.problems.length === 1 && (error.problems[0] ?? '').startsWith('MCP_ALLOWED_ORIGINS must be'), value)
+      }
+    } finally {
+      dir.remove()
+    }
+  })
+
+  test('in development mode, the server\'s own loopback origins are allowed, on the port it listens on', async () => {
+    const dir = tempDir()
+    const app = await buildApp({ env: { DATA_DIR: dir.path, DEV_ISSUER_PORT: '0', PORT: '0', LOG_LEVEL: 'silent' } })
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 })
+      const port = new URL(base).port
+      const status = async (origin: string): Promise<number> => (await fetch(`${base}/mcp`, {
+        method: 'POST', headers: { ...MCP_HEADERS, origin }, body: JSON.stringify(INITIALIZE)
+      })).status
+      // Past the Origin check, the request is refused for its missing token.
+      assert.equal(await status(`http://localhost:${port}`), 401)
+      assert.equal(await status(`http://127.0.0.1:${port}`), 401)
+      assert.equal(await status('http://localhost:6274'), 403)
+      assert.equal(await status(`http://localhost:${String(Number(port) + 1)}`), 403)
+    } finally {
+      await app.close()
+      dir.remove()
+    }
   })
 })
 
