@@ -31,6 +31,8 @@ export interface TokenEndpointRequest {
   readonly form: Readonly<Record<string, string>>
   /** The status answered. */
   status: number
+  /** The claims of the token issued, when one was. */
+  issued?: Readonly<Record<string, unknown>>
 }
 
 /** Options of {@link startTestTokenEndpoint}. */
@@ -169,6 +171,7 @@ export class TestTokenEndpoint {
       clientAppId: clientId,
       scopes: scopes.map((s) => s.slice(s.lastIndexOf('/') + 1))
     })
+    entry.issued = decodeJwt(accessToken)
     answer(200, { token_type: 'Bearer', scope: scopes.join(' '), expires_in: 3600, ext_expires_in: 3600, access_token: accessToken })
   }
 
@@ -204,8 +207,8 @@ export type TestGraphBehaviour = 'normal' | 'claims-challenge'
 export class TestGraph {
   /** `http://127.0.0.1:<port>`: the Graph base URL. */
   readonly url: string
-  /** The `Authorization` header of every request received (tokens for Graph), in order. */
-  readonly requests: { path: string, status: number }[] = []
+  /** Every request received, in order: its path, the status answered, and the `aud` and `scp` of its token. */
+  readonly requests: { path: string, status: number, audience?: unknown, scopes?: unknown }[] = []
   /** The `jobTitle` answered. */
   jobTitle = 'Test Engineer'
   readonly #server: Server
@@ -242,7 +245,7 @@ export class TestGraph {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', this.url).pathname
-    const entry = { path, status: 0 }
+    const entry: { path: string, status: number, audience?: unknown, scopes?: unknown } = { path, status: 0 }
     this.requests.push(entry)
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       entry.status = status
@@ -262,6 +265,8 @@ export class TestGraph {
         { 'www-authenticate': 'Bearer realm="", error="invalid_token"' })
       return
     }
+    entry.audience = claims.aud
+    entry.scopes = claims.scp
     if (typeof claims.scp !== 'string' || !claims.scp.split(' ').includes('User.Read')) {
       answer(403, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } })
       return
