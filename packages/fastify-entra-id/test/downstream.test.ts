@@ -103,7 +103,7 @@ test('answers the caller\'s Graph profile with a token obtained on their behalf 
   assert.equal(request?.form.client_secret, SECRET)
   assert.ok(request?.form.scope?.split(' ').includes(USER_READ))
   assert.deepEqual(graph.requests.map((r) => [r.path, r.status, r.audience, r.scopes]), [['/v1.0/me', 200, GRAPH_APP_ID, 'User.Read']])
-  assert.equal(request?.issued?.oid, JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).oid, 'the Graph token is for the same user')
+  assert.equal(request?.issued?.oid, (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { oid: string }).oid, 'the Graph token is for the same user')
   await app.close()
 })
 
