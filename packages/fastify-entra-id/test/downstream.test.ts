@@ -202,6 +202,15 @@ test('answers 503 ENTRA_DOWNSTREAM_UNAVAILABLE when Entra does not answer within
   await app.close()
 })
 
+test('answers 503 ENTRA_DOWNSTREAM_UNAVAILABLE when the downstream API does not answer within timeoutMs', async () => {
+  const app = await buildApi({ timeoutMs: 300 })
+  graph.setBehaviour('hang')
+  const response = await app.inject({ url: '/profile', headers: bearer(await user()) })
+  assert.deepEqual([response.statusCode, response.json<{ code: string }>().code], [503, 'ENTRA_DOWNSTREAM_UNAVAILABLE'])
+  assert.deepEqual([tokenEndpoint.count(), graph.requests.length], [1, 1])
+  await app.close()
+})
+
 test('refuses an app-only caller with 403 ENTRA_USER_REQUIRED, without asking Entra (on-behalf-of needs a user)', async () => {
   const app = await buildApi()
   const response = await app.inject({ url: '/profile', headers: bearer(await issuer.mint({ appOnly: true, roles: ['Todo.Read.All'] })) })

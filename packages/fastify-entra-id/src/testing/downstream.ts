@@ -197,7 +197,7 @@ export function startTestTokenEndpoint(issuer: TestIssuer, options: TestTokenEnd
 }
 
 /** How a {@link TestGraph} answers `/v1.0/me`. */
-export type TestGraphBehaviour = 'normal' | 'claims-challenge'
+export type TestGraphBehaviour = 'normal' | 'claims-challenge' | 'hang'
 
 /**
  * A local stand-in for Microsoft Graph's `GET /v1.0/me`, over http on loopback: it verifies the bearer token (signed
@@ -255,6 +255,7 @@ export class TestGraph {
       answer(404, { error: { code: 'Request_ResourceNotFound', message: 'Not found' } })
       return
     }
+    if (this.#behaviour === 'hang') return
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1]
     let claims: Record<string, unknown>
     try {
