@@ -8,6 +8,8 @@ import authPlugin from './plugins/auth.js'
 import configPlugin from './plugins/config.js'
 import connectionsPlugin from './plugins/connections.js'
 import storePlugin from './plugins/store.js'
+import downstreamPlugin from './plugins/downstream.js'
+import type { DownstreamPluginOptions } from './plugins/downstream.js'
 import openapiPlugin from './plugins/openapi.js'
 import apiRootRoutes from './routes/api-root.js'
 import healthRoutes from './routes/health.js'
@@ -33,6 +35,11 @@ export interface AppOptions {
   storeRetry?: Pick<StorePluginOptions, 'retryDelay' | 'maxRetryDelay'>
   /** The HTTP server's timeouts; each one left out takes its {@link DEFAULT_TIMEOUTS} value (tests shorten them). */
   timeouts?: Partial<ServerTimeouts>
+  /**
+   * Where and how calls on the caller's behalf reach Entra's token endpoint. Default: the authority host and
+   * Node's agent (tests: a loopback https token endpoint, and an agent trusting its CA).
+   */
+  downstream?: DownstreamPluginOptions
   /** Fastify's options (logger, proxy trust). Default: no logger. The timeouts are {@link AppOptions.timeouts}. */
   fastify?: FastifyServerOptions
 }
@@ -125,6 +132,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     // The logger exists before the configuration is read; its level follows LOG_LEVEL from here on.
     app.log.level = app.config.LOG_LEVEL
     await app.register(authPlugin)
+    await app.register(downstreamPlugin, options.downstream ?? {})
     await app.register(storePlugin, { ...options.storeRetry, ...(options.store === undefined ? {} : { store: options.store }) })
     await app.register(openapiPlugin)
     await app.register(healthRoutes, { prefix: '/health' })

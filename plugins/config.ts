@@ -35,6 +35,12 @@ export const configSchema = Type.Object({
   // An Entra authentication-context ID, c1 to c99 (Conditional Access step-up for deleting).
   AUTH_DELETE_AUTH_CONTEXT: Type.Optional(Type.String({ pattern: '^c(?:[1-9]|[1-9][0-9])$' })),
   OPENAPI_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
+  // The API's own credential, for calls on the caller's behalf (GET /api/me/profile): at most one of the three.
+  AZURE_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  AZURE_CLIENT_CERTIFICATE_PATH: Type.Optional(Type.String({ minLength: 1 })),
+  AZURE_FEDERATED_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  // Microsoft Graph's origin (another cloud's, or a stand-in for tests).
+  GRAPH_BASE_URL: Type.String({ default: 'https://graph.microsoft.com', pattern: '^https?://[^/?#\\s]+/?$' }),
   // The service's public origin, e.g. https://todo.contoso.com: the base of its RFC 9728 resource identifiers.
   PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+/?$' })),
   // Web origins whose pages may call /mcp (the MCP transport's DNS rebinding defence); requests without Origin pass.
@@ -70,6 +76,10 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_REQUIRED_GROUPS: 'a comma-separated list of group object IDs (GUIDs)',
   AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',
   OPENAPI_CLIENT_ID: 'the application (client) ID of the Swagger UI client, a GUID',
+  AZURE_CLIENT_SECRET: 'a client secret of the API\'s app registration',
+  AZURE_CLIENT_CERTIFICATE_PATH: 'the path of a PEM file with the private key and certificate of the API\'s app registration',
+  AZURE_FEDERATED_TOKEN_FILE: 'the path of a federated token file (workload identity)',
+  GRAPH_BASE_URL: 'an origin such as https://graph.microsoft.com (no path)',
   PUBLIC_BASE_URL: 'the service\'s public origin, such as https://todo.contoso.com (no path)',
   MCP_ALLOWED_ORIGINS: 'a comma-separated list of origins such as https://app.contoso.com (scheme, host and port; no path)',
   PORT: 'an integer from 0 to 65535',
@@ -130,6 +140,11 @@ function schemaProblems(error: unknown): string[] {
 function crossCheck(c: Config): string[] {
   const problems: string[] = []
   const production = c.NODE_ENV === 'production'
+  const credentials = (['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE'] as const).filter((name) => c[name] !== undefined)
+  if (credentials.length > 1) problems.push(`${credentials.join(' and ')} are each a credential of the API: set one of them`)
+  if (c.AZURE_TENANT_ID === undefined && credentials.length > 0) {
+    problems.push(`${credentials[0] ?? ''} needs AZURE_TENANT_ID: development mode cannot call Microsoft Graph on the caller's behalf (see the README)`)
+  }
   if (c.AZURE_TENANT_ID === undefined) {
     if (production) {
       problems.push('AZURE_TENANT_ID is required when NODE_ENV=production (the development issuer never runs in production)')

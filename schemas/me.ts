@@ -17,3 +17,10 @@ export const MeSchema = Type.Object({
   accountType: Type.Union([Type.Literal('member'), Type.Literal('guest'), Type.Null()], { description: 'member or guest of the tenant; null for applications' }),
   expiresAt: Type.String({ format: 'date-time' })
 })
+
+/** The answer of `GET /api/me/profile`: the caller's Microsoft Graph profile (`/me`); unset fields are `null`. */
+export const ProfileSchema = Type.Object({
+  displayName: Nullable(Type.String()),
+  mail: Nullable(Type.String()),
+  jobTitle: Nullable(Type.String())
+})

@@ -39,6 +39,7 @@ export type EntraAuthErrorCode =
   | 'ENTRA_INSUFFICIENT_CLAIMS'
   | AccessDeniedCode
   | 'ENTRA_KEYS_UNAVAILABLE'
+  | 'ENTRA_DOWNSTREAM_UNAVAILABLE'
 
 /** Codes of {@link AccessDeniedError}: a valid token refused by a rule other than scopes and app roles. */
 export type AccessDeniedCode =
@@ -46,6 +47,8 @@ export type AccessDeniedCode =
   | 'ENTRA_CLAIM_REQUIRED'
   | 'ENTRA_GROUPS_OVERAGE'
   | 'ENTRA_GUEST_NOT_ALLOWED'
+  | 'ENTRA_CONSENT_REQUIRED'
+  | 'ENTRA_USER_REQUIRED'
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
@@ -184,7 +187,7 @@ export class InvalidRequestError extends EntraAuthError {
 /** Codes of {@link InvalidTokenError}. */
 export type InvalidTokenCode = Exclude<EntraAuthErrorCode,
   'ENTRA_TOKEN_MISSING' | 'ENTRA_INVALID_REQUEST' | 'ENTRA_INSUFFICIENT_SCOPE' | 'ENTRA_INSUFFICIENT_CLAIMS' |
-  AccessDeniedCode | 'ENTRA_KEYS_UNAVAILABLE'>
+  AccessDeniedCode | 'ENTRA_KEYS_UNAVAILABLE' | 'ENTRA_DOWNSTREAM_UNAVAILABLE'>
 
 /** 401 `invalid_token`: the token is malformed, expired, badly signed or not meant for this API. */
 export class InvalidTokenError extends EntraAuthError {
@@ -220,8 +223,10 @@ export class InsufficientScopeError extends EntraAuthError {
  * 403 `insufficient_scope`, with a code of its own: the token is valid, its scopes and roles may be too, but the
  * route requires something else of the caller: an authentication context the client cannot be asked for
  * (`ENTRA_AUTH_CONTEXT_REQUIRED`), a claim value (`ENTRA_CLAIM_REQUIRED`), group membership the token cannot tell
- * (`ENTRA_GROUPS_OVERAGE`), or a member rather than a guest (`ENTRA_GUEST_NOT_ALLOWED`). The challenge carries no
- * `scope`: no scope would help.
+ * (`ENTRA_GROUPS_OVERAGE`), or a member rather than a guest (`ENTRA_GUEST_NOT_ALLOWED`); for a call to a downstream
+ * API on the caller's behalf (`fastify-entra-id/downstream`), consent the user or an administrator has not given
+ * (`ENTRA_CONSENT_REQUIRED`), or a user at all, as an application calling with its own identity has no one to act
+ * for (`ENTRA_USER_REQUIRED`). The challenge carries no `scope`: no scope of this API would help.
  */
 export class AccessDeniedError extends EntraAuthError {
   override readonly name = 'AccessDeniedError'
@@ -331,13 +336,34 @@ export class KeysUnavailableError extends EntraAuthError {
   }
 }
 
+/**
+ * 503 `ENTRA_DOWNSTREAM_UNAVAILABLE`: a call made on the caller's behalf failed for a reason that is not the caller's
+ * fault and may pass: Entra's token endpoint answered 5xx or 429, or did not answer within the timeout, or the
+ * downstream API did not. No challenge; `Retry-After` says when to try again.
+ */
+export class DownstreamUnavailableError extends EntraAuthError {
+  override readonly name = 'DownstreamUnavailableError'
+  /** Seconds the caller should wait before trying again, as sent in `Retry-After`. */
+  readonly retryAfter: number
+  constructor(retryAfterSeconds: number, description: string, options: EntraAuthErrorOptions = {}) {
+    super('ENTRA_DOWNSTREAM_UNAVAILABLE', 503, description, undefined, options)
+    this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds))
+  }
+
+  protected override renderHeaders(): Record<string, string> {
+    return { 'retry-after': String(this.retryAfter) }
+  }
+}
+
 /** Codes of {@link EntraUsageError}. */
-export type EntraUsageErrorCode = 'ENTRA_PLUGIN_MISSING' | 'ENTRA_NOT_AUTHENTICATED'
+export type EntraUsageErrorCode = 'ENTRA_PLUGIN_MISSING' | 'ENTRA_NOT_AUTHENTICATED' | 'ENTRA_DOWNSTREAM_REJECTED'
 
 /**
  * 500: the application uses the package wrongly: a guard in an app without the plugin
  * (`ENTRA_PLUGIN_MISSING`), or `requireAuth` on a route that neither authenticates nor guards
- * (`ENTRA_NOT_AUTHENTICATED`). A bug in the application, not the caller's fault: no challenge, and a stack.
+ * (`ENTRA_NOT_AUTHENTICATED`), or Entra refusing the API's own request for a downstream token for a reason no caller
+ * can fix (`ENTRA_DOWNSTREAM_REJECTED`: a wrong or expired client credential, an unknown scope; Entra's answer is its
+ * `cause`). A bug in the application or its registration, not the caller's fault: no challenge, and a stack.
  */
 export class EntraUsageError extends Error {
   override readonly name = 'EntraUsageError'
@@ -345,8 +371,8 @@ export class EntraUsageError extends Error {
   readonly code: EntraUsageErrorCode
   /** Always 500. */
   readonly statusCode = 500
-  constructor(code: EntraUsageErrorCode, message: string) {
-    super(message)
+  constructor(code: EntraUsageErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
   }
 }

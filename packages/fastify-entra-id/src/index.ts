@@ -37,6 +37,7 @@ export {
   InsufficientClaimsError,
   AccessDeniedError,
   KeysUnavailableError,
+  DownstreamUnavailableError,
   EntraConfigError,
   EntraUsageError
 } from './errors.js'
