@@ -360,7 +360,8 @@ describe('the MCP server with PUBLIC_BASE_URL: its RFC 9728 metadata', () => {
     assert.deepEqual(seen.at(-1), {
       status: 403,
       challenge: `Bearer realm="api", resource_metadata="${METADATA}", error="insufficient_scope", ` +
-        'error_description="The token lacks the required scope: Todo.Write", scope="Todo.Write"',
+        // The scope as the resource lists it: what the client asks Entra for when it steps up.
+        `error_description="The token lacks the required scope: Todo.Write", scope="${BASE}/mcp/Todo.Write"`,
       code: 'ENTRA_INSUFFICIENT_SCOPE'
     })
   })

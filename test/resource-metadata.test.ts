@@ -41,7 +41,7 @@ describe('PUBLIC_BASE_URL: RFC 9728 metadata of the REST API and the MCP server'
     assert.equal(res.headers['www-authenticate'], `Bearer realm="api", resource_metadata="${BASE}/.well-known/oauth-protected-resource/api"`)
     const forbidden = await h.app.inject({ method: 'POST', url: '/api/todos', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'] })), payload: { title: 'x' } })
     assert.equal(forbidden.statusCode, 403)
-    assert.match(String(forbidden.headers['www-authenticate']), new RegExp(`resource_metadata="${BASE}/\\.well-known/oauth-protected-resource/api", error="insufficient_scope", .*scope="Todo\\.Write"$`))
+    assert.match(String(forbidden.headers['www-authenticate']), new RegExp(`resource_metadata="${BASE}/\\.well-known/oauth-protected-resource/api", error="insufficient_scope", .*scope="${BASE}/api/Todo\\.Write"$`))
   })
 
   test('accepts v1 tokens whose audience is a resource identifier (the URI a client asked with), besides the defaults', async () => {

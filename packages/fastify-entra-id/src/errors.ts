@@ -96,6 +96,7 @@ export abstract class EntraAuthError extends Error {
   readonly bearerError: BearerErrorCode | undefined
   #realm: string
   #resourceMetadata: string | undefined
+  #resourceScopes: readonly string[] = []
 
   protected constructor(
     code: EntraAuthErrorCode,
@@ -133,12 +134,24 @@ export abstract class EntraAuthError extends Error {
   }
 
   /**
-   * Sets the RFC 9728 metadata URL its challenge names as `resource_metadata` (`undefined`: none), and returns
-   * the error. The plugin sets it for requests under a configured protected resource.
+   * Sets the RFC 9728 metadata URL its challenge names as `resource_metadata` (`undefined`: none), and the
+   * resource's full scope strings (its `scopes_supported`), and returns the error. The plugin sets both for
+   * requests under a configured protected resource.
    */
-  forResource(metadataUrl: string | undefined): this {
+  forResource(metadataUrl: string | undefined, scopes: readonly string[] = []): this {
     this.#resourceMetadata = metadataUrl
+    this.#resourceScopes = scopes
     return this
+  }
+
+  /**
+   * The full scope strings of the resource for `names`: a name found at the end of one of the resource's scopes
+   * (`Todo.Write` in `https://todo.contoso.com/mcp/Todo.Write`) is written as that scope, which is what a client
+   * must request from Entra; any other name (an app role) stays as it is.
+   */
+  protected qualifiedScopes(names: readonly string[]): string[] {
+    const scopes = this.#resourceScopes
+    return names.map((name) => scopes.find((scope) => scope === name || scope.endsWith(`/${name}`)) ?? name)
   }
 
   /**
@@ -200,7 +213,10 @@ export class InvalidTokenError extends EntraAuthError {
 /** 403 `insufficient_scope`: the token is valid but lacks the scope or app role the route requires. */
 export class InsufficientScopeError extends EntraAuthError {
   override readonly name = 'InsufficientScopeError'
-  /** The scopes or app roles that would satisfy the route, as listed in the challenge's `scope` attribute. */
+  /**
+   * The scopes or app roles that would satisfy the route, as listed in the challenge's `scope` attribute (there,
+   * under a protected resource, a scope is written as the resource's full scope string).
+   */
   readonly required: readonly string[]
   constructor(required: readonly string[], description: string, options: EntraAuthErrorOptions = {}) {
     super('ENTRA_INSUFFICIENT_SCOPE', 403, description, 'insufficient_scope', options)
@@ -213,7 +229,7 @@ export class InsufficientScopeError extends EntraAuthError {
         resource_metadata: resourceMetadata,
         error: 'insufficient_scope',
         error_description: this.message,
-        scope: this.required.length > 0 ? this.required.join(' ') : undefined
+        scope: this.required.length > 0 ? this.qualifiedScopes(this.required).join(' ') : undefined
       })
     }
   }

@@ -220,7 +220,8 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   }
 
   function challengeFor<E extends EntraAuthError>(request: FastifyRequest, error: E): E {
-    return error.inRealm(realm).forResource(resourceMetadataUrl(request))
+    const resource = resourceOf(resources, request.url)
+    return error.inRealm(realm).forResource(resource?.metadataUrl, resource?.scopes)
   }
 
   const { authorityHost, tenantId } = verifier.options

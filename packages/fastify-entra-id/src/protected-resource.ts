@@ -16,8 +16,10 @@ export interface ProtectedResourceOptions {
    */
   resource: string
   /**
-   * `scopes_supported`: the scopes a client requests for this resource, as full strings
-   * (`api://{clientId}/Todo.Read`). Default: none (the member is then omitted).
+   * `scopes_supported`: the scopes a client requests for this resource, as full strings under the resource's App
+   * ID URI (`https://todo.contoso.com/mcp/Todo.Read`). A 403 `insufficient_scope` of a request under the resource
+   * names a required scope by the entry that ends with it, so a client (an MCP client stepping up) can request it
+   * from Entra as is. Default: none (the member is then omitted).
    */
   scopes?: readonly string[] | undefined
   /** `resource_name`: a human-readable name, e.g. `Todo MCP server`. Default: none. */

@@ -75,8 +75,9 @@ describe('RFC 9728 protected-resource metadata', () => {
     assert.match(String(expired.challenge), new RegExp(`^Bearer realm="api", resource_metadata="${MCP_METADATA}", error="invalid_token", error_description="The token expired`))
     const forbidden = outcome(await app.inject({ url: '/mcp/tools', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) }))
     assert.equal(forbidden.status, 403)
+    // The scope as the resource lists it: what the client must ask Entra for.
     assert.equal(forbidden.challenge,
-      `Bearer realm="api", resource_metadata="${MCP_METADATA}", error="insufficient_scope", error_description="The token lacks the required scope: Todo.Write", scope="Todo.Write"`)
+      `Bearer realm="api", resource_metadata="${MCP_METADATA}", error="insufficient_scope", error_description="The token lacks the required scope: Todo.Write", scope="api://${issuer.clientId}/Todo.Write"`)
     assert.equal(outcome(await app.inject({ url: '/mcp?x=1', method: 'POST', headers: { authorization: 'Bearer a b' } })).challenge,
       `Bearer realm="api", resource_metadata="${MCP_METADATA}", error="invalid_request", error_description="The Bearer authorization header must carry exactly one token"`)
   })
@@ -86,6 +87,17 @@ describe('RFC 9728 protected-resource metadata', () => {
     assert.equal(outcome(await app.inject({ url: '/other' })).challenge, 'Bearer realm="api"')
     assert.equal(outcome(await app.inject({ url: '/api/todos' })).challenge,
       'Bearer realm="api", resource_metadata="https://todo.contoso.example/.well-known/oauth-protected-resource/api"')
+  })
+
+  it('names a scope the resource does not list, or an app role, as it is', async () => {
+    const local = await entraApp(issuer, { protectedResources: [{ resource: MCP, scopes: ['https://todo.contoso.example/mcp/Todo.Read'] }] })
+    local.get('/mcp/x', { onRequest: requireScopes({ anyOf: ['Todo.Read', 'Todo.Admin'] }) }, () => ({ ok: true }))
+    try {
+      assert.match(String(outcome(await local.inject({ url: '/mcp/x', headers: bearer(await issuer.mint({ scopes: ['Other'] })) })).challenge),
+        /, scope="https:\/\/todo\.contoso\.example\/mcp\/Todo\.Read Todo\.Admin"$/)
+    } finally {
+      await local.close()
+    }
   })
 
   it('challengeFor prepares an application\'s own refusal the same way', async () => {
