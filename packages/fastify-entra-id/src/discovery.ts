@@ -100,18 +100,6 @@ export function b2cDiscoveryUrl(authorityHost: string, tenant: string, policy: s
 }
 
 /**
- * The key-set URL of an application-specific discovery document: its `jwks_uri`, with `appid` added when the
- * document left it out (Entra's carries it; without it, the tenant's keys would be read and the application's
- * tokens refused with an unknown key).
- */
-export function appSpecificJwksUri(jwksUri: URL, appId: string): URL {
-  if (jwksUri.searchParams.has('appid')) return jwksUri
-  const url = new URL(jwksUri.href)
-  url.searchParams.set('appid', appId)
-  return url
-}
-
-/**
  * Fetches and checks one discovery document. Redirects are not followed: Entra answers these URLs directly,
  * and following one would let a compromised hop choose our keys.
  */

@@ -1,5 +1,5 @@
 import { KeysUnavailableError } from './errors.js'
-import { DiscoveryError, appSpecificJwksUri, b2cDiscoveryUrl, discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
+import { DiscoveryError, b2cDiscoveryUrl, discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
 import type { OpenIdMetadata } from './discovery.js'
 import { KeySet } from './key-set.js'
 import type { ResolvedOptions } from './options.js'
@@ -147,15 +147,14 @@ export class MetadataLoader {
     const options = this.#options
     if (options.b2cPolicies !== null) return this.#loadB2cMetadata(options.b2cPolicies)
     const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration } = options
+    // Application-specific documents name the application's key set (`jwks_uri` with the same `appid`).
     const appId = options.appSpecificKeys ? options.clientId : undefined
-    const [v2, v1] = (await Promise.all([
+    const [v2, v1] = await Promise.all([
       fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2, appId), timeoutDuration),
       tokenVersions.has(1)
         ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1, appId), timeoutDuration)
         : Promise.resolve(undefined)
-    ])).map((document) => document === undefined || appId === undefined
-      ? document
-      : { ...document, jwksUri: appSpecificJwksUri(document.jwksUri, appId) }) as [OpenIdMetadata, OpenIdMetadata | undefined]
+    ])
     for (const document of [v2, v1]) {
       // A multi-tenant document must carry the template, a tenant one must not: otherwise the configuration
       // and the identity provider disagree about who may issue tokens, and we refuse to guess.

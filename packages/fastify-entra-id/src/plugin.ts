@@ -228,6 +228,9 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     authorityHost,
     tenantId,
     multiTenant: verifier.options.multiTenant,
+    // External ID's issuer host is the tenant ID (https://{tid}.ciamlogin.com/{tid}/v2.0), B2C's is its own:
+    // neither can be built from the authority, so their metadata waits for discovery.
+    issuerFollowsAuthority: verifier.options.b2cPolicies === null && !new URL(authorityHost).hostname.endsWith('.ciamlogin.com'),
     loadedIssuer: () => verifier.v2Issuer
   })
 

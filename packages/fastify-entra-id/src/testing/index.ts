@@ -5,4 +5,4 @@
  */
 export { TestIssuer, startTestIssuer } from './test-issuer.js'
 export { TEST_CLIENT_APP_ID } from './options.js'
-export type { BehaviourOptions, EndpointKind, IdTokenOptions, IssuerBehaviour, IssuerRequest, MintOptions, TestIssuerOptions } from './options.js'
+export type { B2cMintOptions, BehaviourOptions, EndpointKind, IdTokenOptions, IssuerBehaviour, IssuerRequest, MintOptions, TestB2cOptions, TestIssuerOptions } from './options.js'
