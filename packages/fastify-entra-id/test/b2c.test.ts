@@ -185,6 +185,26 @@ describe('Azure AD B2C loading', () => {
   })
 })
 
+describe('Azure AD B2C protected-resource metadata', () => {
+  it('names the issuer only once discovery has, even for a GUID tenant', async () => {
+    await withIssuer(async (issuer) => {
+      issuer.setBehaviour('down')
+      const app = await buildApp(issuer, { b2c: { policies: [SIGN_UP_SIGN_IN] }, cooldownDuration: 1, protectedResources: [{ resource: 'https://todo.contoso.com/api' }] })
+      try {
+        await app.ready()
+        // A workforce API with a GUID tenant answers at once; B2C's issuer is not {authorityHost}/{tenant}/v2.0.
+        assert.equal((await app.inject({ url: '/.well-known/oauth-protected-resource/api' })).statusCode, 503)
+        issuer.setBehaviour('normal')
+        await app.entraId.verifier.hydrate()
+        const metadata = await app.inject({ url: '/.well-known/oauth-protected-resource/api' })
+        assert.deepEqual(metadata.json<{ authorization_servers: string[] }>().authorization_servers, [issuer.b2cIssuer()])
+      } finally {
+        await app.close()
+      }
+    }, { b2c: { policies: [SIGN_UP_SIGN_IN] } })
+  })
+})
+
 describe('Azure AD B2C options', () => {
   const base = { tenantId: DOMAIN, clientId: randomUUID(), authorityHost: 'https://contoso.b2clogin.com' }
   const refused = (options: Record<string, unknown>, option: string): void => {
