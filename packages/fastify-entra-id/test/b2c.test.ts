@@ -208,7 +208,7 @@ describe('Azure AD B2C protected-resource metadata', () => {
 describe('Azure AD B2C options', () => {
   const base = { tenantId: DOMAIN, clientId: randomUUID(), authorityHost: 'https://contoso.b2clogin.com' }
   const refused = (options: Record<string, unknown>, option: string): void => {
-    assert.throws(() => EntraTokenVerifier.create({ ...base, ...options } as never), (error: unknown) => error instanceof EntraConfigError && error.option === option)
+    assert.throws(() => EntraTokenVerifier.create({ ...base, ...options }), (error: unknown) => error instanceof EntraConfigError && error.option === option)
   }
 
   it('needs at least one well-formed policy, each named once whatever its case', () => {
