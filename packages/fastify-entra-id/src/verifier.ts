@@ -69,7 +69,8 @@ export class EntraTokenVerifier {
 
   /**
    * The v2 issuer of the loaded discovery document (`https://login.microsoftonline.com/{tid}/v2.0`, or with
-   * `{tenantid}` for a multi-tenant API), or `undefined` until discovery has loaded.
+   * `{tenantid}` for a multi-tenant API; External ID's `https://{tid}.ciamlogin.com/{tid}/v2.0`; B2C: the first
+   * policy's), or `undefined` until discovery has loaded.
    */
   get v2Issuer(): string | undefined {
     return this.#loader.ready?.claims.v2Issuer
