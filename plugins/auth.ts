@@ -121,13 +121,17 @@ async function auth(app: FastifyInstance): Promise<void> {
     app.log.info('PUBLIC_BASE_URL is not set: no protected-resource metadata (RFC 9728) is published and challenges name none; MCP clients cannot discover the authorization server')
   } else {
     const clientId = options.clientId
-    const scopes = [c.AUTH_SCOPE_READ, c.AUTH_SCOPE_WRITE].map((scope) => `api://${clientId}/${scope}`)
+    // Scopes under each resource's own App ID URI: Entra refuses a `resource` with scopes of another (AADSTS9010010).
+    const scopesOf = (resource: string) => [c.AUTH_SCOPE_READ, c.AUTH_SCOPE_WRITE].map((scope) => `${resource}/${scope}`)
+    const api = `${base}/api`
+    const mcp = `${base}/mcp`
     options = {
       ...options,
-      audience: [...(typeof options.audience === 'string' ? [options.audience] : options.audience ?? [clientId, `api://${clientId}`]), `${base}/mcp`],
+      // v2 tokens carry the client ID whatever URI was asked for; v1 tokens carry the URI.
+      audience: [...(typeof options.audience === 'string' ? [options.audience] : options.audience ?? [clientId, `api://${clientId}`]), api, mcp],
       protectedResources: [
-        { resource: `${base}/api`, scopes, resourceName: 'Todo REST API', resourceDocumentation: `${base}/docs` },
-        { resource: `${base}/mcp`, scopes, resourceName: 'Todo MCP server' }
+        { resource: api, scopes: scopesOf(api), resourceName: 'Todo REST API', resourceDocumentation: `${base}/docs` },
+        { resource: mcp, scopes: scopesOf(mcp), resourceName: 'Todo MCP server' }
       ]
     }
   }

@@ -15,13 +15,13 @@ describe('PUBLIC_BASE_URL: RFC 9728 metadata of the REST API and the MCP server'
   after(async () => { await h.close() })
 
   test('describes {PUBLIC_BASE_URL}/api and {PUBLIC_BASE_URL}/mcp, each at its well-known path', async () => {
-    const scopes = [`api://${h.issuer.clientId}/Todo.Read`, `api://${h.issuer.clientId}/Todo.Write`]
+    const scopes = (resource: string) => [`${resource}/Todo.Read`, `${resource}/Todo.Write`]
     const api = await h.app.inject({ url: '/.well-known/oauth-protected-resource/api' })
     assert.equal(api.statusCode, 200)
     assert.deepEqual(api.json(), {
       resource: `${BASE}/api`,
       authorization_servers: [h.issuer.issuer(2)],
-      scopes_supported: scopes,
+      scopes_supported: scopes(`${BASE}/api`),
       bearer_methods_supported: ['header'],
       resource_name: 'Todo REST API',
       resource_documentation: `${BASE}/docs`
@@ -29,7 +29,7 @@ describe('PUBLIC_BASE_URL: RFC 9728 metadata of the REST API and the MCP server'
     assert.deepEqual((await h.app.inject({ url: '/.well-known/oauth-protected-resource/mcp' })).json(), {
       resource: `${BASE}/mcp`,
       authorization_servers: [h.issuer.issuer(2)],
-      scopes_supported: scopes,
+      scopes_supported: scopes(`${BASE}/mcp`),
       bearer_methods_supported: ['header'],
       resource_name: 'Todo MCP server'
     })
@@ -44,11 +44,12 @@ describe('PUBLIC_BASE_URL: RFC 9728 metadata of the REST API and the MCP server'
     assert.match(String(forbidden.headers['www-authenticate']), new RegExp(`resource_metadata="${BASE}/\\.well-known/oauth-protected-resource/api", error="insufficient_scope", .*scope="Todo\\.Write"$`))
   })
 
-  test('accepts tokens whose audience is {PUBLIC_BASE_URL}/mcp, the App ID URI MCP clients ask for, besides the defaults', async () => {
-    for (const audience of [`${BASE}/mcp`, h.issuer.clientId, `api://${h.issuer.clientId}`]) {
-      assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'], audience })) })).statusCode, 200, audience)
+  test('accepts v1 tokens whose audience is a resource identifier (the URI a client asked with), besides the defaults', async () => {
+    for (const audience of [`${BASE}/mcp`, `${BASE}/api`, `api://${h.issuer.clientId}`]) {
+      const token = await h.issuer.mint({ version: 1, scopes: ['Todo.Read'], audience })
+      assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(token) })).statusCode, 200, audience)
     }
-    assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'], audience: `${BASE}/api` })) })).statusCode, 401)
+    assert.equal((await h.app.inject({ url: '/api/me', headers: bearer(await h.issuer.mint({ scopes: ['Todo.Read'], audience: `${BASE}/other` })) })).statusCode, 401)
   })
 })
 

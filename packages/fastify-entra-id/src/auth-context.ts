@@ -20,14 +20,15 @@ export interface AuthContextOptions {
  * Requires a Conditional Access authentication context (step-up): the token's `acrs` claim must list `id`
  * (`c1`..`c99`), which Entra adds once the user has met the policy tied to that context (MFA, a compliant device...).
  *
- * When it does not, a user whose client declared it can handle claims challenges (`xms_cc` contains `cp1`) gets a
+ * When it does not, a user whose client declared it can handle claims challenges (`xms_cc` contains `cp1`; the
+ * API's app registration must request the `xms_cc` optional claim for Entra to send it) gets a
  * 401 `insufficient_claims` challenge asking for the context, which MSAL turns into a new sign-in; any other caller
  * (a client without `cp1`, or an app-only token, which cannot carry `acrs`) gets a 403 `ENTRA_AUTH_CONTEXT_REQUIRED`
  * that names the context, as a challenge it cannot act on would only loop.
  *
  * @example
  * ```ts
- * app.delete('/todos/:id', { preHandler: [requireScopes('Todo.Write'), requireAuthContext('c1')] }, handler)
+ * app.delete('/todos/:id', { onRequest: [requireScopes('Todo.Write'), requireAuthContext('c1')] }, handler)
  * ```
  * @throws {@link EntraConfigError} when `id` is not `c1`..`c99`, or `options.appOnly` is neither value.
  */
@@ -56,7 +57,8 @@ export function requireAuthContext(id: string, options: AuthContextOptions = {})
 
 /**
  * True when the calling application declared the `cp1` client capability (`xms_cc`, a string or an array, any
- * case): it can handle claims challenges.
+ * case): it can handle claims challenges. Entra sends `xms_cc` only to an API whose app registration requests that
+ * optional claim (manifest: `optionalClaims.accessToken: [{ "name": "xms_cc" }]`); without it, this is always false.
  */
 export function canHandleClaimsChallenges(identity: EntraIdentity): boolean {
   const cc = identity.claims.xms_cc

@@ -2,7 +2,7 @@ import { AccessDeniedError, EntraConfigError } from './errors.js'
 import type { EntraAccessTokenClaims } from './identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraGuard } from './guard-hook.js'
-import type { CompiledRequirement } from './requirements.js'
+import { compileRequirement } from './requirements.js'
 
 /**
  * Values one claim must hold: `{ anyOf: [...] }` at least one, `{ allOf: [...] }` every one; a single string is
@@ -37,8 +37,8 @@ const CLAIM_VALUE = /^[\x20\x21\x23-\x5b\x5d-\x7e\u00a0-\uffff]{1,256}$/
  *
  * @example
  * ```ts
- * app.get('/admin', { preHandler: requireClaim('wids', '62e90394-69f5-4237-9190-012177145e10') }, handler)
- * app.get('/finance', { preHandler: requireClaim('groups', { anyOf: [financeGroupId, auditGroupId] }) }, handler)
+ * app.get('/admin', { onRequest: requireClaim('wids', '62e90394-69f5-4237-9190-012177145e10') }, handler)
+ * app.get('/finance', { onRequest: requireClaim('groups', { anyOf: [financeGroupId, auditGroupId] }) }, handler)
  * ```
  * @throws {@link EntraConfigError} when built with a bad claim name, requirement or option.
  */
@@ -46,7 +46,7 @@ export function requireClaim(claim: string, requirement: ClaimRequirement, optio
   if (typeof claim !== 'string' || !CLAIM_NAME.test(claim)) {
     throw new EntraConfigError('claim', 'must be a claim name: 1 to 128 printable ASCII characters without spaces')
   }
-  const required = compileValues(requirement)
+  const required = compileRequirement(requirement, 'requirement', checkValue)
   const appOnly = options.appOnly ?? 'check'
   if (appOnly !== 'check' && appOnly !== 'allow') throw new EntraConfigError('appOnly', 'must be "check" or "allow"')
   const needs = `${claim}: ${required.values.length === 1 ? required.values[0] : `${required.match === 'anyOf' ? 'one of' : 'all of'} ${required.values.join(', ')}`}`
@@ -69,7 +69,7 @@ export function requireClaim(claim: string, requirement: ClaimRequirement, optio
  *
  * @example
  * ```ts
- * app.get('/reports', { preHandler: requireGroups({ anyOf: [financeGroupId, auditGroupId] }) }, handler)
+ * app.get('/reports', { onRequest: requireGroups({ anyOf: [financeGroupId, auditGroupId] }) }, handler)
  * ```
  */
 export function requireGroups(requirement: ClaimRequirement, options: ClaimGuardOptions = {}): EntraGuard {
@@ -86,7 +86,8 @@ export function requireGroups(requirement: ClaimRequirement, options: ClaimGuard
  * ```ts
  * requireClaimCheck((claims) => claims.ctry === 'FR', 'a user located in France (ctry FR)')
  * ```
- * @throws {@link EntraConfigError} when `check` is not a function or `description` is empty.
+ * @throws {@link EntraConfigError} when `check` is not a function, or `description` is not 1 to 256 printable
+ *   characters without quotes.
  */
 export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boolean, description: string): EntraGuard {
   if (typeof check !== 'function') throw new EntraConfigError('check', 'must be a function of the claims returning true to let the caller through')
@@ -109,7 +110,7 @@ export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boo
  *
  * @example
  * ```ts
- * app.get('/directory', { preHandler: [requireScopes('Directory.Read'), requireMember()] }, handler)
+ * app.get('/directory', { onRequest: [requireScopes('Directory.Read'), requireMember()] }, handler)
  * ```
  */
 export function requireMember(): EntraGuard {
@@ -138,22 +139,9 @@ function valuesOf(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : []
 }
 
-function compileValues(requirement: ClaimRequirement): CompiledRequirement {
-  const check = (value: unknown): string => {
-    if (typeof value !== 'string' || !CLAIM_VALUE.test(value)) {
-      throw new EntraConfigError('requirement', 'values must be 1 to 256 printable characters without quotes')
-    }
-    return value
+function checkValue(value: unknown, argument: string): string {
+  if (typeof value !== 'string' || !CLAIM_VALUE.test(value)) {
+    throw new EntraConfigError(argument, 'values must be 1 to 256 printable characters without quotes')
   }
-  if (typeof requirement === 'string') return { match: 'anyOf', values: Object.freeze([check(requirement)]) }
-  if (requirement === null || typeof requirement !== 'object') {
-    throw new EntraConfigError('requirement', 'must be a value, { anyOf: [...] } or { allOf: [...] }')
-  }
-  const hasAny = 'anyOf' in requirement
-  if (hasAny === ('allOf' in requirement)) throw new EntraConfigError('requirement', 'must have exactly one of anyOf or allOf')
-  const values: unknown = hasAny ? requirement.anyOf : (requirement as { allOf: unknown }).allOf
-  if (!Array.isArray(values) || values.length === 0) {
-    throw new EntraConfigError('requirement', `.${hasAny ? 'anyOf' : 'allOf'} must be a non-empty array of values`)
-  }
-  return { match: hasAny ? 'anyOf' : 'allOf', values: Object.freeze(values.map(check)) }
+  return value
 }

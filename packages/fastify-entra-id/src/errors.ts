@@ -236,8 +236,8 @@ export class AccessDeniedError extends EntraAuthError {
 export interface InsufficientClaimsErrorOptions extends EntraAuthErrorOptions {
   /**
    * Where the client sends the user to satisfy the claims: `{authorityHost}/{tenant}/oauth2/v2.0/authorize`.
-   * `fastify.entraId.claimsChallenge` fills it in from the verified caller's tenant. Default: none (the challenge
-   * then has no `authorization_uri`, which clients that know their authority accept).
+   * Microsoft's challenge format requires it: `fastify.entraId.claimsChallenge` fills it in from the verified
+   * caller's tenant, which is the way to raise one. Default: none (the challenge then has no `authorization_uri`).
    */
   authorizationUri?: string | undefined
 }
@@ -249,8 +249,10 @@ export interface InsufficientClaimsErrorOptions extends EntraAuthErrorOptions {
  * claims to request:
  * `Bearer realm="...", authorization_uri="...", error="insufficient_claims", claims="<base64 of the claims JSON>"`.
  *
- * Raise one from a handler with any claims request (for example one a downstream API answered with); the plugin's
- * `requireAuthContext` guard raises it for authentication contexts.
+ * Raise one from a handler with `fastify.entraId.claimsChallenge(request, claims)`, which sets the realm,
+ * `authorization_uri` and `resource_metadata` (a bare instance has none of the plugin's), with any claims request
+ * (for example one a downstream API answered with); the `requireAuthContext` guard raises it for authentication
+ * contexts. Send it only to a client that can handle it (`canHandleClaimsChallenges`).
  */
 export class InsufficientClaimsError extends EntraAuthError {
   override readonly name = 'InsufficientClaimsError'

@@ -9,9 +9,9 @@ import { described } from './guard-description.js'
 import type { GuardDescription } from './guard-description.js'
 
 /**
- * A route hook that authorizes the verified caller. Use it as a route's `preHandler` (or `onRequest`, after
- * `fastify.entraId.authenticate`, to refuse before the body is read). When the request has not been
- * authenticated yet, the guard authenticates it first, so a guard alone protects a route.
+ * A route hook that authorizes the verified caller. Use it as a route's `onRequest` hook, to refuse before the body
+ * is read (a `preHandler` works too, after parsing and validation). When the request has not been authenticated
+ * yet, the guard authenticates it first, so a guard alone protects a route.
  */
 export type EntraGuard = EntraHook
 

@@ -243,18 +243,20 @@ function documented(schema: FastifySchema | undefined, access: RouteAccess, secu
     // x-response-description: @fastify/swagger's key for a response's description, which it keeps out of the body schema.
     responses[status] = { ...errorSchema, 'x-response-description': description, headers }
   }
+  // Only an authentication-context condition can answer with a claims challenge (requireAuthContext).
+  const stepUp = access.conditions.some((condition) => condition.startsWith('authentication context '))
   const challenge = (what: string) => ({ 'www-authenticate': { type: 'string', description: `The Bearer challenge (RFC 6750 §3): ${what}` } })
   add('400', 'The request is malformed; for its credentials: more than one access token, or an `Authorization` header that is not `Bearer <token>`.',
     challenge('`error="invalid_request"`.'))
   add('401', access.optional
     ? 'A token was sent and is not valid (expired, malformed, or not for this API).'
     : 'No valid access token: none, or one that is expired, malformed, or not for this API.' +
-      (access.conditions.length > 0 ? ' Or a claims challenge: get a new token with the claims it names.' : ''),
+      (stepUp ? ' Or a claims challenge: get a new token with the claims it names.' : ''),
   challenge('`error="invalid_token"` and `error_description` say why; no `error` when no token was sent.' +
-    (access.conditions.length > 0 ? ' `error="insufficient_claims"` with `claims` for a claims challenge.' : '')))
+    (stepUp ? ' `error="insufficient_claims"` with `claims` for a claims challenge.' : '')))
   if (canForbid(access)) {
     add('403', 'The token is valid but lacks what this operation requires (see **Access**).',
-      challenge('`error="insufficient_scope"` and `scope` name what is required.'))
+      challenge('`error="insufficient_scope"`; `error_description` says what is required, and `scope` lists the scopes or app roles that would do, when scopes or roles are what is missing.'))
   }
   add('503', 'The tenant\'s signing keys are not loaded (the identity provider has not answered yet); retry later.',
     { 'retry-after': { type: 'integer', description: 'Seconds until the keys are fetched again.' } })

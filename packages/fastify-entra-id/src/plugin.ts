@@ -99,7 +99,10 @@ declare module 'fastify' {
     auth: EntraIdentity | null
   }
   interface FastifyInstance {
-    /** fastify-entra-id: the verifier, the `authenticate` hook and readiness. */
+    /**
+     * fastify-entra-id: the verifier, the `authenticate` and `authenticateOptional` hooks, readiness, and the
+     * helpers that prepare challenges (`claimsChallenge`, `challengeFor`, `resourceMetadataUrl`).
+     */
     entraId: EntraIdDecorator
   }
 }

@@ -18,9 +18,13 @@ export interface CompiledRequirement {
 // Entra scope and role values contain no whitespace; a space would make the challenge's scope list ambiguous.
 const NAME = /^[\x21\x23-\x5b\x5d-\x7e]+$/
 
-/** Validates a requirement once, when a guard is built. */
-export function compileRequirement(requirement: Requirement, argument: string): CompiledRequirement {
-  if (typeof requirement === 'string') return { match: 'anyOf', values: [checkName(requirement, argument)] }
+/**
+ * Validates a requirement once, when a guard is built, each entry with `check` (default: a scope or role name,
+ * see {@link Requirement}).
+ */
+export function compileRequirement(requirement: Requirement, argument: string,
+  check: (value: unknown, argument: string) => string = checkName): CompiledRequirement {
+  if (typeof requirement === 'string') return { match: 'anyOf', values: Object.freeze([check(requirement, argument)]) }
   if (requirement === null || typeof requirement !== 'object') {
     throw new EntraConfigError(argument, 'must be a name, { anyOf: [...] } or { allOf: [...] }')
   }
@@ -31,7 +35,7 @@ export function compileRequirement(requirement: Requirement, argument: string): 
   if (!Array.isArray(values) || values.length === 0) {
     throw new EntraConfigError(argument, `.${hasAny ? 'anyOf' : 'allOf'} must be a non-empty array of names`)
   }
-  return { match: hasAny ? 'anyOf' : 'allOf', values: Object.freeze(values.map((v: unknown) => checkName(v, argument))) }
+  return { match: hasAny ? 'anyOf' : 'allOf', values: Object.freeze(values.map((v: unknown) => check(v, argument))) }
 }
 
 function checkName(value: unknown, argument: string): string {

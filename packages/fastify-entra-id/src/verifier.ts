@@ -4,7 +4,7 @@ import type { KeySet, VerificationKey } from './key-set.js'
 import { MAX_JWS_LENGTH, decodeJws, verifyRs256 } from './jws.js'
 import type { DecodedJws } from './jws.js'
 import { TokenCache } from './token-cache.js'
-import type { TokenCacheStats } from './token-cache.js'
+import type { TokenCacheCodec, TokenCacheStats } from './token-cache.js'
 import { resolveOptions } from './options.js'
 import type { EntraIdOptions, ResolvedOptions } from './options.js'
 import { toIdentity } from './identity.js'
@@ -38,7 +38,8 @@ export class EntraTokenVerifier {
   private constructor(options: ResolvedOptions) {
     this.options = options
     this.#tenants = options.tenantPolicy === null ? null : new TenantAdmission({ ...options.tenantPolicy, clock: options.clock })
-    const cache = options.tokenCache === false ? null : new TokenCache<EntraIdentity>(options.tokenCache)
+    const record = identityRecord(options.b2cPolicies === null ? undefined : options.tenantId)
+    const cache = options.tokenCache === false ? null : new TokenCache<EntraIdentity>(options.tokenCache, record)
     this.#cache = cache
     // Keys that leave the set must not keep vouching for the tokens they verified.
     this.#loader = new MetadataLoader(options, (removed) => { cache?.deleteKids(removed) })
@@ -168,8 +169,20 @@ export class EntraTokenVerifier {
   /** Keeps a verified token's identity in the token cache, and returns it. */
   #remember(jws: DecodedJws, kid: string, identity: EntraIdentity, now: number): EntraIdentity {
     const claims = jws.payload
-    this.#cache?.set(jws.token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now, jws.payloadLength)
+    this.#cache?.set(jws.token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now)
     return identity
+  }
+}
+
+/**
+ * How the token cache keeps an identity between uses: its token version and its claims' JSON (claims that came
+ * from JSON.parse, so they come back the same), from which toIdentity builds an equal identity: a B2C one when
+ * the verifier is B2C's (`b2cTenant`, its configured tenant), as every identity it makes is.
+ */
+function identityRecord(b2cTenant: string | undefined): TokenCacheCodec<EntraIdentity> {
+  return {
+    encode: (identity) => `${identity.tokenVersion}${JSON.stringify(identity.claims)}`,
+    decode: (record) => toIdentity(JSON.parse(record.slice(1)) as EntraAccessTokenClaims, record.startsWith('1') ? 1 : 2, b2cTenant)
   }
 }
 

@@ -66,6 +66,18 @@ describe('Azure AD B2C', () => {
     assert.ok(issuer.b2cIssuer().endsWith('/v2.0/'))
   })
 
+  it('keeps the B2C identity of a token served from the token cache', async () => {
+    const subject = randomUUID()
+    const token = await issuer.mintB2c({ subject, scopes: ['Todo.Read'] })
+    const hits = app.entraId.verifier.tokenCacheStats.hits
+    // A token enters the cache on its second verification, so the third use is a hit.
+    for (let i = 0; i < 3; i++) {
+      const body = (await app.inject({ url: '/me', headers: bearer(token) })).json<{ objectId: string, tenantId: string }>()
+      assert.deepEqual([body.objectId, body.tenantId], [subject, issuer.tenantId])
+    }
+    assert.equal(app.entraId.verifier.tokenCacheStats.hits, hits + 1)
+  })
+
   it('uses tid and oid when the user flow emits them', async () => {
     const [oid, tid] = [randomUUID(), randomUUID()]
     const response = await app.inject({ url: '/me', headers: bearer(await issuer.mintB2c({ scopes: ['Todo.Read'], claims: { oid, tid } })) })

@@ -15,7 +15,7 @@ import {
 import type { ClaimRequirement } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, outcome } from './helpers.js'
+import { bearer, entraApp, outcome } from './helpers.js'
 
 const FINANCE = '2f0c4a1e-7b9d-4e53-8a61-0c3d5e7f9a1b'
 const AUDIT = '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d'
@@ -27,8 +27,7 @@ describe('claim policies', () => {
 
   before(async () => {
     issuer = await startTestIssuer()
-    app = Fastify()
-    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    app = await entraApp(issuer)
     const ok = () => ({ ok: true })
     app.get('/finance-or-audit', { preHandler: requireGroups({ anyOf: [FINANCE, AUDIT] }) }, ok)
     app.get('/finance-and-audit', { preHandler: requireGroups({ allOf: [FINANCE, AUDIT] }) }, ok)
@@ -72,8 +71,7 @@ describe('claim policies', () => {
   })
 
   it('appOnly: "allow" lets applications through a claim that describes users', async () => {
-    const local = Fastify()
-    await local.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    const local = await entraApp(issuer)
     local.get('/users-in-finance', { preHandler: requireGroups(FINANCE, { appOnly: 'allow' }) }, () => ({ ok: true }))
     local.get('/finance', { preHandler: requireGroups(FINANCE) }, () => ({ ok: true }))
     try {
@@ -114,8 +112,7 @@ describe('claim policies', () => {
 
   it('a predicate sees frozen claims, and only `true` lets a caller through', async () => {
     const seen: unknown[] = []
-    const local = Fastify()
-    await local.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    const local = await entraApp(issuer)
     local.get('/frozen', { preHandler: requireClaimCheck((claims) => { seen.push(Object.isFrozen(claims)); return true }, 'anything') }, () => ({ ok: true }))
     // An async predicate by mistake: its promise is truthy, and must not pass.
     const asyncCheck = (() => Promise.resolve(true)) as unknown as () => boolean

@@ -15,7 +15,7 @@ import {
 import type { Requirement } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, outcome } from './helpers.js'
+import { bearer, entraApp, outcome } from './helpers.js'
 
 const forbidden = (description: string, scope?: string): string =>
   `Bearer realm="api", error="insufficient_scope", error_description="${description}"${scope === undefined ? '' : `, scope="${scope}"`}`
@@ -26,8 +26,7 @@ describe('route guards', () => {
 
   before(async () => {
     issuer = await startTestIssuer()
-    app = Fastify()
-    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    app = await entraApp(issuer)
     const ok = () => ({ ok: true })
     app.get('/read', { onRequest: app.entraId.authenticate, preHandler: requireScopes('Todo.Read') }, ok)
     app.get('/any', { preHandler: requireScopes({ anyOf: ['Todo.Read', 'Todo.Write'] }) }, ok)

@@ -46,6 +46,13 @@ export async function buildApp(issuer: TestIssuer, options: AppOptions = {}): Pr
   return app
 }
 
+/** A Fastify app with the plugin pointed at `issuer` (its tenant, client ID and URL, then `options`), and no routes. */
+export async function entraApp(issuer: TestIssuer, options: Partial<EntraIdPluginOptions> = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, ...options })
+  return app
+}
+
 /** Starts an issuer, runs `fn`, and closes the issuer whatever happens. */
 export async function withIssuer<T>(fn: (issuer: TestIssuer) => Promise<T>, options: TestIssuerOptions = {}): Promise<T> {
   const issuer = await startTestIssuer(options)

@@ -1,12 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import { describeGuard, fastifyEntraId, requireAuth, requireScopes } from '../src/index.js'
+import { describeGuard, requireAuth, requireScopes } from '../src/index.js'
 import type { EntraIdentity } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, outcome } from './helpers.js'
+import { bearer, entraApp, outcome } from './helpers.js'
 
 describe('authenticateOptional', () => {
   let issuer: TestIssuer
@@ -14,8 +13,7 @@ describe('authenticateOptional', () => {
 
   before(async () => {
     issuer = await startTestIssuer()
-    app = Fastify()
-    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    app = await entraApp(issuer)
     app.get('/feed', { onRequest: app.entraId.authenticateOptional }, (request) => {
       // The type handlers see here: nullable, so the compiler makes the anonymous case be handled.
       const auth: EntraIdentity | null = request.auth

@@ -6,7 +6,7 @@ import { EntraConfigError, InsufficientScopeError, fastifyEntraId, requireScopes
 import type { EntraIdPluginOptions, ProtectedResourceOptions } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, outcome } from './helpers.js'
+import { bearer, entraApp, outcome } from './helpers.js'
 
 const MCP = 'https://todo.contoso.example/mcp'
 const MCP_METADATA = 'https://todo.contoso.example/.well-known/oauth-protected-resource/mcp'
@@ -101,8 +101,7 @@ describe('protected-resource metadata: authorization servers and start-up', () =
   after(async () => { await issuer.close() })
 
   async function appWith(options: Partial<EntraIdPluginOptions>): Promise<FastifyInstance> {
-    const app = Fastify()
-    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, protectedResources: [{ resource: 'https://api.contoso.example' }], ...options })
+    const app = await entraApp(issuer, { protectedResources: [{ resource: 'https://api.contoso.example' }], ...options })
     return app
   }
 

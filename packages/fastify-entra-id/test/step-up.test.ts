@@ -14,7 +14,7 @@ import {
 } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
-import { bearer } from './helpers.js'
+import { bearer, entraApp } from './helpers.js'
 
 // Microsoft's "Claims challenges" document shows this value for c1: base64 (with padding) of the minified JSON.
 const C1_CLAIMS = 'eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19'
@@ -38,8 +38,7 @@ describe('authentication context (Conditional Access step-up)', () => {
 
   before(async () => {
     issuer = await startTestIssuer()
-    app = Fastify()
-    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    app = await entraApp(issuer)
     app.delete('/todos/:id', { preHandler: [requireScopes('Todo.Write'), requireAuthContext('c1')] }, (request) => ({ deletedBy: requireAuth(request).objectId }))
     app.get('/c25', { onRequest: requireAuthContext('c25') }, () => ({ ok: true }))
     await app.ready()
@@ -106,8 +105,7 @@ describe('authentication context (Conditional Access step-up)', () => {
   })
 
   it('lets app-only callers through with appOnly: "allow", users still stepping up', async () => {
-    const local = Fastify()
-    await local.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    const local = await entraApp(issuer)
     local.get('/x', { onRequest: requireAuthContext('c1', { appOnly: 'allow' }) }, () => ({ ok: true }))
     try {
       const daemon = await issuer.mint({ appOnly: true, roles: ['Todo.Write.All'] })

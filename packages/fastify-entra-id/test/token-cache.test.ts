@@ -2,7 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { EntraTokenVerifier, requireScopes } from '../src/index.js'
 import { TokenCache, resolveTokenCacheOptions } from '../src/token-cache.js'
-import { VerificationCounts } from '../src/verification-counts.js'
+import { VerificationCounts, hashOf, mix } from '../src/verification-counts.js'
 import { bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from './helpers.js'
 
 describe('the verified-token cache', () => {
@@ -40,14 +40,40 @@ describe('the verified-token cache', () => {
       assert.notEqual(second, first, 'the first sight is not cached')
       const hit = verifier.identify(token)
       assert.ok(!(hit instanceof Promise), 'a cached token needs no promise')
-      assert.equal(hit, second, 'the cached identity')
-      assert.equal(verifier.cachedIdentity(token), second)
+      assert.notEqual(hit, second, 'an entry is kept as a record: its first hit builds the identity again')
+      assert.deepEqual(hit, second, 'an identity equal to the verified one')
+      assert.equal(verifier.cachedIdentity(token), hit, 'a hit soon after the last keeps the identity in the hot tier')
       assert.throws(() => verifier.identify('not.a.jwt'), { code: 'ENTRA_TOKEN_MALFORMED' })
       await assert.rejects(verifier.verify('not.a.jwt'), { code: 'ENTRA_TOKEN_MALFORMED' }, 'verify always answers with a promise')
       const unknownKid = await issuer.mint({ scopes: ['Todo.Read'], kid: await issuer.addKey() })
       const refetching = verifier.identify(unknownKid)
       assert.ok(refetching instanceof Promise, 'a kid the set lacks: a promise, for the refetch')
       assert.equal((await refetching).tenantId, issuer.tenantId)
+    } finally {
+      verifier.close()
+    }
+  }))
+
+  it('a hit on an entry kept as a record returns an identity equal to the verified one: frozen, with its scopes and roles', () => withIssuer(async (issuer) => {
+    const verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    try {
+      await verifier.hydrate()
+      const token = await issuer.mint({ scopes: ['Todo.Read', 'Todo.Write'], roles: ['Todo.Admin'], name: 'Zoë Ødegård' })
+      await verifier.verify(token)
+      const verified = await verifier.verify(token)
+      assert.equal(verifier.cachedTokens, 1)
+      // A copy of the string, as a new request brings: the hit must not depend on the very string verified.
+      const hit = verifier.cachedIdentity(` ${token}`.slice(1))
+      assert.ok(hit !== undefined)
+      assert.notEqual(hit, verified)
+      assert.deepEqual(hit, verified)
+      assert.equal(hit.name, 'Zoë Ødegård', 'non-ASCII claims survive the record')
+      assert.deepEqual([...hit.scopes], ['Todo.Read', 'Todo.Write'])
+      assert.deepEqual([...hit.roles], ['Todo.Admin'])
+      assert.equal(hit.tokenVersion, verified.tokenVersion)
+      assert.equal(hit.expiresAt.getTime(), verified.expiresAt.getTime())
+      assert.ok(Object.isFrozen(hit) && Object.isFrozen(hit.claims) && Object.isFrozen(hit.claims.roles), 'shared by every request: frozen')
+      assert.throws(() => { (hit.scopes as Set<string>).add('Todo.Admin') })
     } finally {
       verifier.close()
     }
@@ -143,38 +169,56 @@ describe('the verified-token cache', () => {
 })
 
 describe('TokenCache bounds', () => {
+  const NUMBERS = { encode: (value: number) => String(value), decode: Number }
+  const STRINGS = { encode: (value: string) => value, decode: (record: string) => record }
   const token = (i: number) => `eyJ${String(i).padStart(8, '0')}.${'p'.repeat(1200)}.${String(i).padStart(8, '0')}${'s'.repeat(334)}`
 
-  it('holds at most maxEntries and maxBytes under 100,000 distinct tokens; once full, newcomers verified as often as the entries do not churn it', () => {
+  it('holds at most maxEntries and maxBytes (records and hot values) under 100,000 distinct tokens; once full, newcomers verified as often as the entries do not churn it', () => {
     const options = resolveTokenCacheOptions(undefined)
     assert.ok(options !== null)
-    const cache = new TokenCache<number>(options)
+    // Records of 2 KB: the 15 MiB left beside the hot tier hold 7,680 of them, fewer than maxEntries.
+    const cache = new TokenCache<number>(options, { encode: (value) => String(value).padEnd(2000), decode: Number })
     const now = Date.now()
     let peakBytes = 0
     let peakEntries = 0
     for (let i = 0; i < 100_000; i++) {
       // Twice: a token is admitted the second time it is verified.
-      cache.set(token(i), i, 'kid', now + 3_600_000, now, 1200)
-      cache.set(token(i), i, 'kid', now + 3_600_000, now, 1200)
+      cache.set(token(i), i, 'kid', now + 3_600_000, now)
+      cache.set(token(i), i, 'kid', now + 3_600_000, now)
       if (i % 1000 === 999) cache.get(token(0), now) // keep one entry in use
       peakBytes = Math.max(peakBytes, cache.bytes)
       peakEntries = Math.max(peakEntries, cache.size)
     }
     assert.ok(peakEntries <= options.maxEntries, `entries ${peakEntries}`)
     assert.ok(peakBytes <= options.maxBytes, `bytes ${peakBytes}`)
-    assert.ok(peakEntries > 4000, `the 16 MiB fill with ~3 KB entries: ${peakEntries}`)
+    assert.ok(peakEntries > 7000, `the records fill their 15 MiB: ${peakEntries}`)
     assert.equal(cache.get(token(0), now), 0, 'an entry in use stays')
     assert.equal(cache.get(token(1), now), 1, 'an entry of the first fill stays: newcomers used as often do not evict it')
     assert.equal(cache.get(token(99_999), now), undefined, 'a newcomer verified twice does not replace an entry used twice')
   })
 
+  it('keeps a value in use as it is: hits soon after the last return the same value, a hit long after builds an equal one', () => {
+    const cache = new TokenCache<{ n: number }>({ maxEntries: 2000, maxBytes: 1 << 24, maxAge: 60_000 }, { encode: (value) => String(value.n), decode: (record) => ({ n: Number(record) }) })
+    for (let n = 0; n < 2; n++) cache.set(token(0), { n: 0 }, 'kid', 60_000, 0)
+    const first = cache.get(token(0), 1)
+    assert.deepEqual(first, { n: 0 })
+    assert.equal(cache.get(token(0), 1), first, 'the hot tier serves the value the last hit built')
+    // 2,000 tokens in between: more lookups than the hot window, and more values than the hot tier holds.
+    for (let i = 1; i <= 2000; i++) for (let n = 0; n < 2; n++) cache.set(token(i), { n: i }, 'kid', 60_000, 0)
+    for (let round = 0; round < 2; round++) for (let i = 1; i < 2000; i++) cache.get(token(i), 1)
+    const later = cache.get(token(0), 1)
+    assert.deepEqual(later, { n: 0 })
+    assert.notEqual(later, first, 'cooled: decoded from its record again')
+    assert.ok(cache.bytes <= (1 << 24))
+  })
+
   it('when full, lets in a token verified more often than the least recently used entry was used, evicting that entry', () => {
-    const cache = new TokenCache<number>({ maxEntries: 3, maxBytes: 1 << 20, maxAge: 60_000 })
-    for (const i of [1, 2, 3]) for (let n = 0; n < 2; n++) cache.set(token(i), i, 'kid', 60_000, 0, 0)
+    const cache = new TokenCache<number>({ maxEntries: 3, maxBytes: 1 << 20, maxAge: 60_000 }, NUMBERS)
+    for (const i of [1, 2, 3]) for (let n = 0; n < 2; n++) cache.set(token(i), i, 'kid', 60_000, 0)
     assert.equal(cache.get(token(1), 1), 1) // 1 is now the most recently used; 2 the least
-    for (let n = 0; n < 2; n++) cache.set(token(4), 4, 'kid', 60_000, 0, 0)
+    for (let n = 0; n < 2; n++) cache.set(token(4), 4, 'kid', 60_000, 0)
     assert.equal(cache.get(token(4), 1), undefined, 'two verifications do not beat an entry used twice')
-    cache.set(token(4), 4, 'kid', 60_000, 0, 0)
+    cache.set(token(4), 4, 'kid', 60_000, 0)
     assert.equal(cache.get(token(4), 1), 4, 'the third does')
     assert.equal(cache.get(token(2), 1), undefined, 'the least recently used entry made room')
     assert.equal(cache.get(token(3), 1), 3)
@@ -184,14 +228,14 @@ describe('TokenCache bounds', () => {
 
   it('when full, an entry unused for a whole epoch of maxEntries lookups makes room, however often it was used before', () => {
     // A busy caller's token, dropped when its caller refreshed it, must not keep new tokens out until maxAge.
-    const cache = new TokenCache<number>({ maxEntries: 4, maxBytes: 1 << 20, maxAge: 60_000 })
-    for (let n = 0; n < 2; n++) cache.set(token(0), 0, 'kid', 60_000, 0, 0)
+    const cache = new TokenCache<number>({ maxEntries: 4, maxBytes: 1 << 20, maxAge: 60_000 }, NUMBERS)
+    for (let n = 0; n < 2; n++) cache.set(token(0), 0, 'kid', 60_000, 0)
     for (let n = 0; n < 1000; n++) cache.get(token(0), 1)
     for (const i of [1, 2, 3]) {
-      for (let n = 0; n < 2; n++) cache.set(token(i), i, 'kid', 60_000, 0, 0)
+      for (let n = 0; n < 2; n++) cache.set(token(i), i, 'kid', 60_000, 0)
     }
     const newcomer = (): number | undefined => {
-      for (let n = 0; n < 2; n++) cache.set(token(9), 9, 'kid', 60_000, 0, 0)
+      for (let n = 0; n < 2; n++) cache.set(token(9), 9, 'kid', 60_000, 0)
       return cache.get(token(9), 1)
     }
     assert.equal(newcomer(), undefined, 'token 0 was just used: it stays')
@@ -201,25 +245,27 @@ describe('TokenCache bounds', () => {
   })
 
   it('when full, an expired entry always makes room', () => {
-    const cache = new TokenCache<number>({ maxEntries: 1, maxBytes: 1 << 20, maxAge: 60_000 })
-    for (let n = 0; n < 2; n++) cache.set(token(1), 1, 'kid', 1_000, 0, 0)
-    for (let n = 0; n < 2; n++) cache.set(token(2), 2, 'kid', 60_000, 1_000, 0)
+    const cache = new TokenCache<number>({ maxEntries: 1, maxBytes: 1 << 20, maxAge: 60_000 }, NUMBERS)
+    for (let n = 0; n < 2; n++) cache.set(token(1), 1, 'kid', 1_000, 0)
+    for (let n = 0; n < 2; n++) cache.set(token(2), 2, 'kid', 60_000, 1_000)
     assert.equal(cache.get(token(2), 1_001), 2)
   })
 
   it('finds an entry only for the exact token: another token with the same signature segment misses', () => {
-    const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 60_000 })
-    cache.set('header.payload.signature', 'verified', 'kid', 60_000, 0, 0)
-    cache.set('header.payload.signature', 'verified', 'kid', 60_000, 0, 0)
+    const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 60_000 }, STRINGS)
+    cache.set('header.payload.signature', 'verified', 'kid', 60_000, 0)
+    cache.set('header.payload.signature', 'verified', 'kid', 60_000, 0)
     assert.equal(cache.get('header.forged-payload.signature', 1), undefined)
     assert.equal(cache.get('header.payload.signature', 1), 'verified')
+    assert.equal(cache.get('header.payload.signature', 1), 'verified', 'now from the hot tier')
+    assert.equal(cache.get('header.forged-payload.signature', 1), undefined, 'the hot tier compares the whole token too')
   })
 
   it('admits a token the second time it is verified, and keeps the first-sight set bounded', () => {
-    const cache = new TokenCache<number>({ maxEntries: 100, maxBytes: 1 << 20, maxAge: 60_000 })
-    for (let i = 0; i < 1000; i++) cache.set(token(i), i, 'kid', 60_000, 0, 0)
+    const cache = new TokenCache<number>({ maxEntries: 100, maxBytes: 1 << 20, maxAge: 60_000 }, NUMBERS)
+    for (let i = 0; i < 1000; i++) cache.set(token(i), i, 'kid', 60_000, 0)
     assert.equal(cache.size, 0, 'tokens seen once are not cached')
-    cache.set(token(999), 999, 'kid', 60_000, 0, 0)
+    cache.set(token(999), 999, 'kid', 60_000, 0)
     assert.equal(cache.get(token(999), 1), 999)
     assert.equal(cache.size, 1)
   })
@@ -238,11 +284,25 @@ describe('TokenCache bounds', () => {
     assert.equal(counts.add(token(8), start(token(8))), 255, 'saturates')
   })
 
+  it('counts two tokens of one slot pair used in turn each on its own', () => {
+    // The smallest table: 1,024 slots in 512 pairs, so tokens sharing a pair are quickly found.
+    const counts = new VerificationCounts(1)
+    const start = (t: string): number => t.lastIndexOf('.') + 1
+    const pairOf = (t: string): number => mix(hashOf(t, start(t))) & 1023 & ~1
+    const a = token(0)
+    let b = token(1)
+    for (let i = 2; pairOf(b) !== pairOf(a); i++) b = token(i)
+    for (let round = 1; round <= 3; round++) {
+      assert.equal(counts.add(a, start(a)), round)
+      assert.equal(counts.add(b, start(b)), round)
+    }
+  })
+
   it('never keeps an entry past its expiry or maxAge', () => {
-    const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 1000 })
+    const cache = new TokenCache<string>({ maxEntries: 10, maxBytes: 1 << 20, maxAge: 1000 }, STRINGS)
     for (let i = 0; i < 2; i++) {
-      cache.set('a.b.c', 'short', 'kid', 5_000, 0, 0)
-      cache.set('d.e.f', 'expiring', 'kid', 500, 0, 0)
+      cache.set('a.b.c', 'short', 'kid', 5_000, 0)
+      cache.set('d.e.f', 'expiring', 'kid', 500, 0)
     }
     assert.equal(cache.get('d.e.f', 499), 'expiring')
     assert.equal(cache.get('d.e.f', 500), undefined)
