@@ -234,7 +234,7 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     } else if (options.allowedTenants !== '*') {
       const tenants: unknown = options.allowedTenants
       if (!Array.isArray(tenants) || tenants.length === 0 || !tenants.every(isGuid)) {
-        throw new EntraConfigError('allowedTenants', 'must be "*" or a non-empty array of tenant IDs (GUIDs)')
+        throw new EntraConfigError('allowedTenants', 'must be "*", a non-empty array of tenant IDs (GUIDs), or a function of the tenant ID')
       }
       allowedTenants = new Set(tenants.map((t) => t.toLowerCase()))
     }

@@ -111,6 +111,10 @@ declare module 'fastify' {
 // EntraConfigError (from a callback-style plugin it would escape as an uncaught exception).
 // eslint-disable-next-line @typescript-eslint/require-await
 const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: FastifyInstance, options) => {
+  if (fastify.hasDecorator('entraId')) {
+    // Fastify would fail on a decorator later, without saying why: a second registration must sit in a group of its own.
+    throw new EntraConfigError('fastifyEntraId', 'is registered already in this context or a parent one: register it once per encapsulated route group (README: "Several registrations in one app")')
+  }
   const settingName = optionalFunction(options.settingName, 'settingName') ?? ((option: string) => option)
   // The plugin's listeners stand in for the application's, which they call: check those here.
   const onLoadError = optionalFunction(options.onLoadError, 'onLoadError')

@@ -2,10 +2,10 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import { fastifyEntraId, requireScopes } from '../src/index.js'
+import { EntraConfigError, fastifyEntraId, requireScopes } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
-import { Signal, bearer, outcome } from './helpers.js'
+import { Signal, bearer, outcome, withIssuer } from './helpers.js'
 
 /**
  * The way to protect route groups with different configurations in one app: one encapsulated plugin per group,
@@ -82,5 +82,22 @@ describe('several registrations in one app', () => {
     // The guards of each group answer in its realm.
     const noScope = await call('/staff/me', await staff.mint({ scopes: ['Other'] }))
     assert.deepEqual([noScope.status, String(noScope.challenge).startsWith('Bearer realm="staff", error="insufficient_scope"')], [403, true])
+  })
+})
+
+describe('a second registration in the same context or under one', () => {
+  it('fails to register, saying to give each registration a group of its own', async () => {
+    await withIssuer(async (issuer) => {
+      const options = { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url }
+      for (const nested of [false, true]) {
+        const app = Fastify()
+        // Not awaited: `ready()` loads the plugins and rejects with the registration's error.
+        void app.register(fastifyEntraId, options)
+        if (nested) void app.register(async (scope) => { await scope.register(fastifyEntraId, options) })
+        else void app.register(fastifyEntraId, options)
+        await assert.rejects(app.ready(), (error: unknown) => error instanceof EntraConfigError && error.option === 'fastifyEntraId')
+        await app.close()
+      }
+    })
   })
 })
