@@ -95,7 +95,7 @@ describe('a second registration in the same context or under one', () => {
         void app.register(fastifyEntraId, options)
         if (nested) void app.register(async (scope) => { await scope.register(fastifyEntraId, options) })
         else void app.register(fastifyEntraId, options)
-        await assert.rejects(app.ready(), (error: unknown) => error instanceof EntraConfigError && error.option === 'fastifyEntraId')
+        await assert.rejects(async () => { await app.ready() }, (error: unknown) => error instanceof EntraConfigError && error.option === 'fastifyEntraId')
         await app.close()
       }
     })
