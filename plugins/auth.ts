@@ -28,6 +28,8 @@ export interface AuthSettings {
   readonly roles: { readonly readAll: string, readonly writeAll: string }
   /** The local development issuer, or `null` with Entra ID. */
   readonly devIssuer: DevIssuer | null
+  /** Azure AD B2C's user flows (`AZURE_B2C_POLICIES`), or `null` for Entra ID and External ID. */
+  readonly b2cPolicies: readonly string[] | null
 }
 
 /** Who may call what: one hook per kind of route, which the OpenAPI document describes from the hook itself. */
@@ -52,6 +54,8 @@ const VARIABLE_OF_OPTION: Readonly<Record<string, string>> = {
   tenantId: 'AZURE_TENANT_ID',
   clientId: 'AZURE_CLIENT_ID',
   authorityHost: 'AZURE_AUTHORITY_HOST',
+  b2c: 'AZURE_B2C_POLICIES',
+  'b2c.policies': 'AZURE_B2C_POLICIES',
   audience: 'AUTH_AUDIENCES',
   allowedTenants: 'AUTH_ALLOWED_TENANTS',
   allowGuests: 'AUTH_ALLOW_GUESTS',
@@ -95,7 +99,10 @@ async function auth(app: FastifyInstance): Promise<void> {
       tenantId: c.AZURE_TENANT_ID,
       clientId,
       // The plugin checks it is an origin and resolves it (a final `/` dropped); the settings read it back.
+      // External ID needs only this (https://<subdomain>.ciamlogin.com) and the tenant: its issuer comes from discovery.
       ...(c.AZURE_AUTHORITY_HOST === undefined ? {} : { authorityHost: c.AZURE_AUTHORITY_HOST }),
+      // Azure AD B2C: the tenant is AZURE_TENANT_ID, the host AZURE_AUTHORITY_HOST, the user flows these.
+      ...(c.AZURE_B2C_POLICIES === undefined ? {} : { b2c: { policies: list(c.AZURE_B2C_POLICIES) } }),
       // The plugin's `audience` replaces its default list (its documented way to add an App ID URI is to list every
       // value accepted), so adding to the defaults means naming them: the client ID and `api://<client ID>`.
       ...(c.AUTH_AUDIENCES === undefined ? {} : { audience: [clientId, `api://${clientId}`, ...list(c.AUTH_AUDIENCES)] }),
@@ -153,7 +160,8 @@ async function auth(app: FastifyInstance): Promise<void> {
     apiUri: `api://${resolved.clientId}`,
     scopes: { read: c.AUTH_SCOPE_READ, write: c.AUTH_SCOPE_WRITE },
     roles: { readAll: c.AUTH_ROLE_READ_ALL, writeAll: c.AUTH_ROLE_WRITE_ALL },
-    devIssuer
+    devIssuer,
+    b2cPolicies: resolved.b2cPolicies
   }
   app.decorate('authSettings', settings)
   app.decorate('access', {

@@ -20,6 +20,9 @@ export const configSchema = Type.Object({
   AZURE_TENANT_ID: Type.Optional(Type.String({ pattern: `^(?:${GUID}|organizations|common|(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,63})$` })),
   AZURE_CLIENT_ID: Type.Optional(Type.String({ pattern: `^${GUID}$` })),
   AZURE_AUTHORITY_HOST: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+/?$' })),
+  // Azure AD B2C: the user flows (policies) whose tokens are accepted; AZURE_TENANT_ID is then the B2C tenant
+  // and AZURE_AUTHORITY_HOST its b2clogin.com host (or custom domain).
+  AZURE_B2C_POLICIES: Type.Optional(Type.String({ pattern: '^\\s*[A-Za-z0-9_.-]+\\s*(?:,\\s*[A-Za-z0-9_.-]+\\s*)*$' })),
   AUTH_AUDIENCES: Type.Optional(Type.String({ pattern: '^[^\\s,]+(?:\\s*,\\s*[^\\s,]+)*$' })),
   AUTH_ALLOWED_TENANTS: Type.Optional(Type.String({ pattern: `^(?:\\*|${GUID}(?:\\s*,\\s*${GUID})*)$` })),
   AUTH_SCOPE_READ: Type.String({ default: 'Todo.Read', pattern: PERMISSION }),
@@ -65,6 +68,7 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AZURE_TENANT_ID: 'the Entra tenant ID (a GUID), a verified domain, "organizations" or "common"',
   AZURE_CLIENT_ID: 'the API\'s application (client) ID, a GUID',
   AZURE_AUTHORITY_HOST: 'an origin such as https://login.microsoftonline.com (no path)',
+  AZURE_B2C_POLICIES: 'a comma-separated list of B2C user flows (policies), such as B2C_1_signupsignin',
   AUTH_AUDIENCES: 'a comma-separated list of accepted token audiences',
   AUTH_ALLOWED_TENANTS: 'a comma-separated list of tenant IDs (GUIDs), or * for every tenant',
   AUTH_SCOPE_READ: 'a scope name without spaces or quotes',
@@ -152,6 +156,9 @@ function crossCheck(c: Config): string[] {
     } else if (c.AZURE_CLIENT_ID !== undefined) {
       problems.push('AZURE_TENANT_ID is required when AZURE_CLIENT_ID is set (unset both for development mode)')
     }
+    if (c.AZURE_B2C_POLICIES !== undefined) {
+      problems.push('AZURE_TENANT_ID is required when AZURE_B2C_POLICIES is set: the B2C tenant, such as contoso.onmicrosoft.com')
+    }
     return problems
   }
   if (c.AZURE_CLIENT_ID === undefined) problems.push('AZURE_CLIENT_ID is required when AZURE_TENANT_ID is set')
@@ -161,6 +168,12 @@ function crossCheck(c: Config): string[] {
   }
   if (!multiTenant && c.AUTH_ALLOWED_TENANTS !== undefined) {
     problems.push('AUTH_ALLOWED_TENANTS is only for a multi-tenant API (AZURE_TENANT_ID=organizations or common)')
+  }
+  if (c.AZURE_B2C_POLICIES !== undefined) {
+    if (multiTenant) problems.push('AZURE_TENANT_ID must be the B2C tenant (such as contoso.onmicrosoft.com) when AZURE_B2C_POLICIES is set')
+    if (c.AZURE_AUTHORITY_HOST === undefined) {
+      problems.push('AZURE_AUTHORITY_HOST is required when AZURE_B2C_POLICIES is set: https://<tenant>.b2clogin.com or the tenant\'s custom domain')
+    }
   }
   return problems
 }

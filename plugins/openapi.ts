@@ -67,7 +67,9 @@ async function openapi(app: FastifyInstance): Promise<void> {
     // No client-credentials scheme: Entra's token endpoint takes cross-origin requests only from single-page
     // applications (AADSTS9002326), which are public clients and cannot use client credentials, and the flow would
     // ask for a client secret in a web page. Applications get their token elsewhere and paste it under bearerToken.
-    oauth2: development ? false : { name: SIGN_IN_SCHEME, scopes },
+    // Nor with B2C, whose sign-in is per user flow and whose scopes live under an App ID URI of the tenant's
+    // domain, not api://<clientId>: a B2C client gets its token and pastes it under bearerToken.
+    oauth2: development || s.b2cPolicies !== null ? false : { name: SIGN_IN_SCHEME, scopes },
     bearer: {
       description: 'An Entra ID access token for this API, e.g. an application\'s token from the client-credentials flow ' +
         `(app roles ${s.roles.readAll} or ${s.roles.writeAll}).`

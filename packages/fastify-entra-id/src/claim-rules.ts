@@ -120,7 +120,7 @@ const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
   'https://graph.microsoft.de'
 ])
 
-function isGraphAudience(aud: unknown): boolean {
+export function isGraphAudience(aud: unknown): boolean {
   if (typeof aud !== 'string') return false
   // One final slash, sliced off without a regex (the audience is the caller's text, up to 16 KiB).
   const bare = aud.endsWith('/') ? aud.slice(0, -1) : aud
@@ -133,7 +133,7 @@ function isGraphAudience(aud: unknown): boolean {
  * (its `aud` is the client itself). It may carry `roles` (the user's app roles of the client), so `roles` alone
  * does not make an access token.
  */
-function isIdToken(claims: Readonly<Record<string, unknown>>): boolean {
+export function isIdToken(claims: Readonly<Record<string, unknown>>): boolean {
   return claims.scp === undefined && claims.azp === undefined && claims.appid === undefined
 }
 
@@ -150,7 +150,7 @@ function versionMismatch(version: TokenVersion): InvalidTokenError {
  * `scp` and `roles`: of the right types, and at least one of them present. Microsoft.Identity.Web refuses
  * tokens with neither; an ID token was refused already, so this is a token for another purpose.
  */
-function checkPermissions(claims: Readonly<Record<string, unknown>>): void {
+export function checkPermissions(claims: Readonly<Record<string, unknown>>): void {
   const { scp, roles } = claims
   if (scp !== undefined && typeof scp !== 'string') {
     throw new InvalidTokenError('ENTRA_TOKEN_INVALID_CLAIMS', 'The token\'s scp claim is not a string')
@@ -211,7 +211,8 @@ function isAnotherTenantsIssuer(iss: string, issuer: string | undefined, tid: st
   if (issuer === undefined || issuer.includes(TEMPLATE)) return false
   const tenant = TENANT_IN_ISSUER.exec(issuer)
   if (tenant === null || tenant[0].toLowerCase() === tid.toLowerCase()) return false
-  return iss === issuer.slice(0, tenant.index) + tid + issuer.slice(tenant.index + tenant[0].length)
+  // Every occurrence: External ID names the tenant as host and path (`https://{tid}.ciamlogin.com/{tid}/v2.0`).
+  return iss === issuer.split(tenant[0]).join(tid)
 }
 
 // The tenant ID in a single-tenant issuer (`https://login.microsoftonline.com/{GUID}/v2.0`, `https://sts.windows.net/{GUID}/`).

@@ -84,9 +84,19 @@ const MAX_ERROR_BYTES = 16 * 1024
 /** The longest provider description kept: it is the provider's text, bound for our logs. */
 const MAX_DESCRIPTION_LENGTH = 300
 
-/** The tenant's v2 (`/v2.0/.well-known/...`) or v1 (`/.well-known/...`) discovery document URL. */
-export function discoveryUrl(authorityHost: string, tenantId: string, version: 1 | 2): string {
-  return `${authorityHost}/${encodeURIComponent(tenantId)}${version === 2 ? '/v2.0' : ''}/.well-known/openid-configuration`
+/**
+ * The tenant's v2 (`/v2.0/.well-known/...`) or v1 (`/.well-known/...`) discovery document URL; with `appId`, the
+ * application-specific one (`?appid=`), whose `jwks_uri` names the keys Entra signs that application's tokens with
+ * when it has a claims-mapping policy ("Access tokens", Microsoft identity platform: "validate the signature").
+ */
+export function discoveryUrl(authorityHost: string, tenantId: string, version: 1 | 2, appId?: string): string {
+  const query = appId === undefined ? '' : `?appid=${encodeURIComponent(appId)}`
+  return `${authorityHost}/${encodeURIComponent(tenantId)}${version === 2 ? '/v2.0' : ''}/.well-known/openid-configuration${query}`
+}
+
+/** A B2C user flow's (policy's) discovery document URL: `{authorityHost}/{tenant}/{policy}/v2.0/.well-known/...`. */
+export function b2cDiscoveryUrl(authorityHost: string, tenant: string, policy: string): string {
+  return `${authorityHost}/${encodeURIComponent(tenant)}/${encodeURIComponent(policy)}/v2.0/.well-known/openid-configuration`
 }
 
 /**

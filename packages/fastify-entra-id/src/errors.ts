@@ -40,6 +40,8 @@ export type EntraAuthErrorCode =
   | AccessDeniedCode
   | 'ENTRA_KEYS_UNAVAILABLE'
   | 'ENTRA_DOWNSTREAM_UNAVAILABLE'
+  | 'ENTRA_TOKEN_POLICY_NOT_ALLOWED'
+  | 'ENTRA_TENANT_LOOKUP_FAILED'
 
 /** Codes of {@link AccessDeniedError}: a valid token refused by a rule other than scopes and app roles. */
 export type AccessDeniedCode =
@@ -200,7 +202,7 @@ export class InvalidRequestError extends EntraAuthError {
 /** Codes of {@link InvalidTokenError}. */
 export type InvalidTokenCode = Exclude<EntraAuthErrorCode,
   'ENTRA_TOKEN_MISSING' | 'ENTRA_INVALID_REQUEST' | 'ENTRA_INSUFFICIENT_SCOPE' | 'ENTRA_INSUFFICIENT_CLAIMS' |
-  AccessDeniedCode | 'ENTRA_KEYS_UNAVAILABLE' | 'ENTRA_DOWNSTREAM_UNAVAILABLE'>
+  AccessDeniedCode | 'ENTRA_KEYS_UNAVAILABLE' | 'ENTRA_DOWNSTREAM_UNAVAILABLE' | 'ENTRA_TENANT_LOOKUP_FAILED'>
 
 /** 401 `invalid_token`: the token is malformed, expired, badly signed or not meant for this API. */
 export class InvalidTokenError extends EntraAuthError {
@@ -364,6 +366,26 @@ export class DownstreamUnavailableError extends EntraAuthError {
   constructor(retryAfterSeconds: number, description: string, options: EntraAuthErrorOptions = {}) {
     super('ENTRA_DOWNSTREAM_UNAVAILABLE', 503, description, undefined, options)
     this.retryAfter = Math.max(1, Math.ceil(retryAfterSeconds))
+  }
+
+  protected override renderHeaders(): Record<string, string> {
+    return { 'retry-after': String(this.retryAfter) }
+  }
+}
+
+/**
+ * 503 `ENTRA_TENANT_LOOKUP_FAILED`: the `allowedTenants` function failed (threw, rejected, or answered neither
+ * `true` nor `false`) for a verified token's tenant. The token may well be good, so no `invalid_token` and no
+ * challenge; `Retry-After` says when to try again, and the failure is not cached: the next request asks again.
+ * The function's error is the `cause`, for logs.
+ */
+export class TenantLookupError extends EntraAuthError {
+  override readonly name = 'TenantLookupError'
+  /** Seconds, as sent in `Retry-After`: always 5, a short wait for a database or directory to answer again. */
+  readonly retryAfter: number = 5
+  constructor(options: EntraAuthErrorOptions = {}) {
+    super('ENTRA_TENANT_LOOKUP_FAILED', 503, 'Whether the token\'s tenant may call this API cannot be checked now; retry later',
+      undefined, options)
   }
 
   protected override renderHeaders(): Record<string, string> {

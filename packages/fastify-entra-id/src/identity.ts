@@ -16,7 +16,10 @@ export interface EntraAccessTokenClaims {
   readonly nbf?: number
   /** Issued at, seconds since the epoch. */
   readonly iat?: number
-  /** Tenant ID of the caller's tenant (a GUID). */
+  /**
+   * Tenant ID of the caller's tenant (a GUID). Always in Entra ID tokens; Azure AD B2C tokens carry it only when
+   * the user flow emits it (`EntraIdentity.tenantId` then comes from the issuer).
+   */
   readonly tid: string
   /** Token version: `"1.0"` or `"2.0"`. */
   readonly ver: '1.0' | '2.0'
@@ -68,9 +71,9 @@ export interface EntraAccessTokenClaims {
 export interface EntraIdentity {
   /** Every claim of the verified token. */
   readonly claims: EntraAccessTokenClaims
-  /** `tid`: the caller's tenant. */
+  /** `tid`: the caller's tenant. B2C: `tid`, else the tenant ID in the issuer (`https://{host}/{tenant ID}/v2.0/`). */
   readonly tenantId: string
-  /** `oid`: the user's or service principal's object ID. */
+  /** `oid`: the user's or service principal's object ID. B2C: `oid`, else `sub` (B2C's subject is the object ID). */
   readonly objectId: string | null
   /** `sub`. */
   readonly subject: string | null
@@ -89,14 +92,15 @@ export interface EntraIdentity {
    * optional claim is absent, the token has no `scp` and its `oid` equals its `sub`.
    */
   readonly isAppOnly: boolean
-  /** 1 or 2, from the verified issuer and `ver`. */
+  /** 1 or 2, from the verified issuer and `ver`. B2C: 2 (its v2.0 endpoints issued it; its `ver` says `"1.0"`). */
   readonly tokenVersion: TokenVersion
   /** When the token expires (`exp`). */
   readonly expiresAt: Date
   /**
    * Whether the user belongs to the tenant: `acct` (`0` member, `1` guest) when the app registration emits that
    * optional claim; without it, `guest` when `idp` names another identity provider than the token's tenant (Entra
-   * sets `idp` only then) and `member` otherwise. `null` for app-only tokens.
+   * sets `idp` only then) and `member` otherwise. `null` for app-only tokens. B2C: `member` (every user, local or
+   * signed in with a social account named by `idp`, is an account of the B2C tenant).
    */
   readonly accountType: 'member' | 'guest' | null
 }
@@ -141,12 +145,14 @@ class Identity implements EntraIdentity {
   readonly tokenVersion: TokenVersion
   readonly accountType: 'member' | 'guest' | null
 
-  constructor(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion) {
+  constructor(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant: string | undefined) {
     this.claims = deepFreeze(claims)
     this.scopes = typeof claims.scp === 'string' ? new FrozenSet(claims.scp.split(' ').filter((s) => s !== '')) : EMPTY
     this.roles = Array.isArray(claims.roles) ? new FrozenSet(claims.roles) : EMPTY
-    this.tenantId = claims.tid
-    this.objectId = str(claims.oid)
+    const b2c = b2cTenant !== undefined
+    this.tenantId = b2c ? str(claims.tid) ?? (TENANT_IN_PATH.exec(claims.iss)?.[1] ?? b2cTenant) : claims.tid
+    // B2C names the user by `sub` (its object ID) and emits `oid` only when the user flow is told to.
+    this.objectId = b2c ? str(claims.oid) ?? str(claims.sub) : str(claims.oid)
     this.subject = str(claims.sub)
     this.clientAppId = str(claims.azp) ?? str(claims.appid)
     this.name = str(claims.name)
@@ -154,7 +160,7 @@ class Identity implements EntraIdentity {
     this.isAppOnly = claims.idtyp === 'app' ||
       (claims.idtyp !== 'user' && this.scopes.size === 0 && this.objectId !== null && this.objectId === this.subject)
     this.tokenVersion = tokenVersion
-    this.accountType = this.isAppOnly ? null : accountTypeOf(claims)
+    this.accountType = this.isAppOnly ? null : b2c ? 'member' : accountTypeOf(claims)
     Object.freeze(this)
   }
 
@@ -164,10 +170,16 @@ class Identity implements EntraIdentity {
   }
 }
 
-/** Builds the identity of verified claims. `scp` and `roles` have been type-checked by the verifier. */
-export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion): EntraIdentity {
-  return new Identity(claims, tokenVersion)
+/**
+ * Builds the identity of verified claims. `scp` and `roles` have been type-checked by the verifier. `b2cTenant`
+ * (the configured B2C tenant) makes it a B2C identity, see {@link EntraIdentity}.
+ */
+export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant?: string): EntraIdentity {
+  return new Identity(claims, tokenVersion, b2cTenant)
 }
+
+// The tenant ID of a B2C issuer, `https://{host}/{tenant ID}/v2.0/`: the first path segment.
+const TENANT_IN_PATH = /^https?:\/\/[^/]+\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\//i
 
 function accountTypeOf(claims: EntraAccessTokenClaims): 'member' | 'guest' {
   if (claims.acct === 1) return 'guest'

@@ -11,7 +11,7 @@ export { fastifyEntraId }
 export default fastifyEntraId
 export type { EntraIdDecorator, EntraIdPluginOptions } from './plugin.js'
 export type { EntraHook } from './dual-hook.js'
-export type { EntraIdOptions, LoadAttempt, LoadSuccess, TokenVersion } from './options.js'
+export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './options.js'
 export { DiscoveryError } from './discovery.js'
 export { KeySetFetchError } from './key-set.js'
 export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './discovery.js'
@@ -38,6 +38,7 @@ export {
   AccessDeniedError,
   KeysUnavailableError,
   DownstreamUnavailableError,
+  TenantLookupError,
   EntraConfigError,
   EntraUsageError
 } from './errors.js'

@@ -1,9 +1,11 @@
 import { KeysUnavailableError } from './errors.js'
-import { DiscoveryError, discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
+import { DiscoveryError, b2cDiscoveryUrl, discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
 import type { OpenIdMetadata } from './discovery.js'
 import { KeySet } from './key-set.js'
 import type { ResolvedOptions } from './options.js'
 import type { ClaimContext } from './claim-rules.js'
+import { LEGACY_B2C_ISSUER } from './b2c-rules.js'
+import type { B2cClaimContext } from './b2c-rules.js'
 
 const TEMPLATE = '{tenantid}'
 
@@ -15,6 +17,21 @@ export interface Metadata {
   readonly keys: { readonly 1?: KeySet, readonly 2: KeySet }
   /** What claims are checked against, built once. */
   readonly claims: ClaimContext
+  /** B2C: every policy's document and key set; undefined for Entra ID. */
+  readonly b2c: B2cMetadata | undefined
+}
+
+/** One B2C policy's discovery document and key set. */
+export interface B2cPolicyMetadata {
+  readonly document: OpenIdMetadata
+  readonly keys: KeySet
+}
+
+/** B2C's metadata: one document and key set per configured policy, and what B2C claims are checked against. */
+export interface B2cMetadata {
+  /** By lower-case policy name (B2C ignores case in policy names). */
+  readonly policies: ReadonlyMap<string, B2cPolicyMetadata>
+  readonly claims: B2cClaimContext
 }
 
 /**
@@ -88,7 +105,7 @@ export class MetadataLoader {
       // #load runs once at a time (hydrate), and documents loaded by a failed attempt are kept: a retry after
       // a key-set failure does not fetch them again.
       const metadata = this.#metadata ??= await this.#loadMetadata()
-      this.#keySets = [...new Set(Object.values(metadata.keys))]
+      this.#keySets = [...new Set([...Object.values(metadata.keys), ...[...metadata.b2c?.policies.values() ?? []].map((p) => p.keys)])]
       await Promise.all(this.#keySets.filter((set) => !set.loaded).map((set) => set.load()))
       this.#ready = true
       const attempts = this.#failures + 1
@@ -128,11 +145,14 @@ export class MetadataLoader {
 
   async #loadMetadata(): Promise<Metadata> {
     const options = this.#options
+    if (options.b2cPolicies !== null) return this.#loadB2cMetadata(options.b2cPolicies)
     const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration } = options
+    // Application-specific documents name the application's key set (`jwks_uri` with the same `appid`).
+    const appId = options.appSpecificKeys ? options.clientId : undefined
     const [v2, v1] = await Promise.all([
-      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2), timeoutDuration),
+      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2, appId), timeoutDuration),
       tokenVersions.has(1)
-        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1), timeoutDuration)
+        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1, appId), timeoutDuration)
         : Promise.resolve(undefined)
     ])
     for (const document of [v2, v1]) {
@@ -165,6 +185,57 @@ export class MetadataLoader {
         allowedTenants: options.allowedTenants,
         audiences: options.audiences,
         clockTolerance: options.clockTolerance
+      },
+      b2c: undefined
+    }
+  }
+
+  /**
+   * B2C: every policy's document, fetched concurrently; readiness needs them all (and their key sets). The first
+   * policy's document stands as `v2`, for what names one issuer (protected-resource metadata).
+   */
+  async #loadB2cMetadata(policies: readonly string[]): Promise<Metadata> {
+    const options = this.#options
+    const documents = await Promise.all(policies.map((policy) =>
+      fetchOpenIdMetadata(b2cDiscoveryUrl(options.authorityHost, options.tenantId, policy), options.timeoutDuration)))
+    const byUrl = new Map<string, KeySet>()
+    const entries = documents.map((document, i): [string, B2cPolicyMetadata] => {
+      if (LEGACY_B2C_ISSUER.test(document.issuer)) {
+        // Microsoft.Identity.Web refuses it too (B2CTfpIssuerNotSupported): it names the policy, so one API would
+        // need an issuer per policy, and it is the form B2C keeps only for old applications.
+        throw new DiscoveryError(`Discovery document ${document.url} has the legacy B2C issuer ${document.issuer} (.../tfp/{tenant}/{policy}/v2.0/), which is not accepted: in the user flow's Properties, set "Issuer (iss) claim" to the https://<domain>/<tenant ID>/v2.0/ form`)
+      }
+      if (document.issuer.includes(TEMPLATE)) {
+        throw new DiscoveryError(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a B2C policy`, { options: ['authorityHost'] })
+      }
+      let keys = byUrl.get(document.jwksUri.href)
+      if (keys === undefined) {
+        keys = new KeySet(document.jwksUri, options, this.#onKeysRemoved)
+        byUrl.set(document.jwksUri.href, keys)
+      }
+      return [(policies[i] as string).toLowerCase(), { document, keys }]
+    })
+    const map = new Map(entries)
+    const first = entries[0]?.[1] as B2cPolicyMetadata
+    return {
+      v2: first.document,
+      v1: undefined,
+      keys: { 2: first.keys },
+      claims: {
+        v2Issuer: first.document.issuer,
+        v1Issuer: undefined,
+        tokenVersions: options.tokenVersions,
+        allowedTenants: null,
+        audiences: options.audiences,
+        clockTolerance: options.clockTolerance
+      },
+      b2c: {
+        policies: map,
+        claims: {
+          issuers: new Map(entries.map(([policy, { document }]) => [policy, document.issuer])),
+          audiences: options.audiences,
+          clockTolerance: options.clockTolerance
+        }
       }
     }
   }

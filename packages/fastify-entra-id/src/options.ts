@@ -29,7 +29,9 @@ export interface EntraIdOptions {
   /**
    * The tenant whose tokens the API accepts: a tenant ID (GUID) or a verified domain (`contoso.onmicrosoft.com`)
    * for a single-tenant API; `organizations` or `common` for a multi-tenant API, which then needs
-   * {@link allowedTenants}. Required.
+   * {@link allowedTenants}. Microsoft Entra External ID: the external tenant's ID or domain
+   * (`contoso.onmicrosoft.com`), with `authorityHost` `https://contoso.ciamlogin.com`. Azure AD B2C: the B2C tenant,
+   * with {@link b2c}. Required.
    */
   tenantId: string
   /** The API's application (client) ID, a GUID. Required. */
@@ -43,16 +45,18 @@ export interface EntraIdOptions {
   /**
    * Where discovery documents are read: `{authorityHost}/{tenantId}/v2.0/.well-known/openid-configuration`.
    * Default `https://login.microsoftonline.com`. National clouds: `https://login.microsoftonline.us`,
-   * `https://login.chinacloudapi.cn`. `http://` is allowed only for loopback hosts (a local issuer in tests and
+   * `https://login.chinacloudapi.cn`. External ID: `https://{subdomain}.ciamlogin.com` (its tokens' issuer, whose
+   * host is the tenant ID, is read from discovery). B2C: `https://{tenant}.b2clogin.com` or a custom domain. `http://` is allowed only for loopback hosts (a local issuer in tests and
    * development). Must be an origin: no path, query or fragment.
    */
   authorityHost?: string | undefined
   /**
    * Multi-tenant APIs only (`tenantId` of `organizations` or `common`): the tenant IDs (GUIDs) whose tokens are
-   * accepted, or `"*"` to accept every tenant, said explicitly. No default: a multi-tenant API without it fails
-   * to register. Not allowed for a single-tenant API (its tenant is `tenantId`).
+   * accepted, `"*"` to accept every tenant, said explicitly, or a {@link TenantPolicy} function deciding per tenant
+   * (a lookup of onboarded customers), whose answers are cached (see {@link allowedTenantsCache}). No default: a
+   * multi-tenant API without it fails to register. Not allowed for a single-tenant API (its tenant is `tenantId`).
    */
-  allowedTenants?: readonly string[] | '*' | undefined
+  allowedTenants?: readonly string[] | '*' | TenantPolicy | undefined
   /**
    * Accepted token versions. Default `[1, 2]`. For v2 tokens only, set `"api": { "requestedAccessTokenVersion": 2 }`
    * in the app registration's manifest (the old manifest's `accessTokenAcceptedVersion`).
@@ -72,6 +76,25 @@ export interface EntraIdOptions {
    * The refresh runs in the background and, while it fails, the keys already loaded keep serving.
    */
   cacheMaxAge?: number | undefined
+  /**
+   * How long and how many answers of an {@link allowedTenants} function are kept. Default
+   * `{ maxEntries: 1000, maxAge: 300000 }`: up to 1000 allowed and 1000 refused tenants (kept apart, so a stream of
+   * unknown tenants never pushes out the allowed ones), each answer for 5 minutes. Only with a function.
+   */
+  allowedTenantsCache?: TenantPolicyCacheOptions | undefined
+  /**
+   * Azure AD B2C: the user flows (policies) whose tokens the API accepts. `tenantId` is then the B2C tenant
+   * (`contoso.onmicrosoft.com` or its GUID) and `authorityHost` is required: `https://contoso.b2clogin.com` or the
+   * tenant's custom domain. Each policy's discovery document is read at
+   * `{authorityHost}/{tenantId}/{policy}/v2.0/.well-known/openid-configuration`. Default: none (Entra ID).
+   */
+  b2c?: B2cOptions | undefined
+  /**
+   * Read the signing keys published for this application only: discovery at `...openid-configuration?appid=
+   * {clientId}`, whose `jwks_uri` carries the same `appid`. Entra signs the tokens of an application with a
+   * claims-mapping policy (or a custom signing key) with keys published only there. Default `false`. Not with `b2c`.
+   */
+  appSpecificKeys?: boolean | undefined
   /**
    * The `realm` of `WWW-Authenticate` challenges, rendered by the Fastify plugin (the verifier itself raises
    * errors without one, see `EntraAuthError.inRealm`). Default `"api"`.
@@ -108,6 +131,31 @@ export interface EntraIdOptions {
   onLoad?: ((success: LoadSuccess) => void) | undefined
 }
 
+/**
+ * Whether a tenant may call a multi-tenant API, asked with its tenant ID (lower case) once a token of that tenant
+ * has verified (signature, issuer, audience, times): `true` or `false`, or a promise of one (a database lookup).
+ * A thrown error, a rejection or any other answer is a failed lookup: the request is answered 503 with
+ * `Retry-After` (`ENTRA_TENANT_LOOKUP_FAILED`), and nothing is cached.
+ */
+export type TenantPolicy = (tenantId: string) => boolean | Promise<boolean>
+
+/** Options of {@link EntraIdOptions.allowedTenantsCache}. */
+export interface TenantPolicyCacheOptions {
+  /** Most allowed tenants kept, and most refused ones (two lists). Default 1000. */
+  maxEntries?: number | undefined
+  /** How long one answer is kept, in milliseconds. Default 300000 (5 minutes). */
+  maxAge?: number | undefined
+}
+
+/** Options of {@link EntraIdOptions.b2c}. */
+export interface B2cOptions {
+  /**
+   * The user flows or custom policies whose tokens are accepted, e.g. `['B2C_1_signupsignin']`: at least one,
+   * letters, digits, `_`, `-` and `.`; matched without regard to case, as B2C does.
+   */
+  policies: readonly string[]
+}
+
 /** The options after validation, with every default applied and every lookup structure built once. */
 export interface ResolvedOptions {
   readonly tenantId: string
@@ -115,8 +163,13 @@ export interface ResolvedOptions {
   readonly multiTenant: boolean
   readonly audiences: ReadonlySet<string>
   readonly authorityHost: string
-  /** `null` means every tenant (said explicitly with `"*"`), or a single-tenant API. */
+  /** `null` means every tenant (said explicitly with `"*"`), or a single-tenant API, or a {@link tenantPolicy}. */
   readonly allowedTenants: ReadonlySet<string> | null
+  /** The `allowedTenants` function with its cache settings, or null. */
+  readonly tenantPolicy: { readonly decide: TenantPolicy, readonly maxEntries: number, readonly maxAge: number } | null
+  /** B2C's policies, as configured (their case kept for URLs), or null for Entra ID. */
+  readonly b2cPolicies: readonly string[] | null
+  readonly appSpecificKeys: boolean
   readonly tokenVersions: ReadonlySet<TokenVersion>
   readonly clockTolerance: number
   readonly timeoutDuration: number
@@ -170,15 +223,18 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
   const authorityHost = authorityOrigin(options.authorityHost)
 
   let allowedTenants: ReadonlySet<string> | null = null
+  let tenantPolicy: ResolvedOptions['tenantPolicy'] = null
   if (multiTenant) {
     if (options.allowedTenants === undefined) {
       throw new EntraConfigError('allowedTenants',
-        `is required when tenantId is "${tenantId}": list the tenant IDs to accept, or "*" to accept every tenant`)
+        `is required when tenantId is "${tenantId}": list the tenant IDs to accept, "*" to accept every tenant, or a function deciding per tenant`)
     }
-    if (options.allowedTenants !== '*') {
+    if (typeof options.allowedTenants === 'function') {
+      tenantPolicy = resolveTenantPolicy(options.allowedTenants, options.allowedTenantsCache)
+    } else if (options.allowedTenants !== '*') {
       const tenants: unknown = options.allowedTenants
       if (!Array.isArray(tenants) || tenants.length === 0 || !tenants.every(isGuid)) {
-        throw new EntraConfigError('allowedTenants', 'must be "*" or a non-empty array of tenant IDs (GUIDs)')
+        throw new EntraConfigError('allowedTenants', 'must be "*", a non-empty array of tenant IDs (GUIDs), or a function of the tenant ID')
       }
       allowedTenants = new Set(tenants.map((t) => t.toLowerCase()))
     }
@@ -186,10 +242,24 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     throw new EntraConfigError('allowedTenants',
       'applies only to multi-tenant APIs (tenantId "organizations" or "common"); a single-tenant API accepts only tenantId')
   }
+  if (tenantPolicy === null && options.allowedTenantsCache !== undefined) {
+    throw new EntraConfigError('allowedTenantsCache', 'applies only when allowedTenants is a function')
+  }
 
-  const versions = options.tokenVersions ?? [1, 2]
+  const b2cPolicies = resolveB2c(options, multiTenant)
+  const appSpecificKeys = options.appSpecificKeys ?? false
+  if (typeof appSpecificKeys !== 'boolean') throw new EntraConfigError('appSpecificKeys', 'must be true or false')
+  if (appSpecificKeys && b2cPolicies !== null) {
+    throw new EntraConfigError('appSpecificKeys', 'does not apply to B2C (b2c): B2C publishes no application-specific keys')
+  }
+
+  // B2C serves one (v2.0) endpoint per policy; its tokens say `ver: "1.0"` whatever, so versions do not apply.
+  const versions = options.tokenVersions ?? (b2cPolicies === null ? [1, 2] : [2])
   if (!Array.isArray(versions) || versions.length === 0 || !versions.every((v) => v === 1 || v === 2)) {
     throw new EntraConfigError('tokenVersions', 'must be a non-empty array of 1 and/or 2')
+  }
+  if (b2cPolicies !== null && (versions.length !== 1 || versions[0] !== 2)) {
+    throw new EntraConfigError('tokenVersions', 'does not apply to B2C (b2c), whose policies have v2.0 endpoints only: leave it out')
   }
 
   const clockTolerance = options.clockTolerance ?? 300
@@ -213,6 +283,9 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     audiences: new Set(audienceList),
     authorityHost,
     allowedTenants,
+    tenantPolicy,
+    b2cPolicies,
+    appSpecificKeys,
     tokenVersions: new Set(versions),
     clockTolerance,
     timeoutDuration: duration(options.timeoutDuration, 5000, 'timeoutDuration'),
@@ -230,6 +303,42 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
 export function optionalFunction<T extends (...args: never[]) => unknown>(value: T | undefined, option: string): T | undefined {
   if (value !== undefined && typeof value !== 'function') throw new EntraConfigError(option, 'must be a function')
   return value
+}
+
+/** B2C policy names: what B2C accepts in a user flow's or custom policy's name, as it appears in the URL path. */
+const POLICY = /^[A-Za-z0-9_.-]{1,128}$/
+
+function resolveB2c(options: EntraIdOptions, multiTenant: boolean): readonly string[] | null {
+  const b2c: unknown = options.b2c
+  if (b2c === undefined) return null
+  if (b2c === null || typeof b2c !== 'object') throw new EntraConfigError('b2c', 'must be an object { policies: [...] }')
+  const policies = (b2c as { policies?: unknown }).policies
+  if (!Array.isArray(policies) || policies.length === 0 ||
+    !policies.every((p: unknown) => typeof p === 'string' && POLICY.test(p))) {
+    throw new EntraConfigError('b2c.policies', 'must be a non-empty array of user-flow or policy names such as "B2C_1_signupsignin"')
+  }
+  const names = policies as string[]
+  if (new Set(names.map((p) => p.toLowerCase())).size !== names.length) {
+    throw new EntraConfigError('b2c.policies', 'must not name a policy twice (B2C policy names ignore case)')
+  }
+  if (multiTenant) {
+    throw new EntraConfigError('tenantId', 'must be the B2C tenant (contoso.onmicrosoft.com or its GUID) with b2c, not "organizations" or "common"')
+  }
+  if (options.authorityHost === undefined) {
+    throw new EntraConfigError('authorityHost', 'is required with b2c: https://<tenant>.b2clogin.com or the tenant\'s custom domain')
+  }
+  return Object.freeze([...names])
+}
+
+function resolveTenantPolicy(decide: TenantPolicy, cache: TenantPolicyCacheOptions | undefined): NonNullable<ResolvedOptions['tenantPolicy']> {
+  if (cache !== undefined && (cache === null || typeof cache !== 'object')) {
+    throw new EntraConfigError('allowedTenantsCache', 'must be an object { maxEntries, maxAge }')
+  }
+  const maxEntries = cache?.maxEntries ?? 1000
+  if (typeof maxEntries !== 'number' || !Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new EntraConfigError('allowedTenantsCache.maxEntries', 'must be a positive integer')
+  }
+  return { decide, maxEntries, maxAge: duration(cache?.maxAge, 300_000, 'allowedTenantsCache.maxAge') }
 }
 
 function duration(value: number | undefined, fallback: number, option: string): number {

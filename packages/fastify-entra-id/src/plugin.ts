@@ -112,6 +112,10 @@ declare module 'fastify' {
 // EntraConfigError (from a callback-style plugin it would escape as an uncaught exception).
 // eslint-disable-next-line @typescript-eslint/require-await
 const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: FastifyInstance, options) => {
+  if (fastify.hasDecorator('entraId')) {
+    // Fastify would fail on a decorator later, without saying why: a second registration must sit in a group of its own.
+    throw new EntraConfigError('fastifyEntraId', 'is registered already in this context or a parent one: register it once per encapsulated route group (README: "Several registrations in one app")')
+  }
   const settingName = optionalFunction(options.settingName, 'settingName') ?? ((option: string) => option)
   // The plugin's listeners stand in for the application's, which they call: check those here.
   const onLoadError = optionalFunction(options.onLoadError, 'onLoadError')
@@ -235,6 +239,9 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     authorityHost,
     tenantId,
     multiTenant: verifier.options.multiTenant,
+    // External ID's issuer host is the tenant ID (https://{tid}.ciamlogin.com/{tid}/v2.0), B2C's is its own:
+    // neither can be built from the authority, so their metadata waits for discovery.
+    issuerFollowsAuthority: verifier.options.b2cPolicies === null && !new URL(authorityHost).hostname.endsWith('.ciamlogin.com'),
     loadedIssuer: () => verifier.v2Issuer
   })
 

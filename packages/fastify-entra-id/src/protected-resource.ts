@@ -114,6 +114,11 @@ export interface AuthorizationServerSource {
   readonly authorityHost: string
   readonly tenantId: string
   readonly multiTenant: boolean
+  /**
+   * Whether the issuer is `{authorityHost}/{tenant ID}/v2.0`, so known before discovery for a GUID tenant: true
+   * for Entra ID's workforce hosts; false for B2C and External ID, whose issuers come from discovery only.
+   */
+  readonly issuerFollowsAuthority?: boolean | undefined
   /** The v2 issuer of the loaded discovery document, or undefined before it has loaded. */
   loadedIssuer(): string | undefined
 }
@@ -144,5 +149,6 @@ export function publishProtectedResources(fastify: FastifyInstance, resources: r
 
 function authorizationServer(source: AuthorizationServerSource): string | undefined {
   if (source.multiTenant) return `${source.authorityHost}/organizations/v2.0`
-  return source.loadedIssuer() ?? (isGuid(source.tenantId) ? `${source.authorityHost}/${source.tenantId.toLowerCase()}/v2.0` : undefined)
+  const built = source.issuerFollowsAuthority !== false && isGuid(source.tenantId)
+  return source.loadedIssuer() ?? (built ? `${source.authorityHost}/${source.tenantId.toLowerCase()}/v2.0` : undefined)
 }

@@ -12,7 +12,9 @@ import type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
 import { checkHeader } from './header-rules.js'
 import { checkClaims, checkTime } from './claim-rules.js'
 import { MetadataLoader } from './metadata-loader.js'
-import type { Metadata } from './metadata-loader.js'
+import type { B2cMetadata, Metadata } from './metadata-loader.js'
+import { checkB2cClaims, policyOf } from './b2c-rules.js'
+import { TenantAdmission } from './tenant-admission.js'
 
 /**
  * Verifies Entra ID access tokens: made once (at start-up), then asked for each request. Knows nothing of HTTP:
@@ -30,10 +32,14 @@ export class EntraTokenVerifier {
   readonly options: ResolvedOptions
   readonly #cache: TokenCache<EntraIdentity> | null
   readonly #loader: MetadataLoader
+  /** The `allowedTenants` function and its cache, or null when the tenants are a list (or any, or one). */
+  readonly #tenants: TenantAdmission | null
 
   private constructor(options: ResolvedOptions) {
     this.options = options
-    const cache = options.tokenCache === false ? null : new TokenCache<EntraIdentity>(options.tokenCache, IDENTITY_RECORD)
+    this.#tenants = options.tenantPolicy === null ? null : new TenantAdmission({ ...options.tenantPolicy, clock: options.clock })
+    const record = identityRecord(options.b2cPolicies === null ? undefined : options.tenantId)
+    const cache = options.tokenCache === false ? null : new TokenCache<EntraIdentity>(options.tokenCache, record)
     this.#cache = cache
     // Keys that leave the set must not keep vouching for the tokens they verified.
     this.#loader = new MetadataLoader(options, (removed) => { cache?.deleteKids(removed) })
@@ -64,7 +70,8 @@ export class EntraTokenVerifier {
 
   /**
    * The v2 issuer of the loaded discovery document (`https://login.microsoftonline.com/{tid}/v2.0`, or with
-   * `{tenantid}` for a multi-tenant API), or `undefined` until discovery has loaded.
+   * `{tenantid}` for a multi-tenant API; External ID's `https://{tid}.ciamlogin.com/{tid}/v2.0`; B2C: the first
+   * policy's), or `undefined` until discovery has loaded.
    */
   get v2Issuer(): string | undefined {
     return this.#loader.ready?.claims.v2Issuer
@@ -139,18 +146,29 @@ export class EntraTokenVerifier {
     const jws = decodeJws(token)
     if (jws === null) throw malformed()
     const kid = checkHeader(jws.header)
-    const keySet = keySetFor(metadata, jws.payload.ver)
+    const keySet = keySetFor(metadata, jws.payload, kid)
     const key = keySet.cached(kid)
     if (key !== undefined) return this.#accept(metadata, jws, kid, key, now)
     return refetchKey(keySet, kid).then((fetched) => this.#accept(metadata, jws, kid, fetched, now))
   }
 
-  #accept(metadata: Metadata, jws: DecodedJws, kid: string, key: VerificationKey, now: number): EntraIdentity {
+  #accept(metadata: Metadata, jws: DecodedJws, kid: string, key: VerificationKey, now: number): EntraIdentity | Promise<EntraIdentity> {
     if (!verifyRs256(jws, key.key)) throw new InvalidTokenError('ENTRA_TOKEN_INVALID_SIGNATURE', 'The token signature is invalid')
     const claims = jws.payload
     // Only now, with the signature verified, may a refusal describe what the API accepts.
-    const version = checkClaims(claims, metadata.claims, now, key.issuer)
-    const identity = toIdentity(claims as unknown as EntraAccessTokenClaims, version)
+    const b2c = metadata.b2c
+    if (b2c !== undefined) checkB2cClaims(claims, b2c.claims, now, key.issuer)
+    const version = b2c === undefined ? checkClaims(claims, metadata.claims, now, key.issuer) : 2
+    const identity = toIdentity(claims as unknown as EntraAccessTokenClaims, version, b2c === undefined ? undefined : this.options.tenantId)
+    // Last, once every other rule passed: the application's lookup runs only for tenants Entra signed for.
+    const admitted = this.#tenants?.admit(identity.tenantId)
+    if (admitted !== undefined) return admitted.then(() => this.#remember(jws, kid, identity, now))
+    return this.#remember(jws, kid, identity, now)
+  }
+
+  /** Keeps a verified token's identity in the token cache, and returns it. */
+  #remember(jws: DecodedJws, kid: string, identity: EntraIdentity, now: number): EntraIdentity {
+    const claims = jws.payload
     this.#cache?.set(jws.token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now)
     return identity
   }
@@ -158,11 +176,14 @@ export class EntraTokenVerifier {
 
 /**
  * How the token cache keeps an identity between uses: its token version and its claims' JSON (claims that came
- * from JSON.parse, so they come back the same), from which toIdentity builds an equal identity.
+ * from JSON.parse, so they come back the same), from which toIdentity builds an equal identity: a B2C one when
+ * the verifier is B2C's (`b2cTenant`, its configured tenant), as every identity it makes is.
  */
-const IDENTITY_RECORD: TokenCacheCodec<EntraIdentity> = {
-  encode: (identity) => `${identity.tokenVersion}${JSON.stringify(identity.claims)}`,
-  decode: (record) => toIdentity(JSON.parse(record.slice(1)) as EntraAccessTokenClaims, record.startsWith('1') ? 1 : 2)
+function identityRecord(b2cTenant: string | undefined): TokenCacheCodec<EntraIdentity> {
+  return {
+    encode: (identity) => `${identity.tokenVersion}${JSON.stringify(identity.claims)}`,
+    decode: (record) => toIdentity(JSON.parse(record.slice(1)) as EntraAccessTokenClaims, record.startsWith('1') ? 1 : 2, b2cTenant)
+  }
 }
 
 function malformed(): InvalidTokenError {
@@ -172,10 +193,29 @@ function malformed(): InvalidTokenError {
 /**
  * The key set of the version the token claims (`ver`, unverified): a v1 token's is the v1 set, anything else's
  * the v2 set. Nothing here depends on what the API accepts, and when the claims later pass, `ver` matches the
- * verified issuer's version, so the set used was that version's set.
+ * verified issuer's version, so the set used was that version's set. B2C: the set of the policy it names.
  */
-function keySetFor(metadata: Metadata, ver: unknown): KeySet {
-  return (ver === '1.0' ? metadata.keys[1] : undefined) ?? metadata.keys[2]
+function keySetFor(metadata: Metadata, payload: Readonly<Record<string, unknown>>, kid: string): KeySet {
+  if (metadata.b2c !== undefined) return b2cKeySetFor(metadata.b2c, payload, kid)
+  return (payload.ver === '1.0' ? metadata.keys[1] : undefined) ?? metadata.keys[2]
+}
+
+/**
+ * The key set of the B2C policy the token names (`tfp` or `acr`, unverified; the claims check holds it to that
+ * policy's issuer once verified). A token of no configured policy is checked with whichever policy's set has its
+ * key at hand (else the first's), so that it is refused for its policy only once its signature verified, and a
+ * forged one learns nothing of the policies configured.
+ */
+function b2cKeySetFor(b2c: B2cMetadata, payload: Readonly<Record<string, unknown>>, kid: string): KeySet {
+  const policy = policyOf(payload)
+  const own = policy === undefined ? undefined : b2c.policies.get(policy)
+  if (own !== undefined) return own.keys
+  let first: KeySet | undefined
+  for (const { keys } of b2c.policies.values()) {
+    first ??= keys
+    if (keys.cached(kid) !== undefined) return keys
+  }
+  return first as KeySet
 }
 
 /**

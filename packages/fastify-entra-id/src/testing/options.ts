@@ -22,6 +22,35 @@ export interface BehaviourOptions {
   delayMs?: number
   /** Apply only to these endpoints. Default: all. */
   only?: readonly EndpointKind[]
+  /** B2C: apply only to these policies' endpoints (any case). Default: every endpoint. */
+  policies?: readonly string[]
+}
+
+/** Options of {@link TestIssuerOptions.b2c}: the issuer serves Azure AD B2C's policy endpoints too. */
+export interface TestB2cOptions {
+  /**
+   * The user flows served, each at `/{tenant}/{policy}/v2.0/.well-known/openid-configuration` and
+   * `/{tenant}/{policy}/discovery/v2.0/keys` (`{tenant}` the tenant ID or one of `domains`); other policies are
+   * answered 404. Their issuer is `{issuerBaseUrl}/{tenantId}/v2.0/`, with B2C's final `/`.
+   */
+  policies: readonly string[]
+  /**
+   * Give each policy a signing key of its own, published only in its key set and signing its tokens (B2C custom
+   * policies can have their own keys). Default `false`: every policy publishes the issuer's keys.
+   */
+  separateKeys?: boolean
+  /** Publish B2C's legacy issuer, `{issuerBaseUrl}/tfp/{tenantId}/{policy}/v2.0/`, in the documents. Default `false`. */
+  legacyIssuer?: boolean
+}
+
+/** Options of {@link TestIssuer.mintB2c}. Times are seconds. */
+export interface B2cMintOptions extends Pick<MintOptions, 'audience' | 'scopes' | 'roles' | 'name' | 'clientAppId' | 'expiresIn' | 'notBefore' | 'now' | 'claims' | 'header' | 'kid'> {
+  /** The user flow that issued it. Default: the first of {@link TestB2cOptions.policies}. */
+  policy?: string
+  /** Which claim names the policy: `tfp` (default, B2C's current form) or `acr` (the older one). */
+  policyClaim?: 'tfp' | 'acr'
+  /** `sub`, B2C's object ID of the user. Default: a random GUID. No `oid` nor `tid` unless given in `claims`. */
+  subject?: string
 }
 
 /** Options of {@link startTestIssuer}. */
@@ -36,7 +65,9 @@ export interface TestIssuerOptions {
   port?: number
   /**
    * The origin that names the issuer in `iss`, in the discovery documents' `issuer` and in the keys' `issuer`
-   * fields, e.g. `http://127.0.0.1:8081`. Default: the URL it listens on. Keep it fixed to have tokens stay
+   * fields, e.g. `http://127.0.0.1:8081`. Default: the URL it listens on. A `{tenantid}` in it is replaced by the
+   * tenant's ID, for an issuer whose host differs from the authority's as External ID's does:
+   * `https://{tenantid}.ciamlogin.com` makes `https://<tenant ID>.ciamlogin.com/<tenant ID>/v2.0`. Keep it fixed to have tokens stay
    * valid when the issuer starts again on another port; discovery and keys are still served where it listens.
    */
   issuerBaseUrl?: string
@@ -52,6 +83,11 @@ export interface TestIssuerOptions {
    * turn it on to exercise the signing-key issuer rule with v1 tokens.
    */
   v1KeysCarryIssuer?: boolean
+  /**
+   * Serve Azure AD B2C's per-policy discovery documents and key sets too (see {@link TestB2cOptions}); mint their
+   * tokens with {@link TestIssuer.mintB2c}. Default: none.
+   */
+  b2c?: TestB2cOptions
 }
 
 /** Options of {@link TestIssuer.mint}. Times are seconds. */
@@ -110,6 +146,8 @@ export interface IdTokenOptions extends Pick<MintOptions, 'version' | 'tenantId'
 export interface IssuerRequest {
   readonly kind: EndpointKind | 'other'
   readonly path: string
+  /** The query string, with its `?` (`?appid=...`), or `''`. */
+  readonly query: string
 }
 
 /** The client ID that minted tokens name as their calling application unless told otherwise. */

@@ -4,12 +4,12 @@ import type { AddressInfo, Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
 import type { JWK } from 'jose'
-import { GUID, MULTI_TENANT, discoveryDocument, routeOf, send } from './endpoints.js'
+import { GUID, MULTI_TENANT, b2cDiscoveryDocument, discoveryDocument, routeOf, send } from './endpoints.js'
 import { importSigningKey, newSigningKey } from './signing-keys.js'
 import type { SigningKey } from './signing-keys.js'
 import type { Route } from './endpoints.js'
 import { TEST_CLIENT_APP_ID } from './options.js'
-import type { BehaviourOptions, EndpointKind, IdTokenOptions, IssuerBehaviour, IssuerRequest, MintOptions, TestIssuerOptions } from './options.js'
+import type { B2cMintOptions, BehaviourOptions, EndpointKind, IdTokenOptions, IssuerBehaviour, IssuerRequest, MintOptions, TestB2cOptions, TestIssuerOptions } from './options.js'
 
 /**
  * A local OpenID issuer shaped like Microsoft Entra ID: v1 and v2 discovery documents and key sets for any
@@ -34,10 +34,15 @@ export class TestIssuer {
   #keys: SigningKey[]
   #signingKid: string
   readonly #pinnedIssuers = new Map<string, string>()
+  readonly #b2c: Required<TestB2cOptions> | null
+  /** B2C policies' own signing keys (`separateKeys`), by lower-case policy name. */
+  readonly #policyKeys = new Map<string, SigningKey>()
+  /** Keys published only at `?appid=` for one application, by application ID (lower case). */
+  readonly #appKeys = new Map<string, SigningKey[]>()
   #behaviour: IssuerBehaviour = 'normal'
   #behaviourOptions: BehaviourOptions = {}
 
-  private constructor(server: Server, url: string, options: Required<Pick<TestIssuerOptions, 'tenantId' | 'clientId'>> & TestIssuerOptions, keys: SigningKey[]) {
+  private constructor(server: Server, url: string, options: Required<Pick<TestIssuerOptions, 'tenantId' | 'clientId'>> & TestIssuerOptions, keys: SigningKey[], policyKeys: ReadonlyMap<string, SigningKey>) {
     this.#server = server
     this.url = url
     this.#issuerBase = (options.issuerBaseUrl ?? url).replace(/\/+$/, '')
@@ -47,6 +52,10 @@ export class TestIssuer {
     this.#v1KeysCarryIssuer = options.v1KeysCarryIssuer ?? false
     this.#keys = keys
     this.#signingKid = (keys[0] as SigningKey).kid
+    this.#b2c = options.b2c === undefined
+      ? null
+      : { policies: [...options.b2c.policies], separateKeys: options.b2c.separateKeys ?? false, legacyIssuer: options.b2c.legacyIssuer ?? false }
+    for (const [policy, key] of policyKeys) this.#policyKeys.set(policy, key)
     server.on('request', (req, res) => { this.#handle(req, res) })
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket)
@@ -67,16 +76,36 @@ export class TestIssuer {
     })
     const { port } = server.address() as AddressInfo
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    const policyKeys = new Map<string, SigningKey>()
+    if (options.b2c?.separateKeys === true) {
+      for (const policy of options.b2c.policies) policyKeys.set(policy.toLowerCase(), await newSigningKey())
+    }
     return new TestIssuer(server, url, {
       ...options,
       tenantId: (options.tenantId ?? randomUUID()).toLowerCase(),
       clientId: options.clientId ?? randomUUID()
-    }, keys)
+    }, keys, policyKeys)
   }
 
   /** The `iss` of a token of `version` for `tenantId` (default: the issuer's tenant). */
   issuer(version: 1 | 2, tenantId: string = this.tenantId): string {
-    return version === 2 ? `${this.#issuerBase}/${tenantId}/v2.0` : `${this.#issuerBase}/${tenantId}/`
+    const base = this.#baseFor(tenantId)
+    return version === 2 ? `${base}/${tenantId}/v2.0` : `${base}/${tenantId}/`
+  }
+
+  /**
+   * The `iss` of a B2C token: `{issuerBaseUrl}/{tenantId}/v2.0/`, with B2C's final `/`; with `legacyIssuer`, the
+   * legacy form `{issuerBaseUrl}/tfp/{tenantId}/{policy}/v2.0/` (the policy as configured, by default the first).
+   */
+  b2cIssuer(policy?: string, legacy: boolean = this.#b2c?.legacyIssuer ?? false): string {
+    const base = this.#baseFor(this.tenantId)
+    const named = policy ?? this.#b2c?.policies[0] ?? 'B2C_1_signupsignin'
+    return legacy ? `${base}/tfp/${this.tenantId}/${named}/v2.0/` : `${base}/${this.tenantId}/v2.0/`
+  }
+
+  /** The issuer origin for `tenantId`: `issuerBaseUrl` with its `{tenantid}` filled in. */
+  #baseFor(tenantId: string): string {
+    return this.#issuerBase.replace('{tenantid}', tenantId)
   }
 
   /** The `kid` of the key that signs new tokens. */
@@ -158,6 +187,46 @@ export class TestIssuer {
     return this.#sign(claims, options)
   }
 
+  /**
+   * Mints a signed Azure AD B2C access token, shaped as B2C issues one: `iss` the B2C issuer (final `/`), the
+   * policy in `tfp` (or `acr`), `sub` the user, `ver: "1.0"` (as B2C says), `azp`, `scp`, and no `tid` or `oid`
+   * unless given in `claims`. Signed by the policy's own key with `separateKeys`, else the signing key.
+   */
+  async mintB2c(options: B2cMintOptions = {}): Promise<string> {
+    const policy = options.policy ?? this.#b2c?.policies[0] ?? 'B2C_1_signupsignin'
+    const now = options.now ?? Math.floor(Date.now() / 1000)
+    const claims: Record<string, unknown> = {
+      iss: this.b2cIssuer(policy),
+      exp: now + (options.expiresIn ?? 3600),
+      nbf: now + (options.notBefore ?? 0),
+      aud: options.audience ?? this.clientId,
+      sub: options.subject ?? randomUUID(),
+      name: options.name ?? 'Test Customer',
+      [options.policyClaim ?? 'tfp']: policy,
+      azp: options.clientAppId ?? TEST_CLIENT_APP_ID,
+      ver: '1.0',
+      iat: now,
+      auth_time: now
+    }
+    if (options.scopes !== undefined && options.scopes.length > 0) claims.scp = options.scopes.join(' ')
+    if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles]
+    const own = this.#policyKeys.get(policy.toLowerCase())
+    const kid = options.kid ?? own?.kid
+    return this.#sign(claims, kid === undefined ? options : { ...options, kid })
+  }
+
+  /**
+   * Adds a key published only in the key sets served with `?appid={appId}` (and its discovery documents, whose
+   * `jwks_uri` then carries the same `appid`), as Entra publishes the keys of an application with a
+   * claims-mapping policy. It signs no token unless named in {@link MintOptions.kid}. Returns its `kid`.
+   */
+  async addAppKey(appId: string): Promise<string> {
+    const key = await newSigningKey()
+    const id = appId.toLowerCase()
+    this.#appKeys.set(id, [...(this.#appKeys.get(id) ?? []), key])
+    return key.kid
+  }
+
   /** Adds a new signing key, publishes it and makes it sign new tokens; old keys stay published. Returns its `kid`. */
   async rotateKeys(): Promise<string> {
     const key = await newSigningKey()
@@ -186,13 +255,17 @@ export class TestIssuer {
     return this.#keys.map((k) => ({ ...k.privateJwk }))
   }
 
-  /** The public key set as served for `tenantId` and `version`. */
-  jwks(version: 1 | 2 = 2, tenantId: string = this.tenantId): { keys: JWK[] } {
+  /**
+   * The public key set as served for `tenantId` and `version`; with `appId`, as served at `?appid=`: the tenant's
+   * keys and the application's own (see {@link addAppKey}).
+   */
+  jwks(version: 1 | 2 = 2, tenantId: string = this.tenantId, appId?: string): { keys: JWK[] } {
     const issuer = version === 2 || this.#v1KeysCarryIssuer
-      ? (MULTI_TENANT.has(tenantId) ? `${this.#issuerBase}/{tenantid}/v2.0` : `${this.#issuerBase}/${tenantId}/v2.0`)
+      ? (MULTI_TENANT.has(tenantId) ? `${this.#issuerBase}/{tenantid}/v2.0` : `${this.#baseFor(tenantId)}/${tenantId}/v2.0`)
       : undefined
+    const appKeys = appId === undefined ? [] : (this.#appKeys.get(appId.toLowerCase()) ?? [])
     return {
-      keys: this.#keys.map((k) => {
+      keys: [...this.#keys, ...appKeys].map((k) => {
         const keyIssuer = issuer === undefined ? undefined : (this.#pinnedIssuers.get(k.kid) ?? issuer)
         return keyIssuer === undefined ? { ...k.publicJwk } : { ...k.publicJwk, issuer: keyIssuer }
       })
@@ -240,20 +313,25 @@ export class TestIssuer {
   }
 
   #key(kid: string): SigningKey {
-    const key = this.#keys.find((k) => k.kid === kid)
+    const key = this.#keys.find((k) => k.kid === kid) ??
+      [...this.#policyKeys.values()].find((k) => k.kid === kid) ??
+      [...this.#appKeys.values()].flat().find((k) => k.kid === kid)
     if (key === undefined) throw new Error(`TestIssuer: no key ${kid}`)
     return key
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = new URL(req.url ?? '/', this.url).pathname
+    const requested = new URL(req.url ?? '/', this.url)
+    const path = requested.pathname
     const route = routeOf(path)
-    this.requests.push({ kind: route?.kind ?? 'other', path })
+    this.requests.push({ kind: route?.kind ?? 'other', path, query: requested.search })
     if (route === null || req.method !== 'GET') {
       send(res, 404, { error: 'not_found' })
       return
     }
-    const applies = this.#behaviourOptions.only === undefined || this.#behaviourOptions.only.includes(route.kind)
+    const policies = this.#behaviourOptions.policies
+    const applies = (this.#behaviourOptions.only === undefined || this.#behaviourOptions.only.includes(route.kind)) &&
+      (policies === undefined || (route.policy !== undefined && policies.some((p) => p.toLowerCase() === route.policy)))
     const behaviour = applies ? this.#behaviour : 'normal'
     switch (behaviour) {
       case 'down':
@@ -271,11 +349,15 @@ export class TestIssuer {
         return
       }
       case 'normal':
-        this.#answer(route, res)
+        this.#answer(route, res, requested.searchParams.get('appid') ?? undefined)
     }
   }
 
-  #answer(route: Route, res: ServerResponse): void {
+  #answer(route: Route, res: ServerResponse, appId?: string): void {
+    if (route.policy !== undefined) {
+      this.#answerB2c(route, route.policy, res)
+      return
+    }
     const tenant = MULTI_TENANT.has(route.tenant) ? route.tenant : (this.#domains.get(route.tenant) ?? route.tenant)
     if (!MULTI_TENANT.has(tenant) && !GUID.test(tenant)) {
       // What Entra answers for an unknown tenant (AADSTS90002).
@@ -283,19 +365,39 @@ export class TestIssuer {
       return
     }
     const tid = MULTI_TENANT.has(tenant) ? '{tenantid}' : tenant
+    // `?appid=` is passed on to the key set, as Entra's application-specific documents do.
+    const query = appId === undefined ? '' : `?appid=${encodeURIComponent(appId)}`
+    const base = this.#baseFor(tid)
     switch (route.kind) {
       case 'discovery-v2':
-        send(res, 200, discoveryDocument(2, this.url, this.#issuerBase, tenant, tid))
+        send(res, 200, discoveryDocument(2, this.url, base, tenant, tid, query))
         return
       case 'discovery-v1':
-        send(res, 200, discoveryDocument(1, this.url, this.#issuerBase, tenant, tid))
+        send(res, 200, discoveryDocument(1, this.url, base, tenant, tid, query))
         return
       case 'jwks-v2':
-        send(res, 200, this.jwks(2, tenant))
+        send(res, 200, this.jwks(2, tenant, appId))
         return
       case 'jwks-v1':
-        send(res, 200, this.jwks(1, tenant))
+        send(res, 200, this.jwks(1, tenant, appId))
     }
+  }
+
+  /** A B2C policy endpoint: its discovery document, or its key set (no `issuer` fields: B2C's keys carry none). */
+  #answerB2c(route: Route, policy: string, res: ServerResponse): void {
+    const tenant = this.#domains.get(route.tenant) ?? route.tenant
+    const configured = this.#b2c?.policies.find((p) => p.toLowerCase() === policy)
+    if (tenant !== this.tenantId || configured === undefined) {
+      // What B2C answers for a policy it does not have (AADB2C90008-like errors come on the authorize endpoint).
+      send(res, 404, { error: 'not_found', error_description: `The policy '${policy}' does not exist in tenant '${route.tenant}'.` })
+      return
+    }
+    if (route.kind === 'discovery-v2') {
+      send(res, 200, b2cDiscoveryDocument(this.url, route.tenant, policy, this.b2cIssuer(configured)))
+      return
+    }
+    const own = this.#policyKeys.get(policy)
+    send(res, 200, { keys: (own === undefined ? this.#keys : [own]).map((k) => ({ ...k.publicJwk })) })
   }
 
 }
