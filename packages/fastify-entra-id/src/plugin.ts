@@ -15,7 +15,6 @@ import { optionalFunction } from './options.js'
 import { ANY_TOKEN, described } from './guard-description.js'
 import type { EntraIdOptions, LoadAttempt, LoadSuccess } from './options.js'
 import { EntraTokenVerifier } from './verifier.js'
-import { keepIncomingToken } from './incoming-token.js'
 
 /** Options of the plugin: the verifier's {@link EntraIdOptions}, plus how the plugin logs. */
 export interface EntraIdPluginOptions extends EntraIdOptions {
@@ -159,11 +158,9 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   fastify.decorateRequest('auth', null)
 
   /** Sets the caller, or returns the refusal of a guest when guests are not allowed. */
-  function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity, token: string): EntraAuthError | undefined {
+  function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): EntraAuthError | undefined {
     if (!allowGuests && identity.accountType === 'guest') return refuse(request, reply, guestRefusal(realm)) as EntraAuthError
     request.auth = identity
-    // For fastify-entra-id/downstream (on-behalf-of); never on `request.auth`, which logs and serializers see.
-    keepIncomingToken(request, token)
     if (logCaller) {
       const bindings = { tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId }
       const log = request.log as FastifyBaseLogger & { setBindings?: (bindings: object) => void }
@@ -201,10 +198,10 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
       } catch (error) {
         return settle(done, refuse(request, reply, error))
       }
-      if (!(identity instanceof Promise)) return settle(done, accept(request, reply, identity, token))
+      if (!(identity instanceof Promise)) return settle(done, accept(request, reply, identity))
       return settleLater(done, identity.then(
         (identity) => {
-          const refusal = accept(request, reply, identity, token)
+          const refusal = accept(request, reply, identity)
           if (refusal !== undefined) throw refusal
         },
         (error: unknown) => { throw refuse(request, reply, error) }
