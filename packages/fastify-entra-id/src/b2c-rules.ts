@@ -1,6 +1,6 @@
 import { InvalidTokenError } from './errors.js'
 import { isGuid } from './options.js'
-import { checkPermissions, checkTime, forGraph, isGraphAudience, isIdToken } from './claim-rules.js'
+import { checkPermissions, checkPurpose, checkTime } from './claim-rules.js'
 
 /** What the claims of a B2C token are checked against: each policy's issuer (from discovery) and the options. */
 export interface B2cClaimContext {
@@ -39,15 +39,7 @@ export function checkB2cClaims(claims: Readonly<Record<string, unknown>>, contex
   if (typeof iss !== 'string') throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token has no issuer')
   if (tid !== undefined && !isGuid(tid)) throw new InvalidTokenError('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has an invalid tenant ID (tid)')
 
-  const forThisApi = typeof aud === 'string' && context.audiences.has(aud)
-  if (!forThisApi && isGraphAudience(aud)) throw forGraph()
-  if (isIdToken(claims)) {
-    throw new InvalidTokenError('ENTRA_TOKEN_ID_TOKEN',
-      'The token is an ID token, which tells a client who signed in: send an access token requested for this API\'s scope instead')
-  }
-  if (!forThisApi) {
-    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is for another application (aud): request a token for this API\'s scope instead')
-  }
+  checkPurpose(claims, aud, context.audiences)
 
   const policy = policyOf(claims)
   if (policy === undefined) {

@@ -37,17 +37,7 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
   if (typeof iss !== 'string') throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token has no issuer')
   if (!isGuid(tid)) throw new InvalidTokenError('ENTRA_TOKEN_INVALID_CLAIMS', 'The token has no valid tenant ID (tid)')
 
-  // RFC 7519 allows an array, but Entra issues one audience; an array could smuggle a second API's audience.
-  const forThisApi = typeof aud === 'string' && context.audiences.has(aud)
-  if (!forThisApi && isGraphAudience(aud)) throw forGraph()
-  if (isIdToken(claims)) {
-    throw new InvalidTokenError('ENTRA_TOKEN_ID_TOKEN',
-      'The token is an ID token, which tells a client who signed in: send an access token requested for this API\'s scope instead')
-  }
-  if (!forThisApi) {
-    // The accepted audiences are not listed: the fix is to ask for this API's scope, whatever the audience is.
-    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is for another application (aud): request a token for this API\'s scope instead')
-  }
+  checkPurpose(claims, aud, context.audiences)
 
   const v2Issuer = fill(context.v2Issuer, tid)
   let version: TokenVersion
@@ -97,6 +87,26 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
   }
   checkPermissions(claims)
   return version
+}
+
+/**
+ * What the token is for, checked before its issuer, tenant and times, so nobody is told to fix a setting for a token
+ * meant for another API: a Graph token, an ID token, then one for another application.
+ *
+ * @throws {@link InvalidTokenError} `ENTRA_TOKEN_FOR_GRAPH`, `ENTRA_TOKEN_ID_TOKEN` or `ENTRA_TOKEN_INVALID_AUDIENCE`.
+ */
+export function checkPurpose(claims: Readonly<Record<string, unknown>>, aud: unknown, audiences: ReadonlySet<string>): void {
+  // RFC 7519 allows an array, but Entra issues one audience; an array could smuggle a second API's audience.
+  const forThisApi = typeof aud === 'string' && audiences.has(aud)
+  if (!forThisApi && isGraphAudience(aud)) throw forGraph()
+  if (isIdToken(claims)) {
+    throw new InvalidTokenError('ENTRA_TOKEN_ID_TOKEN',
+      'The token is an ID token, which tells a client who signed in: send an access token requested for this API\'s scope instead')
+  }
+  if (!forThisApi) {
+    // The accepted audiences are not listed: the fix is to ask for this API's scope, whatever the audience is.
+    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is for another application (aud): request a token for this API\'s scope instead')
+  }
 }
 
 /**
