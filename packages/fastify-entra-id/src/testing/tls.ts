@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 /**
- * A self-signed certificate for 127.0.0.1 (its own CA) and its key, made by Debian's openssl: what a loopback
- * https server serves, and what a client trusts as `ca`. Also a certificate for client authentication.
+ * A self-signed certificate for 127.0.0.1 (its own CA) and its key, in PEM, valid 2 days: what a loopback https
+ * server (such as the test token endpoint, `startTestTokenEndpoint`) serves, and what a client trusts as `ca`; also a certificate for
+ * client authentication. Made by the `openssl` command, which must be on `PATH` (Debian: `apt-get install openssl`).
+ *
+ * @param commonName - the certificate's CN. Default `127.0.0.1`.
  */
 export function selfSignedCertificate(commonName = '127.0.0.1'): { key: string, cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'entra-tls-'))
