@@ -7,7 +7,7 @@
 import { SERVERS } from './catalog.js'
 import type { ServerSpec } from './catalog.js'
 import { pinCores } from './cores.js'
-import { openFixture } from './fixture.js'
+import { openFixture, serverConfigOf } from './fixture.js'
 import { TokenFeed, applyLoad } from './load.js'
 import { ServerProcess } from './server-process.js'
 import type { BenchServerConfig } from './servers/harness.js'
@@ -27,13 +27,7 @@ const fixture = await openFixture(10_000, (line) => { process.stderr.write(`${li
 const tokens = fixture.tokens.slice(0, 10_000)
 const cores = pinCores()
 const { issuer } = fixture
-const config: BenchServerConfig = {
-  authorityHost: issuer.url,
-  tenantId: issuer.tenantId,
-  clientId: issuer.clientId,
-  issuer: issuer.issuer(2),
-  jwksUri: `${issuer.url}/${issuer.tenantId}/discovery/v2.0/keys`
-}
+const config: BenchServerConfig = serverConfigOf(issuer)
 const spec = (id: string): ServerSpec => SERVERS.find((s) => s.id === id) as ServerSpec
 
 async function run(id: string): Promise<{ peak: number, retained: number, reqPerSec: number, p99: number, entries: number, estimated: number, hitRate: number }> {

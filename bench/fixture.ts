@@ -10,6 +10,7 @@ import type { JsonWebKey } from 'node:crypto'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import type { TestIssuer } from 'fastify-entra-id/testing'
 import type { SignJob } from './sign-tokens.js'
+import type { BenchServerConfig } from './servers/harness.js'
 
 /** The issuer the servers trust and the tokens the load generator sends. */
 export interface BenchFixture {
@@ -136,4 +137,15 @@ async function signInParallel(privateJwk: JsonWebKey, template: string, count: n
     return batch
   }))
   return batches.flat()
+}
+
+/** What every benchmark server is told of the fixture's issuer: its origin, tenant, client ID, v2 issuer and keys. */
+export function serverConfigOf(issuer: TestIssuer): BenchServerConfig {
+  return {
+    authorityHost: issuer.url,
+    tenantId: issuer.tenantId,
+    clientId: issuer.clientId,
+    issuer: issuer.issuer(2),
+    jwksUri: `${issuer.url}/${issuer.tenantId}/discovery/v2.0/keys`
+  }
 }

@@ -10,7 +10,7 @@ import { coldStart } from './cold-start.js'
 import type { ColdStart } from './cold-start.js'
 import { pinCores } from './cores.js'
 import type { FloorConfig, FloorResult } from './crypto-floor.js'
-import { openFixture } from './fixture.js'
+import { openFixture, serverConfigOf } from './fixture.js'
 import { busyShare } from './machine.js'
 import { TokenFeed } from './load.js'
 import { peakRssUnderTokens } from './memory.js'
@@ -65,13 +65,7 @@ const busyBefore = await busyShare()
 if (busyBefore !== null && busyBefore > 0.1) {
   log(`warning: the machine was ${(busyBefore * 100).toFixed(0)}% busy before the run: other processes will distort the figures`)
 }
-const config: BenchServerConfig = {
-  authorityHost: issuer.url,
-  tenantId: issuer.tenantId,
-  clientId: issuer.clientId,
-  issuer: issuer.issuer(2),
-  jwksUri: `${issuer.url}/${issuer.tenantId}/discovery/v2.0/keys`
-}
+const config: BenchServerConfig = serverConfigOf(issuer)
 
 try {
   log('floor: RS256 verify + payload decode...')
