@@ -39,19 +39,18 @@ export function requireAuthContext(id: string, options: AuthContextOptions = {})
   const appOnly = options.appOnly ?? 'refuse'
   if (appOnly !== 'refuse' && appOnly !== 'allow') throw new EntraConfigError('appOnly', 'must be "refuse" or "allow"')
   const claims = JSON.stringify({ access_token: { acrs: { essential: true, value: id } } })
-  return makeGuard((identity, { realm, authorityHost }) => {
+  return makeGuard((identity, entraId) => {
     const acrs = identity.claims.acrs
     if (Array.isArray(acrs) && acrs.includes(id)) return null
     if (identity.isAppOnly && appOnly === 'allow') return null
     if (!identity.isAppOnly && canHandleClaimsChallenges(identity)) {
       return new InsufficientClaimsError(claims,
         `This operation needs authentication context ${id}: sign in again with the claims of this challenge`,
-        { realm, authorizationUri: authorizeEndpoint(authorityHost, identity.tenantId) })
+        { authorizationUri: authorizeEndpoint(entraId.verifier.options.authorityHost, identity.tenantId) })
     }
     return new AccessDeniedError('ENTRA_AUTH_CONTEXT_REQUIRED', identity.isAppOnly
       ? `This operation needs authentication context ${id}, which only a user's sign-in can satisfy`
-      : `This operation needs authentication context ${id}; the client cannot be challenged for it (it does not declare the cp1 capability), so sign in with it first`,
-    { realm })
+      : `This operation needs authentication context ${id}; the client cannot be challenged for it (it does not declare the cp1 capability), so sign in with it first`)
   }, { user: [{}], app: appOnly === 'allow' ? [{}] : [], conditions: [`authentication context ${id}${appOnly === 'allow' ? ' (users)' : ''}`] })
 }
 

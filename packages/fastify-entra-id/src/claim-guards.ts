@@ -50,17 +50,16 @@ export function requireClaim(claim: string, requirement: ClaimRequirement, optio
   const appOnly = options.appOnly ?? 'check'
   if (appOnly !== 'check' && appOnly !== 'allow') throw new EntraConfigError('appOnly', 'must be "check" or "allow"')
   const needs = `${claim}: ${required.values.length === 1 ? required.values[0] : `${required.match === 'anyOf' ? 'one of' : 'all of'} ${required.values.join(', ')}`}`
-  return makeGuard((identity, { realm }) => {
+  return makeGuard((identity) => {
     if (appOnly === 'allow' && identity.isAppOnly) return null
     const claims = identity.claims
     if (claim === 'groups' && claims.groups === undefined && hasGroupsOverage(claims)) {
       return new AccessDeniedError('ENTRA_GROUPS_OVERAGE',
-        'The user is in too many groups for the token to list them (groups overage), so this API cannot check group membership from the token; ask the API\'s owner to require an app role assigned to the group instead',
-        { realm })
+        'The user is in too many groups for the token to list them (groups overage), so this API cannot check group membership from the token; ask the API\'s owner to require an app role assigned to the group instead')
     }
     const held = valuesOf(claims[claim])
     const ok = required.match === 'anyOf' ? required.values.some((v) => held.includes(v)) : required.values.every((v) => held.includes(v))
-    return ok ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`, { realm })
+    return ok ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`)
   }, { user: [{}], app: [{}], conditions: [`claim ${needs}${appOnly === 'allow' ? ' (users)' : ''}`] })
 }
 
@@ -96,9 +95,9 @@ export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boo
   }
   // `=== true`, not truthiness: an async predicate's promise (or any stray object) must never let a caller through.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-boolean-literal-compare
-  return makeGuard((identity, { realm }) => check(identity.claims) === true
+  return makeGuard((identity) => check(identity.claims) === true
     ? null
-    : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token does not meet this route's requirement: ${description}`, { realm }),
+    : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token does not meet this route's requirement: ${description}`),
   { user: [{}], app: [{}], conditions: [description] })
 }
 
@@ -114,14 +113,14 @@ export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boo
  * ```
  */
 export function requireMember(): EntraGuard {
-  return makeGuard((identity, { realm }) => identity.accountType === 'guest' ? guestRefusal(realm) : null,
+  return makeGuard((identity) => identity.accountType === 'guest' ? guestRefusal() : null,
     { user: [{}], app: [{}], conditions: ['no guest accounts'] })
 }
 
 /** The refusal of a guest, for {@link requireMember} and the plugin's `allowGuests: false`. */
-export function guestRefusal(realm: string): AccessDeniedError {
+export function guestRefusal(): AccessDeniedError {
   return new AccessDeniedError('ENTRA_GUEST_NOT_ALLOWED',
-    'Guest accounts may not call this API; sign in with an account of the organization', { realm })
+    'Guest accounts may not call this API; sign in with an account of the organization')
 }
 
 /**

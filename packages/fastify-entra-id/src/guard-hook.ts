@@ -7,6 +7,7 @@ import { closeIfBodyArriving } from './connection.js'
 import type { EntraHook } from './dual-hook.js'
 import { described } from './guard-description.js'
 import type { GuardDescription } from './guard-description.js'
+import type { EntraIdDecorator } from './plugin.js'
 
 /**
  * A route hook that authorizes the verified caller. Use it as a route's `onRequest` hook, to refuse before the body
@@ -15,16 +16,12 @@ import type { GuardDescription } from './guard-description.js'
  */
 export type EntraGuard = EntraHook
 
-/** What a guard's decision may use besides the caller: the plugin's realm and where its callers sign in. */
-export interface GuardContext {
-  /** The `realm` of the plugin's challenges. */
-  readonly realm: string
-  /** The authority's origin, e.g. `https://login.microsoftonline.com`. */
-  readonly authorityHost: string
-}
-
-/** A guard's rule: `null` lets the caller through; an error refuses it (with the error's status and challenge). */
-export type Decide = (identity: EntraIdentity, context: GuardContext) => EntraAuthError | null
+/**
+ * A guard's rule, given the caller and the plugin that verified it (its options, e.g. where callers sign in):
+ * `null` lets the caller through; an error refuses it. The refusal's realm and `resource_metadata` are set after,
+ * by `challengeFor`, as for every refusal of the plugin, so a rule builds the error only.
+ */
+export type Decide = (identity: EntraIdentity, entraId: EntraIdDecorator) => EntraAuthError | null
 
 /**
  * Makes a guard from its rule and what it requires (for {@link describeGuard}). The rule runs synchronously on a
@@ -34,7 +31,8 @@ export type Decide = (identity: EntraIdentity, context: GuardContext) => EntraAu
 export function makeGuard(decide: Decide, access: Pick<GuardDescription, 'user' | 'app'> & Partial<GuardDescription>): EntraGuard {
   function refusalOf(request: FastifyRequest, reply: FastifyReply): EntraAuthError | undefined {
     const entraId = request.server.entraId
-    const refusal = decide(request.auth as EntraIdentity, { realm: entraId.realm, authorityHost: entraId.verifier.options.authorityHost })
+    // The decorator itself, not an object made for the call: a guard runs on every request of its routes.
+    const refusal = decide(request.auth as EntraIdentity, entraId)
     if (refusal === null) return undefined
     closeIfBodyArriving(request, reply)
     return entraId.challengeFor(request, refusal)

@@ -27,9 +27,9 @@ export interface CallerRequirement {
  */
 export function requireScopes(scopes: Requirement): EntraGuard {
   const required = compileRequirement(scopes, 'scopes')
-  return makeGuard((identity, { realm }) => satisfies(identity.scopes, required)
+  return makeGuard((identity) => satisfies(identity.scopes, required)
     ? null
-    : forbidden(required.values, `The token lacks the required scope: ${describe(required)}`, realm),
+    : forbidden(required.values, `The token lacks the required scope: ${describe(required)}`),
   { user: [{ scopes: required }], app: [] })
 }
 
@@ -44,9 +44,9 @@ export function requireScopes(scopes: Requirement): EntraGuard {
  */
 export function requireRoles(roles: Requirement): EntraGuard {
   const required = compileRequirement(roles, 'roles')
-  return makeGuard((identity, { realm }) => satisfies(identity.roles, required)
+  return makeGuard((identity) => satisfies(identity.roles, required)
     ? null
-    : forbidden(required.values, `The token lacks the required app role: ${describe(required)}`, realm),
+    : forbidden(required.values, `The token lacks the required app role: ${describe(required)}`),
   { user: [{ roles: required }], app: [{ roles: required }] })
 }
 
@@ -64,10 +64,10 @@ export function requireScopesOrRoles(options: { readonly scopes: Requirement, re
   if (options === null || typeof options !== 'object') throw new EntraConfigError('options', 'must be { scopes, roles }')
   const scopes = compileRequirement(options.scopes, 'scopes')
   const roles = compileRequirement(options.roles, 'roles')
-  return makeGuard((identity, { realm }) => satisfies(identity.scopes, scopes) || satisfies(identity.roles, roles)
+  return makeGuard((identity) => satisfies(identity.scopes, scopes) || satisfies(identity.roles, roles)
     ? null
     : forbidden([...scopes.values, ...roles.values],
-      `The token lacks the required scope (${describe(scopes)}) or app role (${describe(roles)})`, realm),
+      `The token lacks the required scope (${describe(scopes)}) or app role (${describe(roles)})`),
   // App-only tokens carry no scp: only their roles can pass.
   { user: [{ scopes }, { roles }], app: [{ roles }] })
 }
@@ -88,18 +88,18 @@ export function requireByCallerType(options: { readonly user?: CallerRequirement
   }
   const user = compileCaller(options.user, 'user')
   const app = compileCaller(options.app, 'app')
-  return makeGuard((identity, { realm }) => {
+  return makeGuard((identity) => {
     const side = identity.isAppOnly ? app : user
     if (side === null) {
       return forbidden([], identity.isAppOnly
         ? 'This route does not accept app-only tokens'
-        : 'This route does not accept delegated (user) tokens', realm)
+        : 'This route does not accept delegated (user) tokens')
     }
     if (side.scopes !== undefined && !satisfies(identity.scopes, side.scopes)) {
-      return forbidden(side.scopes.values, `The token lacks the required scope: ${describe(side.scopes)}`, realm)
+      return forbidden(side.scopes.values, `The token lacks the required scope: ${describe(side.scopes)}`)
     }
     if (side.roles !== undefined && !satisfies(identity.roles, side.roles)) {
-      return forbidden(side.roles.values, `The token lacks the required app role: ${describe(side.roles)}`, realm)
+      return forbidden(side.roles.values, `The token lacks the required app role: ${describe(side.roles)}`)
     }
     return null
   }, { user: pathsOf(user), app: pathsOf(app) })
@@ -123,6 +123,6 @@ function compileCaller(side: CallerRequirement | undefined, name: string): Compi
   }
 }
 
-function forbidden(required: readonly string[], description: string, realm: string): InsufficientScopeError {
-  return new InsufficientScopeError(required, description, { realm })
+function forbidden(required: readonly string[], description: string): InsufficientScopeError {
+  return new InsufficientScopeError(required, description)
 }

@@ -159,7 +159,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
 
   /** Sets the caller, or returns the refusal of a guest when guests are not allowed. */
   function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): EntraAuthError | undefined {
-    if (!allowGuests && identity.accountType === 'guest') return refuse(request, reply, guestRefusal(realm)) as EntraAuthError
+    if (!allowGuests && identity.accountType === 'guest') return refuse(request, reply, guestRefusal()) as EntraAuthError
     request.auth = identity
     if (logCaller) {
       const bindings = { tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId }
