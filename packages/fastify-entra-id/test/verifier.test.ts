@@ -4,7 +4,7 @@ import { createPublicKey, randomUUID } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto'
 import { SignJWT, base64url, exportJWK, generateKeyPair } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { EntraTokenVerifier } from '../src/index.js'
+import { EntraTokenVerifier, requireAuthContext, requireMember, requireScopes } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'
 import { bearer, buildApp, outcome, withIssuer } from './helpers.js'
@@ -441,6 +441,9 @@ describe('token validation options', () => {
 
   it('uses a custom realm in every challenge', async () => {
     const app = await buildApp(issuer, { realm: 'todo-api' })
+    app.get('/write', { onRequest: requireScopes('Todo.Write') }, () => ({ ok: true }))
+    app.get('/members', { onRequest: requireMember() }, () => ({ ok: true }))
+    app.get('/step-up', { onRequest: requireAuthContext('c1') }, () => ({ ok: true }))
     try {
       const response = await app.inject({ url: '/me' })
       assert.equal(response.headers['www-authenticate'], 'Bearer realm="todo-api"')
@@ -451,6 +454,16 @@ describe('token validation options', () => {
       const garbage = await app.inject({ url: '/me', headers: { authorization: 'Bearer not.a.jwt' } })
       assert.equal(garbage.statusCode, 401)
       assert.match(String(garbage.headers['www-authenticate']), /^Bearer realm="todo-api", error="invalid_token"/)
+      // And the guards' refusals: a missing scope, a rule beyond scopes, a claims challenge.
+      const reader = await issuer.mint({ scopes: ['Todo.Read'], claims: { acct: 1, xms_cc: ['cp1'] } })
+      for (const [url, start] of [
+        ['/write', 'Bearer realm="todo-api", error="insufficient_scope"'],
+        ['/members', 'Bearer realm="todo-api", error="insufficient_scope"'],
+        ['/step-up', 'Bearer realm="todo-api", authorization_uri="']
+      ] as const) {
+        const refused = await app.inject({ url, headers: bearer(reader) })
+        assert.ok(String(refused.headers['www-authenticate']).startsWith(start), `${url}: ${String(refused.headers['www-authenticate'])}`)
+      }
     } finally {
       await app.close()
     }
