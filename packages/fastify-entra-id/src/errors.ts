@@ -11,7 +11,7 @@
  */
 
 import { DEFAULT_REALM, bearerChallenge } from './challenge.js'
-import { isLoopbackHost } from './loopback.js'
+import { httpsUrl } from './https-url.js'
 
 /** RFC 6750 §3.1 error codes, and Microsoft's `insufficient_claims` (a claims challenge). */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_claims'
@@ -321,14 +321,8 @@ function claimsJson(claims: unknown): string {
 }
 
 function checkAuthorizationUri(uri: unknown): string {
-  let url: URL | undefined
-  try {
-    url = typeof uri === 'string' && !/["\\\s]/.test(uri) ? new URL(uri) : undefined
-  } catch {
-    url = undefined
-  }
-  if (url === undefined || url.hash !== '' || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
-    throw new EntraConfigError('authorizationUri', 'must be an absolute https URL (http only for loopback hosts) without a fragment')
+  if (httpsUrl(uri) === undefined) {
+    throw new EntraConfigError('authorizationUri', 'must be an absolute https URL (http only for loopback hosts) without credentials or a fragment')
   }
   return uri as string
 }

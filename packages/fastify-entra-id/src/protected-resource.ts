@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { EntraConfigError, KeysUnavailableError } from './errors.js'
 import { isGuid } from './options.js'
-import { isLoopbackHost } from './loopback.js'
+import { httpsUrl } from './https-url.js'
 
 /**
  * A protected resource whose RFC 9728 metadata the plugin publishes: what an OAuth client (an MCP client, say)
@@ -87,17 +87,10 @@ function resolveOne(entry: unknown, option: string): ProtectedResource {
 }
 
 function absoluteUrl(value: unknown, option: string): URL {
-  let url: URL | undefined
-  try {
-    url = typeof value === 'string' && !/["\\\s]/.test(value) ? new URL(value) : undefined
-  } catch {
-    url = undefined
+  const url = httpsUrl(value)
+  if (url === undefined) {
+    throw new EntraConfigError(option, 'must be an absolute https URL (http only for loopback hosts), without credentials or a fragment')
   }
-  if (url === undefined || url.username !== '' || url.password !== '' ||
-    !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
-    throw new EntraConfigError(option, 'must be an absolute https URL (http only for loopback hosts), without credentials')
-  }
-  if (url.hash !== '' || (value as string).includes('#')) throw new EntraConfigError(option, 'must not have a fragment')
   return url
 }
 

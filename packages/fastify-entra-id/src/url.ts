@@ -1,5 +1,5 @@
 import { EntraConfigError } from './errors.js'
-import { isLoopbackHost } from './loopback.js'
+import { isLoopbackHost } from './https-url.js'
 
 export { isLoopbackHost }
 
