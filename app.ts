@@ -158,7 +158,7 @@ function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: s
     const unknown = (e.params as { additionalProperties?: unknown }).additionalProperties
     let message: string
     if (e.keyword === 'additionalProperties' && Array.isArray(unknown)) {
-      message = `${path} has unknown ${unknown.length === 1 ? 'property' : 'properties'} ${unknown.map((p) => `"${String(p)}"`).join(', ')}`
+      message = `${path} has unknown ${unknown.length === 1 ? 'property' : 'properties'} ${unknown.map((p) => `"${shortName(String(p))}"`).join(', ')}`
     } else if (e.keyword === 'additionalProperties' || e.keyword === 'boolean') {
       // TypeBox reports each unknown property twice: as `additionalProperties` and as the `false` schema it meets.
       continue
@@ -168,6 +168,14 @@ function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: s
     if (!messages.includes(message)) messages.push(message)
   }
   return new Error(messages.join('; '))
+}
+
+/**
+ * A property name as an answer and its log line repeat it: at most 32 characters. A name is the client's own
+ * text, and a client that sends a token as one (`?eyJ...`) must not find it echoed, or logged, whole.
+ */
+function shortName(name: string): string {
+  return name.length <= 32 ? name : `${name.slice(0, 16)}...`
 }
 
 /** An error's cause as one line for a log (its message and code, no frames). */

@@ -1,3 +1,7 @@
+import { redactUrl } from './redact-url.js'
+
+export { redactUrl, redactedQueryParams } from './redact-url.js'
+
 /** The fields of a request that {@link requestSerializer} reads (Fastify's request, or Node's). */
 export interface SerializableRequest {
   readonly method?: string | undefined
@@ -6,184 +10,6 @@ export interface SerializableRequest {
   readonly hostname?: string | undefined
   readonly ip?: string | undefined
   readonly socket?: { readonly remotePort?: number | undefined } | undefined
-}
-
-/**
- * Query parameter names whose values {@link redactUrl} replaces: the names OAuth 2 and OpenID Connect tokens,
- * codes, assertions and client secrets travel under (RFC 6749, RFC 6750 §2.3, RFC 7521, RFC 7636, RFC 8628,
- * RFC 8693, OpenID Connect Core and RP-Initiated Logout). Compared case-insensitively, after percent-decoding.
- */
-export const redactedQueryParams: readonly string[] = Object.freeze([
-  'access_token',
-  'id_token',
-  'id_token_hint',
-  'refresh_token',
-  'token',
-  'logout_token',
-  'subject_token',
-  'actor_token',
-  'code',
-  'device_code',
-  'code_verifier',
-  'client_secret',
-  'client_assertion',
-  'assertion',
-  'password'
-])
-
-const SECRET_NAMES: ReadonlySet<string> = new Set(redactedQueryParams)
-const REDACTED = '[REDACTED]'
-
-// Characters that, once a name is percent-decoded, may end it for a parser that decodes before splitting:
-// `access_token%3Dxyz` decodes to `access_token=xyz`, whose name part is `access_token`. A NUL ends a name for a
-// parser written in C.
-const DECODED_SEPARATORS = /[&;?#=\0]/
-
-type NameVerdict = 'plain' | 'secret' | 'secret-in-name' | 'malformed'
-
-/**
- * Replaces the values of credential-bearing query parameters ({@link redactedQueryParams}) with `[REDACTED]`,
- * keeping the rest of the URL as received.
- *
- * Names are matched the way servers read them, not as literal text: percent-decoded (`access%5Ftoken`), `+` as a
- * space, any case, with a `[...]` array suffix (`access_token[]`, as qs reads it) or a `.` path (qs'
- * `allowDots`) ignored, and spaces or dots read as `_` (PHP). A parameter may follow `&`, `;`, `?` or `#`, and
- * the query may start at `?`, `#` or `;` (find-my-way splits the path at `?` and `#`, and at `;` with
- * `useSemicolonDelimiter`). A secret value is replaced up to the next `&`, as Fastify reads it. A name that
- * decodes to a secret name followed by `=` or a separator (`access_token%3Dxyz`) is redacted whole. A value
- * that percent-decodes to a URL with a secret parameter (an encoded redirect URI) is redacted too.
- *
- * Fails closed: when a parameter name is not valid percent-encoding (`%zz`, `%E0%A4`), nothing says how a server
- * reads it, so the whole query is replaced: `/path?[REDACTED]`. A URL without `?`, `;` or `#` is returned as is.
- *
- * @example
- * ```ts
- * redactUrl('/cb?access%5Ftoken=eyJ...&state=abc') // '/cb?access%5Ftoken=[REDACTED]&state=abc'
- * ```
- */
-export function redactUrl(url: string): string {
-  const start = queryStart(url)
-  if (start === -1) return url
-  const query = redactQuery(url.slice(start + 1), 0)
-  return url.slice(0, start + 1) + (query ?? REDACTED)
-}
-
-function queryStart(url: string): number {
-  return earliest(earliest(url.indexOf('?'), url.indexOf(';')), url.indexOf('#'))
-}
-
-function earliest(a: number, b: number): number {
-  return a === -1 || (b !== -1 && b < a) ? b : a
-}
-
-/** The query with secret values replaced, or null when a name cannot be decoded (fail closed). */
-function redactQuery(query: string, depth: number): string | null {
-  let result = ''
-  let start = 0
-  for (;;) {
-    const end = query.indexOf('&', start)
-    const segment = redactSegment(query.slice(start, end === -1 ? query.length : end), depth)
-    if (segment === null) return null
-    result += segment
-    if (end === -1) return result
-    result += '&'
-    start = end + 1
-  }
-}
-
-/**
- * One `&`-separated segment: the part of the query that is a single parameter to Fastify. Its soft-separated
- * parts are read as parameters too; from the first secret one on, the rest of the segment is redacted, since to
- * Fastify it is all the value.
- */
-function redactSegment(segment: string, depth: number): string | null {
-  let start = 0
-  for (;;) {
-    const soft = nextSoftSeparator(segment, start)
-    const part = segment.slice(start, soft)
-    const equals = part.indexOf('=')
-    const verdict = classifyName(equals === -1 ? part : part.slice(0, equals))
-    if (verdict === 'malformed') return null
-    if (verdict === 'secret-in-name') return segment.slice(0, start) + REDACTED
-    if (verdict === 'secret' && equals !== -1) return segment.slice(0, start + equals + 1) + REDACTED
-    if (verdict === 'plain' && equals !== -1 && hidesSecret(part.slice(equals + 1), depth)) {
-      return segment.slice(0, start + equals + 1) + REDACTED
-    }
-    if (soft === segment.length) return segment
-    // To Fastify, `access_token;xyz=1` is one name: a secret name followed by a separator, like `%3B`.
-    if (verdict === 'secret') return segment.slice(0, start) + REDACTED
-    start = soft + 1
-  }
-}
-
-// Parsers disagree on what separates parameters, and a redactor must hide a value under the reading that makes
-// it longest and find a name under every reading. Fastify (fast-querystring) and qs split on `&` only, so a
-// secret's value runs to the next `&`. Others also split on `;` (HTML 4's recommendation to servers), and a raw
-// `?` or `#` inside the query may start a nested one (a redirect URI pasted unencoded): names are also looked for
-// after each of those, without cutting a value short.
-/** Index of the next `;`, `?` or `#` from `from`, or the text's length. */
-function nextSoftSeparator(text: string, from: number): number {
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 59 || c === 63 || c === 35) return i
-  }
-  return text.length
-}
-
-function classifyName(raw: string): NameVerdict {
-  if (raw === '') return 'plain'
-  // The common case: nothing to decode, and no separator can be in the name (the query was split on them).
-  if (!raw.includes('%') && !raw.includes('+') && !raw.includes('\0')) return isSecretName(raw) ? 'secret' : 'plain'
-  const decoded = decodeName(raw)
-  if (decoded === null) return 'malformed'
-  const pieces = decoded.split(DECODED_SEPARATORS)
-  if (!pieces.some(isSecretName)) return 'plain'
-  return pieces.length === 1 ? 'secret' : 'secret-in-name'
-}
-
-// Fastify decodes once; a name decoded once more (`access%255Ftoken`) is still matched, for an application that
-// decodes again. Only the first decoding can fail the query: a later `%` is the name's own text.
-const MAX_DECODINGS = 3
-
-function decodeName(raw: string): string | null {
-  let name = raw.includes('+') ? raw.replaceAll('+', ' ') : raw
-  for (let i = 0; i < MAX_DECODINGS && name.includes('%'); i++) {
-    try {
-      name = decodeURIComponent(name)
-    } catch {
-      return i === 0 ? null : name
-    }
-  }
-  return name
-}
-
-function isSecretName(piece: string): boolean {
-  const bracket = piece.indexOf('[')
-  const name = (bracket === -1 ? piece : piece.slice(0, bracket)).trim().toLowerCase()
-  if (SECRET_NAMES.has(name)) return true
-  const dot = name.indexOf('.')
-  if (dot !== -1 && SECRET_NAMES.has(name.slice(0, dot))) return true
-  return (dot !== -1 || name.includes(' ') || name.includes('+')) && SECRET_NAMES.has(name.replace(/[ .+]/g, '_'))
-}
-
-// How many nested, percent-encoded URLs are searched (`redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3D...`); a
-// value nested deeper is redacted: nothing legitimate encodes a URL in a URL in a URL in a URL.
-const MAX_NESTING = 3
-
-/** Whether a value percent-decodes to a URL or query carrying a secret parameter (an encoded redirect URI). */
-function hidesSecret(value: string, depth: number): boolean {
-  if (!value.includes('%')) return false
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(value.replaceAll('+', ' '))
-  } catch {
-    // Fastify keeps such a value as received, and its raw text was searched already.
-    return false
-  }
-  if (!decoded.includes('=')) return false
-  if (depth >= MAX_NESTING) return true
-  // Soft separators include `?` and `#`, so a whole URL (`https://app/cb?code=...`) reads as a query too.
-  return redactQuery(decoded, depth + 1) !== decoded
 }
 
 /**
@@ -215,3 +41,34 @@ export const authorizationRedactPaths: readonly string[] = Object.freeze([
   'headers.authorization',
   'request.headers.authorization'
 ])
+
+/** The fields of a Fastify request that {@link redactUnmatchedUrl} reads and writes. */
+export interface UnmatchedRequest {
+  /** Whether no route matched (Fastify's `request.is404`). */
+  readonly is404: boolean
+  readonly raw: { url?: string | undefined }
+}
+
+/**
+ * An `onRequest` hook that, on a request no route matched, redacts the URL ({@link redactUrl}) before the
+ * not-found handler sees it. Fastify's default handler echoes the whole URL in its 404 body
+ * (`Route GET:/x?access_token=... not found`) and logs the same text as the message of an `info` line, which no
+ * serializer reaches: a token sent in the query would be reflected and logged. The parsed `request.query` is
+ * left as it was.
+ *
+ * The plugin adds this hook where it is registered, which covers the whole application when that is the root
+ * (the usual case, as `fastify-plugin` does not encapsulate). An application that registers the plugin inside a
+ * route group adds it at the root itself: `app.addHook('onRequest', redactUnmatchedUrl)`.
+ */
+export function redactUnmatchedUrl(request: UnmatchedRequest, _reply: unknown, done: () => void): void {
+  // Matched routes pay one property read: Fastify neither echoes nor logs their URL's text.
+  if (request.is404) {
+    const url = request.raw.url
+    if (url !== undefined) {
+      const redacted = redactUrl(url)
+      // Fastify reads the URL it echoes from the raw request, as its own `rewriteUrl` option writes it there.
+      if (redacted !== url) request.raw.url = redacted
+    }
+  }
+  done()
+}

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { readBearerToken } from './bearer.js'
+import { redactUnmatchedUrl } from './log.js'
 import { closeIfBodyArriving } from './connection.js'
 import { settle, settleLater } from './dual-hook.js'
 import type { EntraHook } from './dual-hook.js'
@@ -156,6 +157,8 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   fastify.addHook('onClose', (_instance, closed) => { verifier.close(); closed() })
 
   fastify.decorateRequest('auth', null)
+  // Fastify's not-found answer and log line echo the URL, token and all: not in this application.
+  fastify.addHook('onRequest', redactUnmatchedUrl)
 
   /** Sets the caller, or returns the refusal of a guest when guests are not allowed. */
   function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): EntraAuthError | undefined {

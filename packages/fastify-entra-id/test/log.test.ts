@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
-import { redactUrl, redactedQueryParams, requestSerializer } from '../src/log.js'
+import fastifyEntraId from '../src/index.js'
+import { redactUnmatchedUrl, redactUrl, redactedQueryParams, requestSerializer } from '../src/log.js'
 import { buildApp, logSink, withIssuer } from './helpers.js'
 
 // Every property is bounded twice: by its number of runs, and by time, so a busy CI machine ends it early
@@ -27,6 +28,21 @@ describe('redacting credentials from logged URLs', () => {
       const redacted = redactUrl(url)
       assert.equal(redacted, expected, url)
       assert.ok(!redacted.includes(TOKEN.slice(0, 20)), url)
+    }
+  })
+
+  it('redacts a token whatever its parameter is called, sent bare, or percent-encoded, and leaves values that are no token', () => {
+    const forms: [string, string][] = [
+      [`/x?t=${TOKEN}&page=2`, '/x?t=[REDACTED]&page=2'],
+      [`/x?page=2&jwt=Bearer%20${TOKEN}`, '/x?page=2&jwt=[REDACTED]'],
+      [`/x?auth=%65yJ${TOKEN.slice(3)}`, '/x?auth=[REDACTED]'],
+      [`/x?${TOKEN}`, '/x?[REDACTED]'],
+      [`/x?page=2&${TOKEN}&n=1`, '/x?page=2&[REDACTED]&n=1'],
+      [`/x?page=1;t=${TOKEN}&n=1`, '/x?page=1;t=[REDACTED]&n=1']
+    ]
+    for (const [url, expected] of forms) assert.equal(redactUrl(url), expected, url)
+    for (const url of ['/x?q=eyJ&page=2', '/x?v=eyJhbGciOiJSUzI1NiJ9', '/x?file=report.eyJ.pdf', '/x?q=hello.world.again']) {
+      assert.equal(redactUrl(url), url)
     }
   })
 
@@ -191,6 +207,68 @@ describe('redacting credentials from logged URLs', () => {
       assert.deepEqual(urls, ['/me?page=2&access%5Ftoken=[REDACTED]&lang=en'])
     } finally {
       await app.close()
+    }
+  }))
+})
+
+describe('the URL of a request no route matched', () => {
+  const token = TOKEN
+  /** The 404's body and every log line, as text. */
+  async function notFound(app: FastifyInstance, text: () => string, url: string): Promise<{ status: number, body: string, logs: string }> {
+    const response = await app.inject({ url })
+    return { status: response.statusCode, body: response.body, logs: text() }
+  }
+
+  it('is redacted in Fastify\'s own 404 answer and its log line, the plugin registered at the root', () => withIssuer(async (issuer) => {
+    const sink = logSink()
+    // The request serializer keeps the token out of the `req` field: the line Fastify writes for every request.
+    const app = await buildApp(issuer, { fastify: { logger: { level: 'info', stream: sink.stream, serializers: { req: requestSerializer } } } })
+    try {
+      for (const query of [`access_token=${token}`, `access%5Ftoken=${token}`, `%61ccess_token=${token}`, `x=1;access_token=${token}`, `t=${token}`]) {
+        const { status, body, logs } = await notFound(app, sink.text, `/nope?page=2&${query}`)
+        assert.equal(status, 404)
+        for (const part of token.split('.')) assert.ok(!body.includes(part) && !logs.includes(part), `${query}: the token was echoed or logged`)
+      }
+      const { body, logs } = await notFound(app, sink.text, `/nope?page=2&access_token=${token}`)
+      assert.equal(JSON.parse(body).message, 'Route GET:/nope?page=2&access_token=[REDACTED] not found')
+      assert.ok(logs.includes('"msg":"Route GET:/nope?page=2&access_token=[REDACTED] not found"'), logs)
+      // A URL with nothing to redact is echoed as Fastify always did.
+      assert.equal(JSON.parse((await notFound(app, sink.text, '/nope?page=2')).body).message, 'Route GET:/nope?page=2 not found')
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('is redacted for an application\'s own not-found handler, which still reads the parsed query', () => withIssuer(async (issuer) => {
+    const app = Fastify()
+    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+    app.setNotFoundHandler((request, reply) => reply.code(404).send({ url: request.url, page: (request.query as { page?: string }).page }))
+    try {
+      const response = await app.inject({ url: `/nope?page=2&access_token=${token}` })
+      assert.deepEqual([response.statusCode, response.json()], [404, { url: '/nope?page=2&access_token=[REDACTED]', page: '2' }])
+    } finally {
+      await app.close()
+    }
+  }))
+
+  it('is redacted in a route group too when the application adds redactUnmatchedUrl at the root', () => withIssuer(async (issuer) => {
+    async function groupApp(rootHook: boolean): Promise<FastifyInstance> {
+      const app = Fastify()
+      if (rootHook) app.addHook('onRequest', redactUnmatchedUrl)
+      await app.register(async (group) => {
+        await group.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      }, { prefix: '/api' })
+      return app
+    }
+    const bare = await groupApp(false)
+    const hooked = await groupApp(true)
+    try {
+      // Without it, Fastify's default answer echoes the token: what the README's Logging section warns of.
+      assert.ok((await bare.inject({ url: `/api/nope?access_token=${token}` })).body.includes(token))
+      assert.equal((await hooked.inject({ url: `/api/nope?access_token=${token}` })).json<{ message: string }>().message, 'Route GET:/api/nope?access_token=[REDACTED] not found')
+    } finally {
+      await bare.close()
+      await hooked.close()
     }
   }))
 })
