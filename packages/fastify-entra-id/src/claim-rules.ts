@@ -89,6 +89,10 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
   return version
 }
 
+// Whatever the `aud`: a single-page app and its API are most often two registrations, so an ID token names the
+// app, and "another application" would send its developer looking at the wrong setting.
+const ID_TOKEN_REFUSAL = 'The token is an ID token, which tells the client who signed in, not an access token: have the client request an access token for one of this API\'s scopes (with MSAL, acquireTokenSilent or acquireTokenPopup with that scope, not the idToken of the sign-in result) and send that'
+
 /**
  * What the token is for, checked before its issuer, tenant and times, so nobody is told to fix a setting for a token
  * meant for another API: a Graph token, an ID token, then one for another application.
@@ -100,8 +104,7 @@ export function checkPurpose(claims: Readonly<Record<string, unknown>>, aud: unk
   const forThisApi = typeof aud === 'string' && audiences.has(aud)
   if (!forThisApi && isGraphAudience(aud)) throw forGraph()
   if (isIdToken(claims)) {
-    throw new InvalidTokenError('ENTRA_TOKEN_ID_TOKEN',
-      'The token is an ID token, which tells a client who signed in: send an access token requested for this API\'s scope instead')
+    throw new InvalidTokenError('ENTRA_TOKEN_ID_TOKEN', ID_TOKEN_REFUSAL)
   }
   if (!forThisApi) {
     // The accepted audiences are not listed: the fix is to ask for this API's scope, whatever the audience is.
@@ -138,13 +141,17 @@ export function isGraphAudience(aud: unknown): boolean {
 }
 
 /**
- * An ID token (OpenID Connect), by Microsoft's claims references: every access token names its calling
- * application, `azp` (v2) or `appid` (v1), and a delegated one its scopes (`scp`); an ID token has none of them
- * (its `aud` is the client itself). It may carry `roles` (the user's app roles of the client), so `roles` alone
- * does not make an access token.
+ * An ID token (OpenID Connect), by Microsoft's claims references. Only ID tokens carry `nonce`, `at_hash` or
+ * `c_hash` (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11; a Graph access token's nonce is in its header, not its
+ * claims), so a token with one of them is an ID token whatever else it holds. Without them, a token that names
+ * no calling application (`azp` in v2, `appid` in v1) is one too: every access token names one. An ID token may
+ * carry `roles` (the user's app roles of the client), so `roles` never makes an access token; `scp` always does,
+ * and so does `idtyp: app`, which Entra puts on app-only and agent tokens only.
  */
 export function isIdToken(claims: Readonly<Record<string, unknown>>): boolean {
-  return claims.scp === undefined && claims.azp === undefined && claims.appid === undefined
+  if (claims.scp !== undefined || claims.idtyp === 'app') return false
+  if (claims.nonce !== undefined || claims.at_hash !== undefined || claims.c_hash !== undefined) return true
+  return claims.azp === undefined && claims.appid === undefined
 }
 
 /** The refusal of a token of `version` that the API does not accept, naming the registration setting to change. */

@@ -86,13 +86,25 @@ describe('checkClaims and checkTime', () => {
     assert.equal(checkClaims({ ...good, aud: 'https://graph.microsoft.com' }, { ...context, audiences: new Set(['https://graph.microsoft.com']) }, NOW), 2)
   })
   it('refuse a token without scp, azp and appid as an ID token, roles or not, and one with azp but no permissions as not an access token', () => {
-    const id = { iss: good.iss, tid, ver: '2.0', aud: 'api://todo', exp: seconds + 3600, nonce: 'n' }
+    const id = { iss: good.iss, tid, ver: '2.0', aud: 'api://todo', exp: seconds + 3600 }
     assert.equal(code(() => checkClaims(id, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
     assert.equal(code(() => checkClaims({ ...id, roles: ['Todo.Read.All'] }, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
     assert.equal(code(() => checkClaims({ ...id, aud: randomUUID(), ver: '1.0' }, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
     assert.equal(code(() => checkClaims({ ...id, azp: randomUUID() }, context, NOW)), 'ENTRA_TOKEN_NOT_ACCESS_TOKEN')
     assert.equal(code(() => checkClaims({ ...id, appid: randomUUID() }, context, NOW)), 'ENTRA_TOKEN_NOT_ACCESS_TOKEN')
     assert.equal(checkClaims({ ...id, azp: randomUUID(), roles: ['Todo.Read.All'] }, context, NOW), 2)
+  })
+  it('refuse a token with nonce, at_hash or c_hash as an ID token, whatever client it names; never one with scp or idtyp app', () => {
+    const id = { iss: good.iss, tid, ver: '2.0', aud: randomUUID(), exp: seconds + 3600, azp: randomUUID() }
+    for (const only of [{ nonce: 'n' }, { at_hash: 'h' }, { c_hash: 'h' }]) {
+      assert.equal(code(() => checkClaims({ ...id, ...only }, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN', JSON.stringify(only))
+      assert.equal(code(() => checkClaims({ ...id, ...only, roles: ['Todo.Read.All'] }, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
+      assert.equal(code(() => checkClaims({ ...id, ...only, appid: randomUUID(), azp: undefined, ver: '1.0' }, context, NOW)), 'ENTRA_TOKEN_ID_TOKEN')
+    }
+    // An access token for another API is still that, and app-only and agent tokens (idtyp app) are never ID tokens.
+    assert.equal(code(() => checkClaims({ ...id, scp: 'Todo.Read', nonce: 'n' }, context, NOW)), 'ENTRA_TOKEN_INVALID_AUDIENCE')
+    assert.equal(code(() => checkClaims({ ...id, idtyp: 'app', nonce: 'n' }, context, NOW)), 'ENTRA_TOKEN_INVALID_AUDIENCE')
+    assert.equal(code(() => checkClaims({ ...id, aud: 'api://todo', idtyp: 'app', azp: undefined }, context, NOW)), 'ENTRA_TOKEN_NOT_ACCESS_TOKEN')
   })
   it('refuse, on a single-tenant API, Entra\'s issuer of another tenant as that tenant\'s, and any other issuer as invalid', () => {
     const own = randomUUID()

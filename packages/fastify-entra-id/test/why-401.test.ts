@@ -17,7 +17,7 @@ const REALM = 'Bearer realm="api"'
 const invalid = (description: string): string => `${REALM}, error="invalid_token", error_description="${description}"`
 
 const GRAPH = 'The token is for Microsoft Graph: request a token for this API\'s scope instead'
-const ID_TOKEN = 'The token is an ID token, which tells a client who signed in: send an access token requested for this API\'s scope instead'
+const ID_TOKEN = 'The token is an ID token, which tells the client who signed in, not an access token: have the client request an access token for one of this API\'s scopes (with MSAL, acquireTokenSilent or acquireTokenPopup with that scope, not the idToken of the sign-in result) and send that'
 const OTHER_APP = 'The token is for another application (aud): request a token for this API\'s scope instead'
 const OTHER_TENANT = 'The token is from another tenant and this API accepts its own tenant only: request the token from this API\'s tenant (its authority, not common or organizations), signed in as a member or guest of it'
 const V1_TO_V2_ONLY = 'This API accepts v2.0 tokens only and this is a v1.0 token: set requestedAccessTokenVersion to 2 in the api section of the API\'s app registration manifest (the client\'s v1 or v2 endpoint does not choose the version)'
@@ -142,6 +142,30 @@ describe('refusals that teach ("why 401?")', () => {
           const token = await issuer.mintIdToken({ version, now: SECONDS, ...(audience === undefined ? {} : { audience }) })
           assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_ID_TOKEN', challenge: invalid(ID_TOKEN) }, `v${version} ${audience ?? 'default'}`)
         }
+      }
+    })
+
+    it('is refused as an ID token by its nonce, at_hash or c_hash, even when it names its client (it was "another application" before)', async () => {
+      const spa = randomUUID()
+      // A single-page app's ID token as a new user pastes it: its own registration's aud, a nonce, an email, no
+      // permissions; one that also names its client (azp, or appid in v1) was taken for another application's.
+      const cases: [string, Record<string, unknown>][] = [
+        ['azp and a nonce', { azp: spa, email: 'ada@contoso.example' }],
+        ['appid and c_hash, no nonce (v1)', { appid: spa, c_hash: 'LDktKdoQak3Pk0cnXxCltA', nonce: undefined }],
+        ['azp and at_hash, no nonce', { azp: spa, at_hash: 'fLmgGjvOqPH4S6E8QLRGvQ', nonce: undefined }]
+      ]
+      for (const [what, claims] of cases) {
+        const token = await issuer.mintIdToken({ now: SECONDS, audience: spa, claims })
+        assert.deepEqual(await call(token), { status: 401, code: 'ENTRA_TOKEN_ID_TOKEN', challenge: invalid(ID_TOKEN) }, what)
+      }
+    })
+
+    it('does not take an app-only or agent token without permissions for one (idtyp app, no roles)', async () => {
+      for (const claims of [{ idtyp: 'app' }, { idtyp: 'app', azp: undefined, nonce: randomUUID() }]) {
+        const token = await issuer.mint({ now: SECONDS, appOnly: true, roles: [], claims })
+        const { code } = await call(token)
+        assert.notEqual(code, 'ENTRA_TOKEN_ID_TOKEN', JSON.stringify(claims))
+        assert.equal((await call(token)).status, 401)
       }
     })
 
