@@ -35,6 +35,14 @@ describe('PUBLIC_BASE_URL: RFC 9728 metadata of the REST API and the MCP server'
     })
   })
 
+  test('serves no document at /api/ or /mcp/ (the identifier a client builds from them is not the resource, RFC 9728 §3.3)', async () => {
+    for (const path of ['/api/', '/mcp/', '//api', '/api//']) {
+      const response = await h.app.inject({ url: `/.well-known/oauth-protected-resource${path}` })
+      assert.equal(response.statusCode, 404, path)
+      assert.ok(!response.body.includes(BASE), path)
+    }
+  })
+
   test('the REST API\'s challenges name its metadata', async () => {
     const res = await h.app.inject({ url: '/api/todos' })
     assert.equal(res.statusCode, 401)

@@ -124,7 +124,12 @@ export interface AuthorizationServerSource {
  */
 export function publishProtectedResources(fastify: FastifyInstance, resources: readonly ProtectedResource[], source: AuthorizationServerSource): void {
   for (const resource of resources) {
-    fastify.get(resource.metadataPath, { schema: { hide: true }, logLevel: 'warn' }, (_request: FastifyRequest, reply: FastifyReply) => {
+    const path = `${fastify.prefix}${resource.metadataPath}`
+    fastify.get(resource.metadataPath, { schema: { hide: true }, logLevel: 'warn' }, (request: FastifyRequest, reply: FastifyReply) => {
+      // The router may also match `/api/` (ignoreTrailingSlash), `//api` or `/API`; the identifier a client
+      // derives from such a URL is not this resource's, so it must discard the document (RFC 9728 §3.3): none is
+      // served. Only the exact path is.
+      if (pathOf(request.url) !== path) return reply.callNotFound()
       const server = authorizationServer(source)
       if (server === undefined) throw new KeysUnavailableError(1)
       void reply.header('cache-control', 'public, max-age=3600').type('application/json; charset=utf-8')
@@ -138,6 +143,11 @@ export function publishProtectedResources(fastify: FastifyInstance, resources: r
       }
     })
   }
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
 }
 
 function authorizationServer(source: AuthorizationServerSource): string | undefined {

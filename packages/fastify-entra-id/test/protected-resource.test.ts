@@ -149,6 +149,27 @@ describe('protected-resource metadata: authorization servers and start-up', () =
     }
   })
 
+  it('serves no document at a path whose identifier is not exactly a resource (RFC 9728 §3.3), whatever the router matches', async () => {
+    const issuer = await startTestIssuer()
+    // The router options under which Fastify matches these variants to the metadata route.
+    const app = Fastify({ routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false } })
+    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, protectedResources: [{ resource: API }, { resource: MCP }] })
+    try {
+      for (const path of ['/api', '/mcp']) {
+        assert.equal((await app.inject({ url: `/.well-known/oauth-protected-resource${path}` })).statusCode, 200, path)
+        assert.equal((await app.inject({ url: `/.well-known/oauth-protected-resource${path}?x=1` })).statusCode, 200, `${path} with a query`)
+        for (const variant of [`${path}/`, `/${path}`, path.toUpperCase(), `${path}//`]) {
+          const response = await app.inject({ url: `/.well-known/oauth-protected-resource${variant}` })
+          assert.equal(response.statusCode, 404, variant)
+          assert.ok(!response.body.includes('"resource"'), variant)
+        }
+      }
+    } finally {
+      await app.close()
+      await issuer.close()
+    }
+  })
+
   it('a multi-tenant API names the organizations authority', async () => {
     const app = await appWith({ tenantId: 'organizations', allowedTenants: '*' })
     try {
