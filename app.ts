@@ -202,7 +202,8 @@ function errorHandler(error: Error & { statusCode?: number, code?: string, heade
   if (status < 500 || known) {
     // An outage (503) is logged with what caused it, in one line: its message and code, not a stack per request.
     if (status >= 500) request.log.warn({ statusCode: status, code: error.code, cause: causeOf(error) }, error.message)
-    else request.log.info({ statusCode: status, code: error.code }, error.message)
+    // An audience, issuer or tenant refusal also says what the token carried and what the API accepts.
+    else request.log.info({ statusCode: status, code: error.code, ...(error instanceof EntraAuthError ? error.details : undefined) }, error.message)
     if (error.headers !== undefined) void reply.headers(error.headers)
     void reply.code(status).send({ statusCode: status, code: error.code, error: STATUS_CODES[status] ?? 'Error', message: error.message })
     return

@@ -149,6 +149,23 @@ describe('logs of refused and failed requests', () => {
     }
   })
 
+  test('an audience refusal\'s line names the token\'s aud and the accepted audiences, a tenant refusal\'s its iss and tid', async () => {
+    const { app, callers, sink, close } = await start()
+    try {
+      const elsewhere = '9d3c1b7a-5e4f-4a2b-8c1d-0e9f8a7b6c5d'
+      const otherTenant = '7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7'
+      const audience = await linesOf(app, sink, { url: '/api/todos', headers: bearer(await callers.user(callers.alice, ['Todo.Read'], { audience: elsewhere })) })
+      assert.equal(audience.lines.length, 1, JSON.stringify(audience.lines))
+      const [line] = audience.lines
+      assert.deepEqual([line?.level, line?.code, line?.aud], [30, 'ENTRA_TOKEN_INVALID_AUDIENCE', elsewhere])
+      assert.ok(Array.isArray(line?.audiences) && line.audiences.includes(callers.issuer.clientId), JSON.stringify(line))
+      const tenant = await linesOf(app, sink, { url: '/api/todos', headers: bearer(await callers.user(callers.alice, ['Todo.Read'], { tenantId: otherTenant })) })
+      assert.deepEqual([tenant.lines[0]?.code, tenant.lines[0]?.tid, tenant.lines[0]?.iss], ['ENTRA_TOKEN_TENANT_NOT_ALLOWED', otherTenant, callers.issuer.issuer(2, otherTenant)])
+    } finally {
+      await close()
+    }
+  })
+
   test('a guard\'s refusal (403) is one info line with its code and no stack', async () => {
     const { app, callers, sink, close } = await start()
     try {

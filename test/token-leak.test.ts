@@ -35,6 +35,7 @@ function logSink(): { stream: Writable, text: () => string } {
 
 /** A store whose database is down: every call is the 503 a lost connection gives. */
 const downStore: TodoStore = {
+  engine: 'sqlite',
   list: () => Promise.reject(new StoreUnavailableError()),
   get: () => Promise.reject(new StoreUnavailableError()),
   create: () => Promise.reject(new StoreUnavailableError()),
@@ -72,7 +73,7 @@ describe('a token in the URL reaches no answer and no log line, whatever the sta
       const reader = bearer(await callers.user(callers.alice, ['Todo.Read']))
       // One todo for each delete (one for each spelling).
       const ids: string[] = []
-      for (const _ of spellings(leaked)) {
+      while (ids.length < spellings(leaked).length) {
         ids.push((await up.app.inject({ method: 'POST', url: '/api/todos', headers: writer, payload: { title: 'to delete' } })).json<{ id: string }>().id)
       }
       const json = { 'content-type': 'application/json' }
@@ -99,7 +100,7 @@ describe('a token in the URL reaches no answer and no log line, whatever the sta
       for (const [what, requestOf, status, running] of cases) {
         for (const query of spellings(leaked)) {
           const request = typeof requestOf === 'function' ? requestOf() : requestOf
-          const url = `${String(request.url)}?${query}`
+          const url = `${typeof request.url === 'string' ? request.url : '/'}?${query}`
           const response = await running.app.inject({ ...request, url })
           // Or 400: the API refuses a token in the URL of a protected route (RFC 6750 §2.3 is not supported), and
           // a query parameter a route does not define.

@@ -1,6 +1,6 @@
 import { InvalidTokenError } from './errors.js'
 import { isGuid } from './options.js'
-import { checkPermissions, checkPurpose, checkTime } from './claim-rules.js'
+import { checkPermissions, checkPurpose, checkTime, shown } from './claim-rules.js'
 
 /** What the claims of a B2C token are checked against: each policy's issuer (from discovery) and the options. */
 export interface B2cClaimContext {
@@ -48,7 +48,8 @@ export function checkB2cClaims(claims: Readonly<Record<string, unknown>>, contex
   const issuer = context.issuers.get(policy)
   if (issuer === undefined) {
     throw new InvalidTokenError('ENTRA_TOKEN_POLICY_NOT_ALLOWED',
-      'The token was issued by a user flow (policy, tfp or acr) this API does not accept: sign in through one of the API\'s user flows')
+      'The token was issued by a user flow (policy, tfp or acr) this API does not accept: sign in through one of the API\'s user flows',
+      { details: { policy, policies: [...context.issuers.keys()] } })
   }
   if (LEGACY_B2C_ISSUER.test(iss)) {
     // As Microsoft.Identity.Web (B2CTfpIssuerNotSupported): the issuer form that names the policy is refused.
@@ -56,7 +57,7 @@ export function checkB2cClaims(claims: Readonly<Record<string, unknown>>, contex
       'The token has B2C\'s legacy issuer (.../tfp/{tenant}/{policy}/v2.0/), which this API does not accept: set the user flow\'s "Issuer (iss) claim" to the https://<domain>/<tenant ID>/v2.0/ form')
   }
   if (iss !== issuer) {
-    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer (iss) is not one this API accepts')
+    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer (iss) is not one this API accepts', { details: { iss: shown(iss), issuers: [issuer] } })
   }
   const timeError = checkTime(claims, context.clockTolerance, now)
   if (timeError !== null) throw timeError

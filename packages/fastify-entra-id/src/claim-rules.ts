@@ -57,7 +57,9 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
     anotherTenant = true
   } else {
     // Nothing of the accepted issuers is said: a wrong host or port is as likely as a wrong tenant.
-    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer (iss) is not one this API accepts')
+    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer (iss) is not one this API accepts', {
+      details: { iss: shown(iss), tid, issuers: [v2Issuer, ...(context.v1Issuer === undefined ? [] : [fill(context.v1Issuer, tid)])] }
+    })
   }
   if (!context.tokenVersions.has(version)) throw versionMismatch(version)
   if (ver !== (version === 2 ? '2.0' : '1.0')) {
@@ -67,11 +69,13 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
     // A single-tenant API: the caller most often asked the common or organizations authority, which issues the
     // token in the user's home tenant; a guest of the API's tenant gets one from that tenant's authority.
     throw new InvalidTokenError('ENTRA_TOKEN_TENANT_NOT_ALLOWED',
-      'The token is from another tenant and this API accepts its own tenant only: request the token from this API\'s tenant (its authority, not common or organizations), signed in as a member or guest of it')
+      'The token is from another tenant and this API accepts its own tenant only: request the token from this API\'s tenant (its authority, not common or organizations), signed in as a member or guest of it',
+      { details: { iss, tid, issuers: [context.v2Issuer] } })
   }
   if (context.allowedTenants !== null && !context.allowedTenants.has(tid.toLowerCase())) {
     throw new InvalidTokenError('ENTRA_TOKEN_TENANT_NOT_ALLOWED',
-      'The token\'s tenant is not allowed to call this API: sign in with an account of an allowed tenant, or ask the API\'s owner to add this tenant to allowedTenants')
+      'The token\'s tenant is not allowed to call this API: sign in with an account of an allowed tenant, or ask the API\'s owner to add this tenant to allowedTenants',
+      { details: { iss, tid } })
   }
   const timeError = checkTime(claims, context.clockTolerance, now)
   if (timeError !== null) throw timeError
@@ -82,7 +86,7 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
   if (keyIssuer !== undefined) {
     const expected = fill(keyIssuer, tid)
     if (expected !== iss && !(version === 1 && expected === v2Issuer)) {
-      throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer does not match its signing key')
+      throw new InvalidTokenError('ENTRA_TOKEN_INVALID_ISSUER', 'The token\'s issuer does not match its signing key', { details: { iss, keyIssuer: expected } })
     }
   }
   checkPermissions(claims)
@@ -108,8 +112,21 @@ export function checkPurpose(claims: Readonly<Record<string, unknown>>, aud: unk
   }
   if (!forThisApi) {
     // The accepted audiences are not listed: the fix is to ask for this API's scope, whatever the audience is.
-    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is for another application (aud): request a token for this API\'s scope instead')
+    throw new InvalidTokenError('ENTRA_TOKEN_INVALID_AUDIENCE', 'The token is for another application (aud): request a token for this API\'s scope instead', {
+      details: { aud: shown(aud), audiences: [...audiences] }
+    })
   }
+}
+
+// A claim as a refusal's log line shows it: Entra's claims are short, but RFC 7519 lets `aud` be an array and any
+// claim be long, and a log line must stay one line of bounded size.
+const SHOWN_LENGTH = 256
+
+/** A claim's value for {@link RefusalDetails}: strings (an array's too) cut at 256 characters, others as JSON. */
+export function shown(value: unknown): string | string[] {
+  if (Array.isArray(value)) return value.slice(0, 8).map((v) => String(shown(v)))
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? 'undefined'
+  return text.length <= SHOWN_LENGTH ? text : `${text.slice(0, SHOWN_LENGTH)}...`
 }
 
 /**

@@ -65,7 +65,15 @@ export interface EntraAuthErrorOptions {
   realm?: string
   /** The underlying error (a jose error, a fetch failure), kept for logs; never sent to the caller. */
   cause?: unknown
+  /** {@link EntraAuthError.details}. Default: none. */
+  details?: RefusalDetails | undefined
 }
+
+/**
+ * What a verified token said against what the API accepts, for a refusal's log line: claim values (`aud`, `iss`,
+ * `tid`) and the API's accepted values. None is a secret, and none is the token or its signature.
+ */
+export type RefusalDetails = Readonly<Record<string, string | readonly string[]>>
 
 // The `stack` of every EntraAuthError: its first line, computed when read (a subclass sets `name` after the base
 // constructor ran); assigning a stack still works.
@@ -96,6 +104,12 @@ export abstract class EntraAuthError extends Error {
   readonly statusCode: number
   /** RFC 6750 error code, when the challenge carries one. */
   readonly bearerError: BearerErrorCode | undefined
+  /**
+   * For the log, never the answer: what the token said against what the API accepts, on the refusals a developer
+   * cannot debug without (audience, issuer, tenant), e.g. `{ aud, audiences }`. Pino's error serializer logs it
+   * with the error; an application's own error handler adds it to its line.
+   */
+  readonly details: RefusalDetails | undefined
   #realm: string
   #resourceMetadata: string | undefined
   #resourceScopes: readonly string[] = []
@@ -111,6 +125,7 @@ export abstract class EntraAuthError extends Error {
     this.code = code
     this.statusCode = statusCode
     this.bearerError = bearerError
+    this.details = options.details
     this.#realm = options.realm ?? DEFAULT_REALM
     Object.defineProperty(this, 'stack', FRAMELESS_STACK)
   }

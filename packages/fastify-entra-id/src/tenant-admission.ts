@@ -48,7 +48,7 @@ export class TenantAdmission {
     const tid = tenantId.toLowerCase()
     const now = this.#options.clock()
     if (fresh(this.#allowed, tid, now)) return undefined
-    if (fresh(this.#refused, tid, now)) throw notAllowed()
+    if (fresh(this.#refused, tid, now)) throw notAllowed(tid)
     let pending = this.#pending.get(tid)
     if (pending === undefined) {
       const lookup = this.#lookup(tid)
@@ -58,7 +58,7 @@ export class TenantAdmission {
       lookup.then(forget, forget)
       pending = lookup
     }
-    return pending.then((allowed) => { if (!allowed) throw notAllowed() })
+    return pending.then((allowed) => { if (!allowed) throw notAllowed(tid) })
   }
 
   async #lookup(tid: string): Promise<boolean> {
@@ -89,7 +89,8 @@ function fresh(list: Map<string, number>, tid: string, now: number): boolean {
   return true
 }
 
-function notAllowed(): InvalidTokenError {
+function notAllowed(tid: string): InvalidTokenError {
   return new InvalidTokenError('ENTRA_TOKEN_TENANT_NOT_ALLOWED',
-    'The token\'s tenant is not allowed to call this API: sign in with an account of an allowed tenant, or ask the API\'s owner to onboard this tenant')
+    'The token\'s tenant is not allowed to call this API: sign in with an account of an allowed tenant, or ask the API\'s owner to onboard this tenant',
+    { details: { tid } })
 }

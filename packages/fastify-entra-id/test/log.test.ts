@@ -230,10 +230,10 @@ describe('the URL of a request no route matched', () => {
         for (const part of token.split('.')) assert.ok(!body.includes(part) && !logs.includes(part), `${query}: the token was echoed or logged`)
       }
       const { body, logs } = await notFound(app, sink.text, `/nope?page=2&access_token=${token}`)
-      assert.equal(JSON.parse(body).message, 'Route GET:/nope?page=2&access_token=[REDACTED] not found')
+      assert.equal((JSON.parse(body) as { message: string }).message, 'Route GET:/nope?page=2&access_token=[REDACTED] not found')
       assert.ok(logs.includes('"msg":"Route GET:/nope?page=2&access_token=[REDACTED] not found"'), logs)
       // A URL with nothing to redact is echoed as Fastify always did.
-      assert.equal(JSON.parse((await notFound(app, sink.text, '/nope?page=2')).body).message, 'Route GET:/nope?page=2 not found')
+      assert.equal((JSON.parse((await notFound(app, sink.text, '/nope?page=2')).body) as { message: string }).message, 'Route GET:/nope?page=2 not found')
     } finally {
       await app.close()
     }

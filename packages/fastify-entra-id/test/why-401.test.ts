@@ -252,6 +252,33 @@ describe('refusals that teach ("why 401?")', () => {
     })
   })
 
+  it('logs what an audience, issuer or tenant refusal is about: the token\'s claim against what the API accepts, never in the answer', async () => {
+    const sink = logSink()
+    const logged = await appWith({ fastify: { logger: { level: 'info', stream: sink.stream } } })
+    const elsewhere = randomUUID()
+    const otherTenant = randomUUID()
+    const forged = new URL(issuer.issuer(2))
+    forged.port = '1'
+    const cases: [string, Record<string, unknown>][] = [
+      [await issuer.mint({ now: SECONDS, scopes: ['Todo.Read'], audience: elsewhere }),
+        { code: 'ENTRA_TOKEN_INVALID_AUDIENCE', details: { aud: elsewhere, audiences: [issuer.clientId, `api://${issuer.clientId}`] } }],
+      [await issuer.mint({ now: SECONDS, scopes: ['Todo.Read'], tenantId: otherTenant }),
+        { code: 'ENTRA_TOKEN_TENANT_NOT_ALLOWED', details: { iss: issuer.issuer(2, otherTenant), tid: otherTenant, issuers: [issuer.issuer(2)] } }],
+      [await issuer.mint({ now: SECONDS, scopes: ['Todo.Read'], claims: { iss: forged.href } }),
+        { code: 'ENTRA_TOKEN_INVALID_ISSUER', details: { iss: forged.href, tid: issuer.tenantId, issuers: [issuer.issuer(2), issuer.issuer(1)] } }]
+    ]
+    for (const [token, expected] of cases) {
+      const before = sink.lines().length
+      const response = await logged.inject({ url: '/me', headers: bearer(token) })
+      const line = sink.lines().slice(before).find((l) => l.msg !== 'incoming request' && l.msg !== 'request completed')
+      const err = line?.err as { code?: unknown, details?: unknown } | undefined
+      assert.deepEqual({ code: err?.code, details: err?.details }, expected)
+      const { details } = expected as { details: Record<string, unknown> }
+      for (const value of Object.values(details).flat()) assert.ok(!response.body.includes(String(value)) && !JSON.stringify(response.headers).includes(String(value)), `${String(value)} is not in the answer`)
+      for (const part of token.split('.')) assert.ok(!JSON.stringify(line).includes(part), 'the token is not logged')
+    }
+  })
+
   it('logs each refusal once, at info, with its code and without the token', async () => {
     const sink = logSink()
     const logged = await appWith({ fastify: { logger: { level: 'info', stream: sink.stream } } })
