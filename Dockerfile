@@ -15,7 +15,7 @@ FROM ${NODE_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # Dependencies first: this layer stays cached while only the service's source changes. `npm ci` also builds the
-# plugin (its `prepare` script), so the plugin's source comes with the manifests.
+# plugin (the root's `prepare` script), so the plugin's source comes with the manifests.
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY packages/fastify-entra-id/package.json packages/fastify-entra-id/tsconfig.build.json packages/fastify-entra-id/
 COPY packages/fastify-entra-id/src packages/fastify-entra-id/src
@@ -33,7 +33,7 @@ COPY store store
 COPY scripts scripts
 # The service to dist/ (and the plugin again, a no-op when unchanged); then drop development dependencies.
 RUN npm run build
-# No scripts: the plugin's `prepare` (a build) would run again, without the compiler it needs.
+# No scripts: pruning only removes packages (TypeScript among them), so nothing may run here.
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 # better-sqlite3 needs only its compiled addon at run time: drop the SQLite sources and the compiler's
 # intermediates (about 25 MB) so the runtime stage copies what runs and nothing else.

@@ -208,8 +208,20 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
   if (!multiTenant && !GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
     throw new EntraConfigError('tenantId', 'must be a tenant ID (GUID), a verified domain, "organizations" or "common"')
   }
-  if (!isGuid(clientId)) {
+  if (clientId === undefined || clientId === null || clientId === '') {
     throw new EntraConfigError('clientId', 'is required: the API\'s application (client) ID, a GUID')
+  }
+  if (!isGuid(clientId)) {
+    // The app registration shows its App ID URI (api://{client ID} unless changed, or an https URL) next to the
+    // client ID, and a v1 token's aud carries it: a frequent mix-up, so say where an App ID URI goes instead.
+    const given: unknown = clientId
+    const value = typeof given === 'string' ? given.trim() : ''
+    const hint = /^api:\/\//i.test(value)
+      ? ', not its App ID URI (api://...): tokens whose aud is "api://" + clientId are accepted by default, and other App ID URIs go in "audience"'
+      : /^[a-z][a-z0-9+.-]*:\/\//i.test(value)
+        ? ', not a URL: an App ID URI goes in "audience", listed with the client ID (audience: [clientId, appIdUri])'
+        : ''
+    throw new EntraConfigError('clientId', `must be the API's application (client) ID, a GUID${hint}`)
   }
 
   const audienceList = options.audience === undefined

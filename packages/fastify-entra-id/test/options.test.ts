@@ -20,6 +20,7 @@ const verifierCases: readonly Case[] = [
   ['a tenantId that is neither a GUID, a domain nor organizations/common', { tenantId: '../evil' }, 'tenantId'],
   ['the consumers tenant', { tenantId: 'consumers' }, 'tenantId'],
   ['a clientId that is not a GUID', { clientId: 'my-api' }, 'clientId'],
+  ['a clientId that is the App ID URI', { clientId: `api://${clientId}` }, 'clientId'],
   ['an empty audience list', { audience: [] }, 'audience'],
   ['an audience with blanks', { audience: [' api://x'] }, 'audience'],
   ['an http authorityHost that is not loopback', { authorityHost: 'http://login.example.com' }, 'authorityHost'],
@@ -100,6 +101,30 @@ describe('verifier options are validated by EntraTokenVerifier.create, without I
       })
     })
   }
+
+  it('says a clientId "is required" only when it is missing, and what a given one must be otherwise', () => {
+    const required = 'fastify-entra-id: "clientId" is required: the API\'s application (client) ID, a GUID'
+    const notGuid = 'fastify-entra-id: "clientId" must be the API\'s application (client) ID, a GUID'
+    const cases: readonly (readonly [unknown, string])[] = [
+      [undefined, required],
+      [null, required],
+      ['', required],
+      // The App ID URI, which the app registration shows next to the client ID.
+      [`api://${clientId}`, `${notGuid}, not its App ID URI (api://...): tokens whose aud is "api://" + clientId are accepted by default, and other App ID URIs go in "audience"`],
+      ['API://contoso-todo', `${notGuid}, not its App ID URI (api://...): tokens whose aud is "api://" + clientId are accepted by default, and other App ID URIs go in "audience"`],
+      ['https://contoso.com/todo', `${notGuid}, not a URL: an App ID URI goes in "audience", listed with the client ID (audience: [clientId, appIdUri])`],
+      ['my-api', notGuid],
+      [`{${clientId}}`, notGuid],
+      [42, notGuid]
+    ]
+    for (const [value, message] of cases) {
+      assert.throws(() => EntraTokenVerifier.create({ tenantId, clientId: value } as EntraIdOptions), (error: unknown) => {
+        assertNamesOption(error, 'clientId')
+        assert.equal((error as Error).message, message, JSON.stringify(value))
+        return true
+      })
+    }
+  })
 
   it('accepts a verified domain, national clouds, loopback http, and multi-tenant with an explicit policy', () => {
     const accepted: readonly (readonly [Partial<EntraIdOptions>, string])[] = [

@@ -1,7 +1,8 @@
 /**
- * The package as users get it: `npm pack`, then a fresh Fastify project that installs the tarball from the npm
- * registry's point of view (its own dependencies, fastify as a peer), type-checks the README's registration
- * example with its own TypeScript, and runs it against a local issuer from `fastify-entra-id/testing`.
+ * The package as users get it: packed as maintainers pack it (`npm run pack:plugin` at the root), then a fresh
+ * Fastify project that installs the tarball from the npm registry's point of view (its own dependencies, fastify
+ * as a peer, npm's default install behaviour), type-checks the README's registration example with its own
+ * TypeScript, and runs it against a local issuer from `fastify-entra-id/testing`.
  *
  * Needs the npm registry (not GitHub). Takes 10-90 s, mostly `npm install`.
  */
@@ -53,8 +54,8 @@ const repositoryRoot = resolve(packageDir, '..', '..')
 /**
  * A clone as a new maintainer gets it: the repository's tracked files, as they are in the working tree, with
  * nothing built. Dependencies are the workspace's own (a link to its node_modules), so the clone needs no second
- * `npm ci`. Packing there, `prepack` must build `dist/` by itself, and it never touches the `dist/` that other
- * test files are loading meanwhile.
+ * `npm ci`. Packing there, the root's `pack:plugin` must build `dist/` by itself, and it never touches the `dist/`
+ * that other test files are loading meanwhile.
  */
 async function cloneWithoutBuild(into: string): Promise<string> {
   const listed = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', 'package.json', 'tsconfig.base.json', 'LICENSE', 'packages/fastify-entra-id'], repositoryRoot, 30_000)
@@ -83,6 +84,7 @@ interface PackReport {
 
 interface PackedManifest {
   readonly name?: string
+  readonly scripts?: Record<string, string>
   readonly version?: string
   readonly license?: string
   readonly homepage?: string
@@ -147,6 +149,15 @@ await app.close()
 await issuer.close()
 `
 
+/**
+ * The scripts npm runs by itself, on install, pack, publish or version (docs.npmjs.com, "scripts": life cycle
+ * scripts and operations), with their `pre`/`post` forms. A published manifest carries none of them: npm would
+ * warn every user who installs the package ("install-scripts ... not yet covered by allowScripts"), and a build
+ * script would run, or fail, in their project. The workspace builds through the root's `prepare` instead.
+ */
+const LIFECYCLE_SCRIPTS = new Set(['install', 'prepare', 'prepublish', 'prepublishOnly', 'prepack', 'postpack',
+  'publish', 'version', 'dependencies'].flatMap((name) => [name, `pre${name}`, `post${name}`]))
+
 const APP_TSCONFIG = {
   compilerOptions: {
     target: 'ES2022',
@@ -169,14 +180,18 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   const root = await mkdtemp(join(tmpdir(), 'fastify-entra-id-pack-'))
   t.after(() => rm(root, { recursive: true, force: true, maxRetries: 3 }))
 
-  // (a) Pack from a clone where nothing was built: `prepack` builds.
-  const clonedPackage = await cloneWithoutBuild(join(root, 'clone'))
+  // (a) Pack from a clone where nothing was built, through the root's script, which cleans and builds first. A
+  // leftover of a module since removed from src/ stands for a stale dist/: it must not be packed.
+  const clone = join(root, 'clone')
+  const clonedPackage = await cloneWithoutBuild(clone)
+  await mkdir(join(clonedPackage, 'dist'))
+  await writeFile(join(clonedPackage, 'dist', 'removed-module.js'), 'export {}\n')
   const packDir = join(root, 'pack')
   await mkdir(packDir)
-  const pack = await run('npm', ['pack', '--json', '--pack-destination', packDir], clonedPackage, 120_000)
-  assert.equal(pack.code, 0, explain('npm pack', pack))
-  // Lifecycle scripts may print before the JSON report.
-  const reports = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as PackReport[]
+  const pack = await run('npm', ['run', 'pack:plugin', '--', '--json', '--pack-destination', packDir], clone, 120_000)
+  assert.equal(pack.code, 0, explain('npm run pack:plugin', pack))
+  // The clean and build steps print before the JSON report, which starts on a line of its own.
+  const reports = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[/m))) as PackReport[]
   assert.equal(reports.length, 1, 'npm pack reports one tarball')
   const [packed] = reports
   assert.ok(packed !== undefined)
@@ -191,19 +206,23 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   const unexpected = paths.filter((p) => !(p.startsWith('dist/') || ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(p)))
   assert.deepEqual(unexpected, [], 'only dist/, package.json, README.md, CHANGELOG.md and LICENSE are packed (no src/, test/ or sample files)')
   assert.deepEqual(paths.filter((p) => p.endsWith('.tsbuildinfo') || /(^|\/)(src|test)\//.test(p) || /\.test\./.test(p)), [])
+  assert.equal(paths.includes('dist/removed-module.js'), false, 'dist/ is built afresh: nothing stale is packed')
   for (const js of paths.filter((p) => p.endsWith('.js'))) {
     assert.ok(paths.includes(js.replace(/\.js$/, '.d.ts')), `${js} has a declaration file`)
   }
 
-  // (c) A fresh Fastify project that installs the tarball.
+  // (c) A fresh Fastify project that installs the tarball as users do: scripts allowed (npm's default, so npm
+  // says what it would run) and its warnings printed whatever the caller's npm configuration.
   const appDir = join(root, 'app')
   await mkdir(appDir)
   await writeFile(join(appDir, 'package.json'), JSON.stringify({ name: 'entra-id-pack-check', private: true, type: 'module' }, null, 2))
-  const installArgs = ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarballPath, 'fastify@5', 'typescript@~6.0.3', '@types/node@22']
+  const installArgs = ['install', '--no-audit', '--no-fund', '--loglevel=warn', tarballPath, 'fastify@5', 'typescript@~6.0.3', '@types/node@22']
   let install = await run('npm', installArgs, appDir, 240_000)
   // One retry: a registry hiccup is not a finding about the package.
   if (install.code !== 0) install = await run('npm', installArgs, appDir, 240_000)
   assert.equal(install.code, 0, explain('npm install', install))
+  assert.doesNotMatch(install.stdout + install.stderr, /install-scripts|fastify-entra-id@[^\s]* \(/,
+    `npm install warns of install scripts\n--- stdout ---\n${install.stdout}\n--- stderr ---\n${install.stderr}`)
 
   // (d) The package as installed from the tarball: manifest, runtime dependencies, peer, and what its code imports.
   const installed = join(appDir, 'node_modules', 'fastify-entra-id')
@@ -212,6 +231,8 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   assert.equal(manifest.name, 'fastify-entra-id')
   assert.equal(manifest.version, packed.version)
   assert.equal(manifest.type, 'module')
+  assert.deepEqual(Object.keys(manifest.scripts ?? {}).filter((name) => LIFECYCLE_SCRIPTS.has(name)), [],
+    'the published manifest carries no lifecycle script')
   assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['fastify-plugin', 'jose'])
   assert.ok(manifest.peerDependencies?.fastify !== undefined, 'fastify is a peer dependency')
   assert.equal(manifest.dependencies?.fastify, undefined, 'fastify is not a runtime dependency')
