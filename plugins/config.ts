@@ -66,7 +66,7 @@ export type Config = Readonly<Static<typeof configSchema>>
 const EXPECTED: Readonly<Record<keyof Config, string>> = {
   NODE_ENV: 'a string such as "production" or "development"',
   AZURE_TENANT_ID: 'the Entra tenant ID (a GUID), a verified domain, "organizations" or "common"',
-  AZURE_CLIENT_ID: 'the API\'s application (client) ID, a GUID',
+  AZURE_CLIENT_ID: 'the API\'s application (client) ID, a GUID, not its App ID URI (api://...): an App ID URI other than api://<client ID> goes in AUTH_AUDIENCES',
   AZURE_AUTHORITY_HOST: 'an origin such as https://login.microsoftonline.com (no path)',
   AZURE_B2C_POLICIES: 'a comma-separated list of B2C user flows (policies), such as B2C_1_signupsignin',
   AUTH_AUDIENCES: 'a comma-separated list of accepted token audiences',

@@ -37,7 +37,7 @@ describe('start-up configuration errors', () => {
     })
     assert.deepEqual(problems.map((p) => p.split(' ')[0]).sort(), ['AZURE_CLIENT_ID', 'AZURE_TENANT_ID', 'DATABASE_URL', 'LOG_LEVEL', 'PORT'])
     assert.ok(problems.includes('PORT must be an integer from 0 to 65535'))
-    assert.ok(problems.includes('AZURE_CLIENT_ID must be the API\'s application (client) ID, a GUID'))
+    assert.ok(problems.includes('AZURE_CLIENT_ID must be the API\'s application (client) ID, a GUID, not its App ID URI (api://...): an App ID URI other than api://<client ID> goes in AUTH_AUDIENCES'))
     assert.ok(!problems.join('\n').includes('secret-password'))
   })
 
