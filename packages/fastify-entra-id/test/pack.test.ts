@@ -114,9 +114,9 @@ interface HarnessResult {
 const HARNESS_PREFIX = `import { writeFile as harnessWriteFile } from 'node:fs/promises'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 const issuer = await startTestIssuer()
-process.env.ENTRA_TENANT_ID = issuer.tenantId
-process.env.ENTRA_CLIENT_ID = issuer.clientId
-process.env.ENTRA_AUTHORITY_HOST = issuer.url
+process.env.AZURE_TENANT_ID = issuer.tenantId
+process.env.AZURE_CLIENT_ID = issuer.clientId
+process.env.AZURE_AUTHORITY_HOST = issuer.url
 process.env.PORT = '0'
 // ---- README example ----
 `
