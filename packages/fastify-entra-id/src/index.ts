@@ -50,7 +50,8 @@ export type {
   EntraAuthErrorOptions,
   EntraUsageErrorCode,
   InsufficientClaimsErrorOptions,
-  InvalidTokenCode
+  InvalidTokenCode,
+  RefusalDetails
 } from './errors.js'
 export { requireAuth } from './require-auth.js'
 export { KEY_SET_CHANNEL } from './diagnostics.js'
