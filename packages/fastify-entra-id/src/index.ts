@@ -3,31 +3,31 @@
  *
  * @packageDocumentation
  */
-import { fastifyEntraId } from './plugin.js'
-import * as transport from './bearer.js'
-import * as log from './log.js'
+import { fastifyEntraId } from './fastify/plugin.js'
+import * as transport from './core/transport/bearer.js'
+import * as log from './log/index.js'
 
 export { fastifyEntraId }
 export default fastifyEntraId
-export type { EntraIdDecorator, EntraIdPluginOptions } from './plugin.js'
-export type { EntraHook } from './dual-hook.js'
-export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './options.js'
-export { DiscoveryError } from './discovery.js'
-export { KeySetFetchError } from './key-set.js'
-export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './discovery.js'
-export type { TokenCacheOptions, TokenCacheStats } from './token-cache.js'
-export type { EntraAccessTokenClaims, EntraIdentity } from './identity.js'
-export { EntraTokenVerifier } from './verifier.js'
-export { requireScopes, requireRoles, requireScopesOrRoles, requireByCallerType } from './guards.js'
-export type { CallerRequirement, EntraGuard } from './guards.js'
-export { requireAuthContext, canHandleClaimsChallenges } from './auth-context.js'
-export type { AuthContextOptions } from './auth-context.js'
-export { requireClaim, requireGroups, requireClaimCheck, requireMember } from './claim-guards.js'
-export type { ClaimGuardOptions, ClaimRequirement } from './claim-guards.js'
-export type { CompiledRequirement, Requirement } from './requirements.js'
-export { describeGuard } from './guard-description.js'
-export type { ProtectedResourceOptions } from './protected-resource.js'
-export type { AccessPath, GuardDescription } from './guard-description.js'
+export type { EntraIdDecorator, EntraIdPluginOptions } from './fastify/plugin.js'
+export type { EntraHook } from './fastify/dual-hook.js'
+export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './core/options/options.js'
+export { DiscoveryError } from './core/keys/discovery.js'
+export { KeySetFetchError } from './core/keys/key-set.js'
+export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './core/keys/discovery.js'
+export type { TokenCacheOptions, TokenCacheStats } from './core/token-cache/token-cache.js'
+export type { EntraAccessTokenClaims, EntraIdentity } from './core/identity/identity.js'
+export { EntraTokenVerifier } from './core/verification/verifier.js'
+export { requireScopes, requireRoles, requireScopesOrRoles, requireByCallerType } from './fastify/guards.js'
+export type { CallerRequirement, EntraGuard } from './fastify/guards.js'
+export { requireAuthContext, canHandleClaimsChallenges } from './fastify/auth-context.js'
+export type { AuthContextOptions } from './fastify/auth-context.js'
+export { requireClaim, requireGroups, requireClaimCheck, requireMember } from './fastify/claim-guards.js'
+export type { ClaimGuardOptions, ClaimRequirement } from './fastify/claim-guards.js'
+export type { CompiledRequirement, Requirement } from './core/authorization/requirements.js'
+export { describeGuard } from './core/authorization/guard-description.js'
+export type { ProtectedResourceOptions } from './metadata/protected-resource.js'
+export type { AccessPath, GuardDescription } from './core/authorization/guard-description.js'
 export {
   EntraAuthError,
   MissingTokenError,
@@ -41,8 +41,8 @@ export {
   TenantLookupError,
   EntraConfigError,
   EntraUsageError
-} from './errors.js'
-export { bearerChallenge } from './challenge.js'
+} from './core/errors/errors.js'
+export { bearerChallenge } from './core/errors/challenge.js'
 export type {
   AccessDeniedCode,
   BearerErrorCode,
@@ -52,10 +52,10 @@ export type {
   InsufficientClaimsErrorOptions,
   InvalidTokenCode,
   RefusalDetails
-} from './errors.js'
-export { requireAuth } from './require-auth.js'
-export { KEY_SET_CHANNEL } from './diagnostics.js'
-export type { KeySetEvent } from './diagnostics.js'
+} from './core/errors/errors.js'
+export { requireAuth } from './fastify/require-auth.js'
+export { KEY_SET_CHANNEL } from './core/keys/diagnostics.js'
+export type { KeySetEvent } from './core/keys/diagnostics.js'
 
 /** @deprecated Import it from `fastify-entra-id/transport`; this root re-export will be removed. */
 export const readBearerToken: typeof transport.readBearerToken = transport.readBearerToken

@@ -24,7 +24,7 @@ async function loadExample(dir: string): Promise<CreateApi> {
   const file = join(dir, 'node-http-example.mts')
   await writeFile(file, block
     .replaceAll('\'fastify-entra-id\'', `'${source('index.ts')}'`)
-    .replaceAll('\'fastify-entra-id/transport\'', `'${source('bearer.ts')}'`))
+    .replaceAll('\'fastify-entra-id/transport\'', `'${source('core/transport/bearer.ts')}'`))
   return ((await import(pathToFileURL(file).href)) as { createApi: CreateApi }).createApi
 }
 

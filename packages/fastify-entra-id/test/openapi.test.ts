@@ -17,9 +17,9 @@ import {
   requireScopes,
   requireScopesOrRoles
 } from '../src/index.js'
-import { withEntraIdSecurity } from '../src/openapi.js'
-import type { EntraIdOpenApiOptions } from '../src/openapi.js'
-import { accessSentence, routeAccess, securityOf } from '../src/openapi-access.js'
+import { withEntraIdSecurity } from '../src/openapi/index.js'
+import type { EntraIdOpenApiOptions } from '../src/openapi/index.js'
+import { accessSentence, routeAccess, securityOf } from '../src/openapi/route-access.js'
 import type { GuardDescription } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
 import type { TestIssuer } from '../src/testing/index.js'

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyError } from 'fastify'
 import { fastifyEntraId, requireScopes } from '../src/index.js'
-import { requestSerializer } from '../src/log.js'
+import { requestSerializer } from '../src/log/index.js'
 import { bearer, buildApp, logSink, withIssuer } from './helpers.js'
 
 describe('the plugin in a Fastify app', () => {

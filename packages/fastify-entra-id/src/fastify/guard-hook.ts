@@ -1,12 +1,12 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { EntraUsageError } from './errors.js'
-import type { EntraAuthError } from './errors.js'
-import type { EntraIdentity } from './identity.js'
+import { EntraUsageError } from '../core/errors/errors.js'
+import type { EntraAuthError } from '../core/errors/errors.js'
+import type { EntraIdentity } from '../core/identity/identity.js'
 import { settle } from './dual-hook.js'
 import { closeIfBodyArriving } from './connection.js'
 import type { EntraHook } from './dual-hook.js'
-import { described } from './guard-description.js'
-import type { GuardDescription } from './guard-description.js'
+import { described } from '../core/authorization/guard-description.js'
+import type { GuardDescription } from '../core/authorization/guard-description.js'
 import type { EntraIdDecorator } from './plugin.js'
 
 /**

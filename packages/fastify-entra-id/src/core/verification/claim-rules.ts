@@ -1,6 +1,6 @@
-import { InvalidTokenError } from './errors.js'
-import { isGuid } from './options.js'
-import type { TokenVersion } from './options.js'
+import { InvalidTokenError } from '../errors/errors.js'
+import { isGuid } from '../options/options.js'
+import type { TokenVersion } from '../options/options.js'
 
 /**
  * What the claims of a token are checked against: the accepted issuers (from discovery) and the options. Built

@@ -1,5 +1,5 @@
-import { InvalidTokenError, TenantLookupError } from './errors.js'
-import type { TenantPolicy } from './options.js'
+import { InvalidTokenError, TenantLookupError } from '../errors/errors.js'
+import type { TenantPolicy } from '../options/options.js'
 
 /** Settings of a {@link TenantAdmission}, from the resolved options. */
 export interface TenantAdmissionOptions {

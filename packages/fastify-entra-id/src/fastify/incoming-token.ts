@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { readBearerToken } from './bearer.js'
+import { readBearerToken } from '../core/transport/bearer.js'
 
 /**
  * @internal The bearer token `request` presented and the plugin verified, for a call on the caller's behalf

@@ -1,8 +1,8 @@
-import { EntraConfigError } from './errors.js'
-import { DEFAULT_REALM } from './challenge.js'
-import { authorityOrigin } from './url.js'
-import { resolveTokenCacheOptions } from './token-cache.js'
-import type { ResolvedTokenCacheOptions, TokenCacheOptions } from './token-cache.js'
+import { EntraConfigError } from '../errors/errors.js'
+import { DEFAULT_REALM } from '../errors/challenge.js'
+import { authorityOrigin } from '../../util/url.js'
+import { resolveTokenCacheOptions } from '../token-cache/token-cache.js'
+import type { ResolvedTokenCacheOptions, TokenCacheOptions } from '../token-cache/token-cache.js'
 
 /** An Entra token version: 1 (`ver: "1.0"`, issuer `https://sts.windows.net/{tid}/`) or 2 (`ver: "2.0"`). */
 export type TokenVersion = 1 | 2

@@ -1,8 +1,8 @@
-import { AccessDeniedError, EntraConfigError } from './errors.js'
-import type { EntraAccessTokenClaims } from './identity.js'
+import { AccessDeniedError, EntraConfigError } from '../core/errors/errors.js'
+import type { EntraAccessTokenClaims } from '../core/identity/identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraGuard } from './guard-hook.js'
-import { compileRequirement } from './requirements.js'
+import { compileRequirement } from '../core/authorization/requirements.js'
 
 /**
  * Values one claim must hold: `{ anyOf: [...] }` at least one, `{ allOf: [...] }` every one; a single string is

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { EntraConfigError, KeysUnavailableError } from './errors.js'
-import { isGuid } from './options.js'
-import { httpsUrl } from './https-url.js'
+import { EntraConfigError, KeysUnavailableError } from '../core/errors/errors.js'
+import { isGuid } from '../core/options/options.js'
+import { httpsUrl } from '../util/https-url.js'
 
 /**
  * A protected resource whose RFC 9728 metadata the plugin publishes: what an OAuth client (an MCP client, say)

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from './url.js'
+import { isLoopbackHost } from '../../util/url.js'
 
 /** What the verifier takes from an OpenID Provider Configuration document. */
 export interface OpenIdMetadata {

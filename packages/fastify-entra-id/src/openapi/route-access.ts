@@ -1,5 +1,5 @@
-import type { AccessPath, GuardDescription } from './guard-description.js'
-import type { CompiledRequirement } from './requirements.js'
+import type { AccessPath, GuardDescription } from '../core/authorization/guard-description.js'
+import type { CompiledRequirement } from '../core/authorization/requirements.js'
 
 /** One way in: every scope and every role listed, all of them required. */
 export interface Alternative {

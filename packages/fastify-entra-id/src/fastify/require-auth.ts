@@ -1,5 +1,5 @@
-import { EntraUsageError } from './errors.js'
-import type { EntraIdentity } from './identity.js'
+import { EntraUsageError } from '../core/errors/errors.js'
+import type { EntraIdentity } from '../core/identity/identity.js'
 
 /**
  * The verified caller of a request that `fastify.entraId.authenticate` or a guard let through, typed as

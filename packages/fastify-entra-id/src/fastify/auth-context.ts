@@ -1,5 +1,5 @@
-import { AccessDeniedError, EntraConfigError, InsufficientClaimsError } from './errors.js'
-import type { EntraIdentity } from './identity.js'
+import { AccessDeniedError, EntraConfigError, InsufficientClaimsError } from '../core/errors/errors.js'
+import type { EntraIdentity } from '../core/identity/identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraGuard } from './guard-hook.js'
 

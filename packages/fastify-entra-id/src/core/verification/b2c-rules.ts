@@ -1,5 +1,5 @@
-import { InvalidTokenError } from './errors.js'
-import { isGuid } from './options.js'
+import { InvalidTokenError } from '../errors/errors.js'
+import { isGuid } from '../options/options.js'
 import { checkPermissions, checkPurpose, checkTime, shown } from './claim-rules.js'
 
 /** What the claims of a B2C token are checked against: each policy's issuer (from discovery) and the options. */

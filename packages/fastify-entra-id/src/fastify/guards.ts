@@ -1,9 +1,9 @@
-import { compileRequirement, describe, satisfies } from './requirements.js'
-import type { CompiledRequirement, Requirement } from './requirements.js'
-import { EntraConfigError, InsufficientScopeError } from './errors.js'
+import { compileRequirement, describe, satisfies } from '../core/authorization/requirements.js'
+import type { CompiledRequirement, Requirement } from '../core/authorization/requirements.js'
+import { EntraConfigError, InsufficientScopeError } from '../core/errors/errors.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraGuard } from './guard-hook.js'
-import type { AccessPath } from './guard-description.js'
+import type { AccessPath } from '../core/authorization/guard-description.js'
 
 export type { EntraGuard }
 

@@ -10,11 +10,11 @@
  */
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify'
 import type { FastifyDynamicSwaggerOptions, SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger'
-import { describeGuard } from './guard-description.js'
-import type { GuardDescription } from './guard-description.js'
-import { EntraConfigError, EntraUsageError } from './errors.js'
-import { accessSentence, canForbid, routeAccess, securityOf } from './openapi-access.js'
-import type { RouteAccess, SecurityRequirement } from './openapi-access.js'
+import { describeGuard } from '../core/authorization/guard-description.js'
+import type { GuardDescription } from '../core/authorization/guard-description.js'
+import { EntraConfigError, EntraUsageError } from '../core/errors/errors.js'
+import { accessSentence, canForbid, routeAccess, securityOf } from './route-access.js'
+import type { RouteAccess, SecurityRequirement } from './route-access.js'
 
 /** The OAuth2 authorization-code scheme (users signing in with Entra ID) of {@link EntraIdOpenApiOptions}. */
 export interface OpenApiOAuth2Options {

@@ -1,4 +1,4 @@
-import { InvalidRequestError, MissingTokenError } from './errors.js'
+import { InvalidRequestError, MissingTokenError } from '../errors/errors.js'
 
 /** The parts of an HTTP request the token is read from. */
 export interface BearerSource {

@@ -11,7 +11,7 @@
  */
 
 import { DEFAULT_REALM, bearerChallenge } from './challenge.js'
-import { httpsUrl } from './https-url.js'
+import { httpsUrl } from '../../util/https-url.js'
 
 /** RFC 6750 §3.1 error codes, and Microsoft's `insufficient_claims` (a claims challenge). */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_claims'
