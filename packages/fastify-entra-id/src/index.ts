@@ -9,7 +9,7 @@ import * as log from './log/index.js'
 
 export { fastifyEntraId }
 export default fastifyEntraId
-export type { EntraIdDecorator, EntraIdPluginOptions } from './fastify/plugin.js'
+export type { EntraIdDecorator, EntraIdPluginOptions } from './fastify/decorator.js'
 export type { EntraHook } from './fastify/dual-hook.js'
 export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './core/options/options.js'
 export { DiscoveryError } from './core/keys/discovery.js'

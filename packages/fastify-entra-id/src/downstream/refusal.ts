@@ -1,7 +1,7 @@
 import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node'
 import type { FastifyRequest } from 'fastify'
 import { AccessDeniedError, DownstreamUnavailableError, EntraUsageError } from '../core/errors/errors.js'
-import type { EntraIdDecorator } from '../fastify/plugin.js'
+import type { EntraIdDecorator } from '../fastify/decorator.js'
 import { TokenEndpointTimeoutError } from './network.js'
 
 // OAuth error codes of an identity provider that cannot answer now (RFC 6749 §5.2 and §4.1.2.1).

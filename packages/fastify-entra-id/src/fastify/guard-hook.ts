@@ -7,7 +7,7 @@ import { closeIfBodyArriving } from './connection.js'
 import type { EntraHook } from './dual-hook.js'
 import { described } from '../core/authorization/guard-description.js'
 import type { GuardDescription } from '../core/authorization/guard-description.js'
-import type { EntraIdDecorator } from './plugin.js'
+import type { EntraIdDecorator } from './decorator.js'
 
 /**
  * A route hook that authorizes the verified caller. Use it as a route's `onRequest` hook, to refuse before the body

@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { EntraConfigError, KeysUnavailableError } from '../core/errors/errors.js'
+import { EntraConfigError } from '../core/errors/errors.js'
 import { isGuid } from '../core/options/options.js'
 import { httpsUrl } from '../util/https-url.js'
 
@@ -117,37 +116,22 @@ export interface AuthorizationServerSource {
 }
 
 /**
- * Serves each resource's metadata document (RFC 9728 §3): `GET {metadataPath}`, public, JSON, cacheable, without
- * waiting for signing keys. `authorization_servers` is the tenant's v2 issuer as discovery names it (a multi-tenant
- * API names the `organizations` authority); before discovery has loaded, the same value is known only for a tenant
- * given as a GUID, so a tenant given as a domain answers 503 until then.
+ * The metadata document of `resource` (RFC 9728 §2), or undefined while its authorization server is not known:
+ * `authorization_servers` is the tenant's v2 issuer as discovery names it (a multi-tenant API names the
+ * `organizations` authority); before discovery has loaded, the same value is known only for a tenant given as a
+ * GUID.
  */
-export function publishProtectedResources(fastify: FastifyInstance, resources: readonly ProtectedResource[], source: AuthorizationServerSource): void {
-  for (const resource of resources) {
-    const path = `${fastify.prefix}${resource.metadataPath}`
-    fastify.get(resource.metadataPath, { schema: { hide: true }, logLevel: 'warn' }, (request: FastifyRequest, reply: FastifyReply) => {
-      // The router may also match `/api/` (ignoreTrailingSlash), `//api` or `/API`; the identifier a client
-      // derives from such a URL is not this resource's, so it must discard the document (RFC 9728 §3.3): none is
-      // served. Only the exact path is.
-      if (pathOf(request.url) !== path) return reply.callNotFound()
-      const server = authorizationServer(source)
-      if (server === undefined) throw new KeysUnavailableError(1)
-      void reply.header('cache-control', 'public, max-age=3600').type('application/json; charset=utf-8')
-      return {
-        resource: resource.resource,
-        authorization_servers: [server],
-        ...(resource.scopes.length > 0 ? { scopes_supported: resource.scopes } : {}),
-        bearer_methods_supported: ['header'],
-        ...(resource.resourceName === undefined ? {} : { resource_name: resource.resourceName }),
-        ...(resource.resourceDocumentation === undefined ? {} : { resource_documentation: resource.resourceDocumentation })
-      }
-    })
+export function resourceDocument(resource: ProtectedResource, source: AuthorizationServerSource): Record<string, unknown> | undefined {
+  const server = authorizationServer(source)
+  if (server === undefined) return undefined
+  return {
+    resource: resource.resource,
+    authorization_servers: [server],
+    ...(resource.scopes.length > 0 ? { scopes_supported: resource.scopes } : {}),
+    bearer_methods_supported: ['header'],
+    ...(resource.resourceName === undefined ? {} : { resource_name: resource.resourceName }),
+    ...(resource.resourceDocumentation === undefined ? {} : { resource_documentation: resource.resourceDocumentation })
   }
-}
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?')
-  return query === -1 ? url : url.slice(0, query)
 }
 
 function authorizationServer(source: AuthorizationServerSource): string | undefined {

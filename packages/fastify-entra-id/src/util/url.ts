@@ -1,4 +1,4 @@
-import { EntraConfigError } from '../core/errors/errors.js'
+import { EntraConfigError } from './config-error.js'
 import { isLoopbackHost } from './https-url.js'
 
 export { isLoopbackHost }

@@ -12,6 +12,9 @@
 
 import { DEFAULT_REALM, bearerChallenge } from './challenge.js'
 import { httpsUrl } from '../../util/https-url.js'
+import { EntraConfigError } from '../../util/config-error.js'
+
+export { EntraConfigError }
 
 /** RFC 6750 §3.1 error codes, and Microsoft's `insufficient_claims` (a claims challenge). */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_claims'
@@ -421,18 +424,5 @@ export class EntraUsageError extends Error {
   constructor(code: EntraUsageErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
-  }
-}
-
-/** Thrown at registration (or by a guard factory) when an option or argument is invalid; names the option. */
-export class EntraConfigError extends TypeError {
-  override readonly name = 'EntraConfigError'
-  /** Always `ENTRA_CONFIG_INVALID`. */
-  readonly code = 'ENTRA_CONFIG_INVALID'
-  /** The option or argument at fault, e.g. `"tenantId"`. */
-  readonly option: string
-  constructor(option: string, message: string) {
-    super(`fastify-entra-id: "${option}" ${message}`)
-    this.option = option
   }
 }

@@ -1,11 +1,11 @@
 import { KeysUnavailableError } from '../errors/errors.js'
-import { DiscoveryError, b2cDiscoveryUrl, discoveryUrl, fetchOpenIdMetadata } from './discovery.js'
-import type { OpenIdMetadata } from './discovery.js'
-import { KeySet } from './key-set.js'
+import { DiscoveryError, b2cDiscoveryUrl, discoveryUrl, fetchOpenIdMetadata } from '../keys/discovery.js'
+import type { OpenIdMetadata } from '../keys/discovery.js'
+import { KeySet } from '../keys/key-set.js'
 import type { ResolvedOptions } from '../options/options.js'
-import type { ClaimContext } from '../verification/claim-rules.js'
-import { LEGACY_B2C_ISSUER } from '../verification/b2c-rules.js'
-import type { B2cClaimContext } from '../verification/b2c-rules.js'
+import type { ClaimContext } from './claim-rules.js'
+import { LEGACY_B2C_ISSUER } from './b2c-rules.js'
+import type { B2cClaimContext } from './b2c-rules.js'
 
 const TEMPLATE = '{tenantid}'
 
