@@ -8,6 +8,7 @@ import { pino } from 'pino'
 import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id/log'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
+import { addonLoadFailure } from './config/addon-load-failure.js'
 import { ConfigError } from './config/config-error.js'
 import { listenHost, shutdownDrain } from './plugins/config.js'
 
@@ -76,7 +77,11 @@ async function main(): Promise<void> {
       }
     })
   } catch (error) {
+    const addon = addonLoadFailure(error)
     if (error instanceof ConfigError) reportConfigProblems(error.problems)
+    // The SQLite driver built for another Node.js (a switch of line after `npm ci`): what to run, not Node's
+    // five-line advice.
+    else if (addon !== undefined) reportStartFailure(`The service could not start: ${addon}`, { code: 'ERR_DLOPEN_FAILED' }, error)
     else reportStartFailure(`The service could not start: ${describe(error)}`, {}, error)
     return
   }
