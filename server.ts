@@ -1,14 +1,17 @@
+// First: refuses an unsupported Node.js before any other module is evaluated (imports run in order).
+import './config/refuse-unsupported-node.js'
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Server } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import closeWithGrace from 'close-with-grace'
-import { pino } from 'pino'
 import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id/log'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from './app.js'
+import { addonLoadFailure } from './config/addon-load-failure.js'
 import { ConfigError } from './config/config-error.js'
+import { reportStartFailure } from './config/start-failure.js'
 import { listenHost, shutdownDrain } from './plugins/config.js'
 
 /**
@@ -37,22 +40,6 @@ function loggerOptions(): NonNullable<FastifyServerOptions['logger']> {
   return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
 }
 
-/**
- * A failure to start, as one line: JSON on stderr in production (what log collectors parse), plain text in
- * development. No stack: the cause is a setting or the environment, and the message names it; `LOG_LEVEL=debug`
- * adds the stack of an unexpected error.
- */
-function reportStartFailure(message: string, details: Record<string, unknown> = {}, error?: unknown): void {
-  const debug = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '')
-  const stack = debug && error instanceof Error ? error.stack : undefined
-  if (production) {
-    pino({ base: null }, pino.destination({ dest: 2, sync: true })).fatal({ ...details, ...(stack === undefined ? {} : { stack }) }, message)
-  } else {
-    process.stderr.write(`${message}\n${stack === undefined ? '' : `${stack}\n`}`)
-  }
-  process.exitCode = 1
-}
-
 /** Configuration problems, one per variable: one line in production, a list in development. */
 function reportConfigProblems(problems: readonly string[]): void {
   reportStartFailure(production ? `The service could not start: ${problems.join('; ')}` : new ConfigError(problems).message, { problems })
@@ -76,7 +63,11 @@ async function main(): Promise<void> {
       }
     })
   } catch (error) {
+    const addon = addonLoadFailure(error)
     if (error instanceof ConfigError) reportConfigProblems(error.problems)
+    // The SQLite driver built for another Node.js (a switch of line after `npm ci`): what to run, not Node's
+    // five-line advice.
+    else if (addon !== undefined) reportStartFailure(`The service could not start: ${addon}`, { code: 'ERR_DLOPEN_FAILED' }, error)
     else reportStartFailure(`The service could not start: ${describe(error)}`, {}, error)
     return
   }

@@ -4,6 +4,8 @@
  *
  * Run `npm run token -- --help` for the options.
  */
+// First: refuses an unsupported Node.js before any other module is evaluated (imports run in order).
+import '../config/refuse-unsupported-node.js'
 import { createHash, randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { startTestIssuer } from 'fastify-entra-id/testing'
