@@ -21,20 +21,20 @@ export interface ServerSpec {
   readonly label: string
   readonly role: ServerRole
   /** The server without authentication on the same framework: "auth CPU" is CPU per request over it. */
-  readonly baseline: string
+  readonly bare: string
 }
 
 /** Every server, in table order. */
 export const SERVERS: readonly ServerSpec[] = [
-  { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', baseline: 'fastify-bare' },
-  { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', baseline: 'fastify-bare' },
-  { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', baseline: 'fastify-bare' },
-  { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', baseline: 'fastify-bare' },
-  { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', baseline: 'fastify-bare' },
-  { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', baseline: 'fastify-bare' },
-  { id: 'fastify-jwt-get-jwks', label: 'Fastify + @fastify/jwt + get-jwks, token cache on', role: 'peer', baseline: 'fastify-bare' },
-  { id: 'express-bare', label: 'Express, no auth (the Express ceiling)', role: 'ceiling', baseline: 'express-bare' },
-  { id: 'express-oauth2-jwt-bearer', label: 'Express + express-oauth2-jwt-bearer (Auth0)', role: 'peer', baseline: 'express-bare' }
+  { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', bare: 'fastify-bare' },
+  { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', bare: 'fastify-bare' },
+  { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', bare: 'fastify-bare' },
+  { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', bare: 'fastify-bare' },
+  { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', bare: 'fastify-bare' },
+  { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', bare: 'fastify-bare' },
+  { id: 'fastify-jwt-get-jwks', label: 'Fastify + @fastify/jwt + get-jwks, token cache on', role: 'peer', bare: 'fastify-bare' },
+  { id: 'express-bare', label: 'Express, no auth (the Express ceiling)', role: 'ceiling', bare: 'express-bare' },
+  { id: 'express-oauth2-jwt-bearer', label: 'Express + express-oauth2-jwt-bearer (Auth0)', role: 'peer', bare: 'express-bare' }
 ]
 
 /** The reference server: the floor's work inside a server, the bound a new token is held to. */

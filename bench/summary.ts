@@ -122,7 +122,7 @@ export function summarizeScenario(results: readonly ServerScenarioResult[]): Sce
   const bestPeerRate = bestPeer === undefined ? Number.NaN : median(bestPeer.rates)
   const rows = base.map((b): ServerRow => {
     const reqPerSec = median(b.rates)
-    const bare = byId.get(b.spec.baseline)
+    const bare = byId.get(b.spec.bare)
     return {
       id: b.spec.id,
       label: b.spec.label,
