@@ -1,5 +1,6 @@
 // The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
 // bench/RESULTS.md.
+import type { BaselineCommit } from './baseline-build.js'
 import { SUBJECT_ID } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
@@ -28,6 +29,8 @@ export interface BenchResults {
     readonly commit: string
     /** Uncommitted changes in packages/fastify-entra-id when the run started (the bench measures the working tree). */
     readonly pluginWorkingTreeChanges: boolean
+    /** The commit given with `--baseline`, whose plugin build ran beside this checkout's; `null` without. */
+    readonly baseline: Pick<BaselineCommit, 'rev' | 'commit' | 'shortCommit'> | null
     readonly tokenChars: number
     readonly tokensMinted: number
     readonly mintSeconds: number

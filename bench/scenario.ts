@@ -98,7 +98,7 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
           : { hits: after.tokenCache.hits - before.tokenCache.hits, misses: after.tokenCache.misses - before.tokenCache.misses }
         rounds.get(server)?.push({ round, load: result, cpuMicros: after.cpuMicros - before.cpuMicros, userMicros: after.userMicros - before.userMicros, cacheLookups })
         const flag = result.non2xx + result.errors > 0 ? `  !! ${result.non2xx} non-2xx, ${result.errors} errors` : ''
-        log(`  round ${round + 1}/${settings.rounds} ${server.spec.id.padEnd(26)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s${flag}`)
+        log(`  round ${round + 1}/${settings.rounds} ${server.spec.id.padEnd(32)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s${flag}`)
       }
     }
 
