@@ -1,10 +1,14 @@
 // The servers under test, each a file in bench/servers/, and how their figures relate to one another.
+import type { PluginBuild } from './baseline-build.js'
 
 /** What a server is in the comparison. */
 export type ServerRole =
   /** No authentication: the ceiling its framework's authenticated servers are measured against. */
   | 'ceiling'
-  /** fastify-entra-id, with its token cache on (the default) or off: never a peer, never the best peer. */
+  /**
+   * fastify-entra-id, with its token cache on (the default) or off, built from this checkout or from a baseline
+   * commit: never a peer, never the best peer.
+   */
   | 'subject'
   /** Another library doing the same job. */
   | 'peer'
@@ -21,20 +25,24 @@ export interface ServerSpec {
   readonly label: string
   readonly role: ServerRole
   /** The server without authentication on the same framework: "auth CPU" is CPU per request over it. */
-  readonly baseline: string
+  readonly bare: string
+  /** The file in bench/servers/ (without `.ts`) when it is not the id: a baseline server runs its subject's file. */
+  readonly file?: string
+  /** The build of the plugin that `fastify-entra-id` resolves to in this server, when not this checkout's. */
+  readonly pluginBuild?: PluginBuild
 }
 
-/** Every server, in table order. */
+/** Every server of a run without a baseline, in table order. */
 export const SERVERS: readonly ServerSpec[] = [
-  { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', baseline: 'fastify-bare' },
-  { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', baseline: 'fastify-bare' },
-  { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', baseline: 'fastify-bare' },
-  { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', baseline: 'fastify-bare' },
-  { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', baseline: 'fastify-bare' },
-  { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', baseline: 'fastify-bare' },
-  { id: 'fastify-jwt-get-jwks', label: 'Fastify + @fastify/jwt + get-jwks, token cache on', role: 'peer', baseline: 'fastify-bare' },
-  { id: 'express-bare', label: 'Express, no auth (the Express ceiling)', role: 'ceiling', baseline: 'express-bare' },
-  { id: 'express-oauth2-jwt-bearer', label: 'Express + express-oauth2-jwt-bearer (Auth0)', role: 'peer', baseline: 'express-bare' }
+  { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', bare: 'fastify-bare' },
+  { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', bare: 'fastify-bare' },
+  { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', bare: 'fastify-bare' },
+  { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', bare: 'fastify-bare' },
+  { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', bare: 'fastify-bare' },
+  { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', bare: 'fastify-bare' },
+  { id: 'fastify-jwt-get-jwks', label: 'Fastify + @fastify/jwt + get-jwks, token cache on', role: 'peer', bare: 'fastify-bare' },
+  { id: 'express-bare', label: 'Express, no auth (the Express ceiling)', role: 'ceiling', bare: 'express-bare' },
+  { id: 'express-oauth2-jwt-bearer', label: 'Express + express-oauth2-jwt-bearer (Auth0)', role: 'peer', bare: 'express-bare' }
 ]
 
 /** The reference server: the floor's work inside a server, the bound a new token is held to. */
@@ -46,3 +54,22 @@ export const CEILING_ID = 'fastify-bare'
 export const SUBJECT_ID = 'fastify-entra-id'
 /** The same server with `tokenCache: false`: what every new token costs, held to the floor target. */
 export const SUBJECT_NOCACHE_ID = 'fastify-entra-id-nocache'
+
+/** The subjects that `--baseline` runs a second time, on the baseline's build. */
+export const SUBJECT_IDS: readonly string[] = [SUBJECT_ID, SUBJECT_NOCACHE_ID]
+
+/** The id of `subjectId`'s server on the baseline build: `fastify-entra-id@00f4945`. */
+export function baselineIdOf(subjectId: string, build: Pick<PluginBuild, 'shortCommit'>): string {
+  return `${subjectId}@${build.shortCommit}`
+}
+
+/**
+ * The servers of a run: {@link SERVERS} and, given a baseline build, each subject again on that build, listed right
+ * after it. The scenarios rotate through the servers in this order, so each pair is measured in adjacent turns.
+ */
+export function serversOf(build: PluginBuild | null): readonly ServerSpec[] {
+  if (build === null) return SERVERS
+  return SERVERS.flatMap((spec) => (SUBJECT_IDS.includes(spec.id)
+    ? [spec, { ...spec, id: baselineIdOf(spec.id, build), label: `${spec.label} @ ${build.shortCommit} (baseline)`, file: spec.id, pluginBuild: build }]
+    : [spec]))
+}

@@ -1,6 +1,7 @@
 // The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
 // bench/RESULTS.md.
-import { SUBJECT_ID } from './catalog.js'
+import type { BaselineCommit } from './baseline-build.js'
+import { SUBJECT_ID, SUBJECT_NOCACHE_ID, baselineIdOf } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
@@ -28,6 +29,8 @@ export interface BenchResults {
     readonly commit: string
     /** Uncommitted changes in packages/fastify-entra-id when the run started (the bench measures the working tree). */
     readonly pluginWorkingTreeChanges: boolean
+    /** The commit given with `--baseline`, whose plugin build ran beside this checkout's; `null` without. */
+    readonly baseline: Pick<BaselineCommit, 'rev' | 'commit' | 'shortCommit'> | null
     readonly tokenChars: number
     readonly tokensMinted: number
     readonly mintSeconds: number
@@ -55,7 +58,9 @@ export function renderMarkdown(results: BenchResults): string {
   const out: string[] = []
   out.push(`# fastify-entra-id benchmark (${settings.mode} run, ${meta.startedAt})`, '')
   out.push(`\`${meta.command}\` · Node ${meta.node} · ${meta.cores} × ${meta.cpuModel} · ${meta.pinning} · commit ${meta.commit}` +
-    `${meta.pluginWorkingTreeChanges ? ' (plugin working tree had uncommitted changes)' : ''} · wall time ${meta.wallSeconds.toFixed(0)} s`, '')
+    (meta.pluginWorkingTreeChanges ? ' (plugin working tree had uncommitted changes)' : '') +
+    (meta.baseline === null ? '' : ` · compared with the baseline \`${meta.baseline.rev}\` = commit ${meta.baseline.shortCommit} (its plugin built from git, with this checkout's dependencies)`) +
+    ` · wall time ${meta.wallSeconds.toFixed(0)} s`, '')
   if (meta.busyBeforeRun !== null && meta.busyBeforeRun > 0.1) {
     out.push(`> **Warning:** the machine was ${(meta.busyBeforeRun * 100).toFixed(0)}% busy with other processes just before the run; ` +
       'the figures are distorted. Re-run on a quiet machine.', '')
@@ -93,6 +98,7 @@ export function renderMarkdown(results: BenchResults): string {
     }
     out.push('', floorLine, '')
   }
+  out.push(...baselineComparison(results))
 
   for (const s of results.scenarios) {
     out.push(`## ${s.title}`, '')
@@ -158,6 +164,58 @@ export function renderMarkdown(results: BenchResults): string {
   for (const t of results.targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '?' : t.met ? 'yes' : '**no**'} |`)
   out.push('')
   return out.join('\n')
+}
+
+/**
+ * "This build vs baseline": each fastify-entra-id server beside its twin on the baseline build, scenario by
+ * scenario and in the peak-RSS run. Nothing without `--baseline`.
+ */
+function baselineComparison(results: BenchResults): string[] {
+  const base = results.meta.baseline
+  if (base === null) return []
+  const pairs = [{ id: SUBJECT_ID, cache: 'on' }, { id: SUBJECT_NOCACHE_ID, cache: 'off' }]
+    .map((p) => ({ ...p, baseId: baselineIdOf(p.id, base) }))
+  const out = [`## This build vs baseline ${base.rev} (${base.shortCommit})`, '']
+  out.push('| scenario | token cache | req/s: this / baseline (ratio) | p99 ms: this / baseline | server CPU µs/req: this / baseline (Δ) | ' +
+    'auth CPU µs/req: this / baseline (Δ) | peak RSS MiB: this / baseline (Δ) |')
+  out.push('|---|---|---|---|---|---|---|')
+  for (const s of results.scenarios) {
+    for (const { id, cache, baseId } of pairs) {
+      const now = s.summary.rows.find((r) => r.id === id)
+      const then = s.summary.rows.find((r) => r.id === baseId)
+      if (now === undefined || then === undefined) continue
+      const sanity = now.sanityPassed && then.sanityPassed ? '' : ' ⚠ a sanity check failed'
+      const auth = now.authMicrosPerRequest === null || then.authMicrosPerRequest === null
+        ? '-'
+        : `${now.authMicrosPerRequest.toFixed(1)} / ${then.authMicrosPerRequest.toFixed(1)} (${signed(now.authMicrosPerRequest - then.authMicrosPerRequest, 1)})`
+      out.push(`| ${s.id}${sanity} | ${cache} | ${now.reqPerSec.toFixed(0)} / ${then.reqPerSec.toFixed(0)} (**${(now.reqPerSec / then.reqPerSec).toFixed(2)}**) | ` +
+        `${now.p99Ms} / ${then.p99Ms} | ${now.cpuMicrosPerRequest.toFixed(1)} / ${then.cpuMicrosPerRequest.toFixed(1)} (${signed(now.cpuMicrosPerRequest - then.cpuMicrosPerRequest, 1)}) | ` +
+        `${auth} | ${now.peakRssMiB.toFixed(1)} / ${then.peakRssMiB.toFixed(1)} (${signed(now.peakRssMiB - then.peakRssMiB, 1)}) |`)
+    }
+  }
+  for (const { id, cache, baseId } of pairs) {
+    const now = results.memory.runs.find((r) => r.id === id)
+    const then = results.memory.runs.find((r) => r.id === baseId)
+    if (now === undefined || then === undefined) continue
+    const errors = now.load.non2xx + now.load.errors + then.load.non2xx + then.load.errors > 0 ? ' ⚠ non-2xx or errors' : ''
+    // No req/s: a run of a fixed number of requests ends on the load generator's next one-second sample, so its
+    // duration, and req/s with it, comes in whole seconds.
+    out.push(`| peak RSS, ${results.memory.tokens.toLocaleString('en-US')} tokens each once${errors} | ${cache} | - | ` +
+      `${now.load.p99Ms} / ${then.load.p99Ms} | - | - | ` +
+      `${(now.peakRssBytes / MiB).toFixed(1)} / ${(then.peakRssBytes / MiB).toFixed(1)} (${signed((now.peakRssBytes - then.peakRssBytes) / MiB, 1)}) |`)
+  }
+  out.push('', `This build: commit ${results.meta.commit}${results.meta.pluginWorkingTreeChanges ? ' and the plugin\'s uncommitted changes' : ''}. ` +
+    'Ratio: this build\'s req/s over the baseline\'s (above 1: faster); Δ: this build minus the baseline (below 0: less CPU or memory). ' +
+    'Both builds ran in this run on the same core with the same tokens and dependencies, each baseline server taking its turn right after ' +
+    'its twin in every round (the two swap places every other round): run-to-run drift on this machine (±30 %) cancels out, what is left is the noise of one comparison, which ' +
+    '`--baseline HEAD` (the same code on both sides) shows. Peak RSS: at the end of the scenario (or of the peak-RSS run).', '')
+  return out
+}
+
+/** `n` with its sign, `+1.2` or `-0.4`. */
+function signed(n: number, digits: number): string {
+  const text = n.toFixed(digits)
+  return n >= 0 && !text.startsWith('-') ? `+${text}` : text
 }
 
 function scenarioRow(row: ServerRow, bestPeerId: string): string {

@@ -1,11 +1,15 @@
-// `npm run bench [-- --quick]`: the whole benchmark in one run. Progress goes to stderr; the Markdown report to
-// stdout and, with the JSON of every measurement, to bench/results/ (ignored by git). A full run also replaces
-// bench/RESULTS.md, the one summary kept in git: commit it with the change it measures.
+// `npm run bench [-- [--quick] [--baseline <git-rev>]]`: the whole benchmark in one run. Progress goes to stderr;
+// the Markdown report to stdout and, with the JSON of every measurement, to bench/results/ (ignored by git). A full
+// run also replaces bench/RESULTS.md, the one summary kept in git: commit it with the change it measures. With
+// --baseline, the fastify-entra-id servers run a second time on the plugin as it was at <git-rev>, in the same
+// rounds, and the report compares the two builds.
 import { execFileSync, fork } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { CEILING_ID, SERVERS, SUBJECT_ID, SUBJECT_NOCACHE_ID } from './catalog.js'
+import { buildBaseline, resolveBaseline } from './baseline-build.js'
+import type { BaselineCommit } from './baseline-build.js'
+import { CEILING_ID, serversOf } from './catalog.js'
 import { coldStart } from './cold-start.js'
 import type { ColdStart } from './cold-start.js'
 import { pinCores } from './cores.js'
@@ -19,7 +23,8 @@ import type { BenchResults } from './report.js'
 import { runScenario, startServers } from './scenario.js'
 import type { ScenarioDefinition } from './scenario.js'
 import type { BenchServerConfig } from './servers/harness.js'
-import { settingsFromArgs } from './settings.js'
+import { UsageError, argsOf } from './settings.js'
+import type { BenchSettings } from './settings.js'
 import { checkTargets, summarizeColdStarts, summarizeScenario } from './summary.js'
 import { zipfSequence } from './zipf.js'
 
@@ -46,7 +51,19 @@ async function measureFloor(config: FloorConfig, core: number | null): Promise<F
   })
 }
 
-const settings = settingsFromArgs(process.argv.slice(2))
+/** The command line read and the baseline commit checked, or the mistake in one line and exit code 2. */
+function commandLine(): { settings: BenchSettings, baseline: BaselineCommit | null } {
+  try {
+    const { settings, baselineRev } = argsOf(process.argv.slice(2))
+    return { settings, baseline: baselineRev === null ? null : resolveBaseline(baselineRev) }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`${error.message}\n`)
+    process.exit(2)
+  }
+}
+
+const { settings, baseline } = commandLine()
 const startedAt = new Date()
 const wallStart = performance.now()
 function log(line: string): void {
@@ -54,7 +71,10 @@ function log(line: string): void {
 }
 const pluginChanges = git(['status', '--porcelain', '--', 'packages/fastify-entra-id']) !== ''
 
-log(`fastify-entra-id benchmark: ${settings.mode} run`)
+log(`fastify-entra-id benchmark: ${settings.mode} run${baseline === null ? '' : `, against the baseline ${baseline.rev} (${baseline.shortCommit})`}`)
+const pluginBuild = baseline === null ? null : await buildBaseline(baseline, log)
+// Every server of this run: the baseline's follow their subjects.
+const specs = serversOf(pluginBuild)
 // The Zipf callers' tokens come after the distinct-token scenario's: a server meets them first in the Zipf
 // scenario, whatever it served before.
 const fixture = await openFixture(Math.max(settings.distinctTokens + settings.zipfCallers, settings.memoryTokens, settings.coldStartBurst), log)
@@ -93,7 +113,7 @@ try {
     }
   ]
   const scenarioResults: BenchResults['scenarios'][number][] = []
-  let shared = settings.freshServersPerScenario ? undefined : await startServers(SERVERS, config, cores.serverCore)
+  let shared = settings.freshServersPerScenario ? undefined : await startServers(specs, config, cores.serverCore)
   const stopShared = async (): Promise<void> => {
     const servers = shared ?? []
     shared = undefined
@@ -104,25 +124,25 @@ try {
       // Idle processes left on the servers' core would only take memory from those measured.
       if (scenarios.slice(i).every((s) => s.freshServers === true)) await stopShared()
       log(`scenario: ${scenario.title}`)
-      const raw = await runScenario(scenario, SERVERS, config, settings, cores.serverCore, log, scenario.freshServers === true ? undefined : shared)
-      scenarioResults.push({ id: scenario.id, title: scenario.title, summary: summarizeScenario(raw), raw })
+      const raw = await runScenario(scenario, specs, config, settings, cores.serverCore, log, scenario.freshServers === true ? undefined : shared)
+      scenarioResults.push({ id: scenario.id, title: scenario.title, summary: summarizeScenario(raw, specs), raw })
     }
   } finally {
     await stopShared()
   }
 
-  log(`cold start: ${settings.coldStartRepeats} × ${SERVERS.length} servers, ${settings.coldStartBurst} concurrent requests each`)
+  log(`cold start: ${settings.coldStartRepeats} × ${specs.length} servers, ${settings.coldStartBurst} concurrent requests each`)
   const burst = tokens.slice(0, settings.coldStartBurst)
-  const coldRuns: Record<string, ColdStart[]> = Object.fromEntries(SERVERS.map((s) => [s.id, []]))
+  const coldRuns: Record<string, ColdStart[]> = Object.fromEntries(specs.map((s) => [s.id, []]))
   for (let repeat = 0; repeat < settings.coldStartRepeats; repeat++) {
-    for (const spec of SERVERS) coldRuns[spec.id]?.push(await coldStart(spec, config, issuer, burst, cores.serverCore))
+    for (const spec of specs) coldRuns[spec.id]?.push(await coldStart(spec, config, issuer, burst, cores.serverCore))
   }
-  const coldSummaries = SERVERS.map((spec) => summarizeColdStarts(spec.id, coldRuns[spec.id] ?? []))
+  const coldSummaries = specs.map((spec) => summarizeColdStarts(spec, coldRuns[spec.id] ?? []))
 
   const memoryTokens = tokens.slice(0, settings.memoryTokens)
   log(`peak RSS: ${memoryTokens.length.toLocaleString('en-US')} distinct tokens, each once`)
   const memoryRuns = []
-  for (const spec of SERVERS.filter((s) => s.id === CEILING_ID || s.id === SUBJECT_ID || s.id === SUBJECT_NOCACHE_ID)) {
+  for (const spec of specs.filter((s) => s.id === CEILING_ID || s.role === 'subject')) {
     memoryRuns.push({ id: spec.id, label: spec.label, ...await peakRssUnderTokens(spec, config, memoryTokens, cores.serverCore, settings.connections) })
   }
   const memory = { tokens: memoryTokens.length, runs: memoryRuns }
@@ -130,10 +150,11 @@ try {
   const same = scenarioResults.find((r) => r.id === 'same-token')
   const distinct = scenarioResults.find((r) => r.id === 'distinct-tokens')
   if (same === undefined || distinct === undefined) throw new Error('bench: a scenario is missing')
+  const options = [...(settings.mode === 'quick' ? ['--quick'] : []), ...(baseline === null ? [] : ['--baseline', baseline.rev])]
   const results: BenchResults = {
     meta: {
       startedAt: startedAt.toISOString(),
-      command: settings.mode === 'quick' ? 'npm run bench -- --quick' : 'npm run bench',
+      command: options.length === 0 ? 'npm run bench' : `npm run bench -- ${options.join(' ')}`,
       wallSeconds: (performance.now() - wallStart) / 1000,
       node: process.versions.node,
       openssl: process.versions.openssl,
@@ -143,6 +164,7 @@ try {
       pinning: cores.note ?? `servers pinned to core ${cores.serverCore ?? '-'}, load generator to core ${cores.loadCore ?? '-'} (taskset)`,
       commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
       pluginWorkingTreeChanges: pluginChanges,
+      baseline: baseline === null ? null : { rev: baseline.rev, commit: baseline.commit, shortCommit: baseline.shortCommit },
       tokenChars: Math.round(distinctTokens.reduce((n, t) => n + t.length, 0) / distinctTokens.length),
       tokensMinted: fixture.minted,
       mintSeconds: fixture.mintSeconds

@@ -63,6 +63,23 @@ export async function startServers(specs: readonly ServerSpec[], config: BenchSe
 }
 
 /**
+ * The servers' turns in `round`: the list rotated by one place per round, so that drift hits all alike. A baseline
+ * server (`--baseline`) keeps its turn right next to its subject's, and the two swap places every other round, so
+ * that neither always goes first. Without a baseline, the plain rotation.
+ */
+export function turnOrder<T extends { readonly spec: ServerSpec }>(servers: readonly T[], round: number): T[] {
+  const units: T[][] = []
+  for (const server of servers) {
+    const last = units.at(-1)
+    if (last !== undefined && server.spec.pluginBuild !== undefined && last[0]?.spec.id === server.spec.file) last.push(server)
+    else units.push([server])
+  }
+  return units
+    .map((_, i) => units[(i + round) % units.length] as T[])
+    .flatMap((unit) => (round % 2 === 1 ? [...unit].reverse() : unit))
+}
+
+/**
  * Runs `scenario` on every server of `specs`: on fresh processes (stopped at the end), or on `running` ones
  * (quick mode shares them between scenarios; their peak RSS then covers both).
  */
@@ -88,7 +105,7 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
 
     const rounds = new Map<ServerProcess, RoundResult[]>(servers.map((server) => [server, []]))
     for (let round = 0; round < settings.rounds; round++) {
-      const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerProcess)
+      const order = turnOrder(servers, round)
       for (const server of order) {
         const before = await server.usage()
         const result = await applyLoad(server.port, feedOf(server), { ...load, durationSeconds: settings.durationSeconds })
@@ -98,7 +115,7 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
           : { hits: after.tokenCache.hits - before.tokenCache.hits, misses: after.tokenCache.misses - before.tokenCache.misses }
         rounds.get(server)?.push({ round, load: result, cpuMicros: after.cpuMicros - before.cpuMicros, userMicros: after.userMicros - before.userMicros, cacheLookups })
         const flag = result.non2xx + result.errors > 0 ? `  !! ${result.non2xx} non-2xx, ${result.errors} errors` : ''
-        log(`  round ${round + 1}/${settings.rounds} ${server.spec.id.padEnd(26)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s${flag}`)
+        log(`  round ${round + 1}/${settings.rounds} ${server.spec.id.padEnd(32)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s${flag}`)
       }
     }
 

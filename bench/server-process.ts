@@ -56,7 +56,8 @@ export class ServerProcess {
 
   /** Spawns the server of `spec` and resolves once it listens. */
   static async start(spec: ServerSpec, config: BenchServerConfig, options: StartOptions): Promise<ServerProcess> {
-    const nodeArgs = [...(options.nodeFlags ?? []), '--import', 'tsx', fileURLToPath(new URL(`./servers/${spec.id}.ts`, import.meta.url))]
+    const build = spec.pluginBuild === undefined ? [] : ['--import', fileURLToPath(new URL('./servers/use-plugin-build.ts', import.meta.url))]
+    const nodeArgs = [...(options.nodeFlags ?? []), '--import', 'tsx', ...build, fileURLToPath(new URL(`./servers/${spec.file ?? spec.id}.ts`, import.meta.url))]
     const [command, args] = options.core === null
       ? [process.execPath, nodeArgs]
       : ['taskset', ['-c', String(options.core), process.execPath, ...nodeArgs]]
@@ -64,7 +65,12 @@ export class ServerProcess {
     const child = spawn(command, args, {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, NODE_ENV: 'production', BENCH_SERVER_CONFIG: JSON.stringify(config) }
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        BENCH_SERVER_CONFIG: JSON.stringify(config),
+        ...(spec.pluginBuild === undefined ? {} : { BENCH_PLUGIN_BUILD: spec.pluginBuild.packageDir })
+      }
     })
     const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
     const port = await new Promise<number>((resolve, reject) => {

@@ -64,9 +64,37 @@ const QUICK: BenchSettings = {
   freshServersPerScenario: false
 }
 
-/** Reads the settings from the command line: `--quick` for the short run, nothing for the full one. */
-export function settingsFromArgs(args: readonly string[]): BenchSettings {
-  const unknown = args.filter((a) => a !== '--quick')
-  if (unknown.length > 0) throw new Error(`bench: unknown argument(s) ${unknown.join(' ')}; the only option is --quick`)
-  return args.includes('--quick') ? QUICK : FULL
+/** A command-line mistake: reported in one line, before anything starts. */
+export class UsageError extends Error {}
+
+/** What `npm run bench -- ...` asked for. */
+export interface BenchArgs {
+  readonly settings: BenchSettings
+  /** The git revision given with `--baseline`, `null` without: the plugin build compared with this checkout's. */
+  readonly baselineRev: string | null
+}
+
+/**
+ * Reads the command line: `--quick` for the short run (else the full one), `--baseline <rev>` (or
+ * `--baseline=<rev>`) to run the fastify-entra-id servers a second time on the plugin as it was at `<rev>`.
+ */
+export function argsOf(args: readonly string[]): BenchArgs {
+  let quick = false
+  let baselineRev: string | null = null
+  const unknown: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--quick') {
+      quick = true
+    } else if (arg === '--baseline' || arg.startsWith('--baseline=')) {
+      const rev = arg === '--baseline' ? args[++i] : arg.slice('--baseline='.length)
+      if (rev === undefined || rev === '' || rev.startsWith('--')) throw new UsageError('bench: --baseline needs a git revision, e.g. --baseline HEAD~1')
+      if (baselineRev !== null) throw new UsageError('bench: --baseline given twice; one baseline per run')
+      baselineRev = rev
+    } else {
+      unknown.push(arg)
+    }
+  }
+  if (unknown.length > 0) throw new UsageError(`bench: unknown argument(s) ${unknown.join(' ')}; the options are --quick and --baseline <git-rev>`)
+  return { settings: quick ? QUICK : FULL, baselineRev }
 }

@@ -1,7 +1,7 @@
 // From raw measurements to the figures of the tables: medians over rounds, ratios, auth CPU, token-cache hit rates,
 // and the issue's targets (bench/targets.ts) checked against them.
-import { CEILING_ID, FLOOR_SERVER_ID, SERVERS, SUBJECT_ID, SUBJECT_NOCACHE_ID } from './catalog.js'
-import type { ServerRole } from './catalog.js'
+import { CEILING_ID, FLOOR_SERVER_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID } from './catalog.js'
+import type { ServerRole, ServerSpec } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
@@ -92,10 +92,10 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
-/** Builds a scenario's rows from its raw results. */
-export function summarizeScenario(results: readonly ServerScenarioResult[]): ScenarioSummary {
+/** Builds a scenario's rows from its raw results; `specs` are the run's servers. */
+export function summarizeScenario(results: readonly ServerScenarioResult[], specs: readonly ServerSpec[]): ScenarioSummary {
   const base = results.map((result) => {
-    const spec = SERVERS.find((s) => s.id === result.id)
+    const spec = specs.find((s) => s.id === result.id)
     if (spec === undefined) throw new Error(`bench: unknown server ${result.id}`)
     const rates = result.rounds.map((r) => r.load.reqPerSec)
     const ok = sum(result.rounds.map((r) => r.load.ok))
@@ -122,7 +122,7 @@ export function summarizeScenario(results: readonly ServerScenarioResult[]): Sce
   const bestPeerRate = bestPeer === undefined ? Number.NaN : median(bestPeer.rates)
   const rows = base.map((b): ServerRow => {
     const reqPerSec = median(b.rates)
-    const bare = byId.get(b.spec.baseline)
+    const bare = byId.get(b.spec.bare)
     return {
       id: b.spec.id,
       label: b.spec.label,
@@ -164,8 +164,8 @@ function cacheLookups(result: ServerScenarioResult): { cacheLookups: number | nu
 }
 
 /** Medians and worst counts over the cold starts of one server. */
-export function summarizeColdStarts(id: string, runs: readonly ColdStart[]): ColdStartSummary {
-  const label = SERVERS.find((s) => s.id === id)?.label ?? id
+export function summarizeColdStarts(spec: ServerSpec, runs: readonly ColdStart[]): ColdStartSummary {
+  const { id, label } = spec
   const kinds = Object.keys(runs[0]?.issuerRequests ?? {})
   const firstOks = runs.map((r) => r.firstOkMs).filter((ms): ms is number => ms !== null)
   return {
