@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { isCi } from './ci.js'
 
 /**
  * The PostgreSQL server of the tests: `TEST_DATABASE_URL`. Without it the PostgreSQL tests skip on a developer's
@@ -15,11 +16,6 @@ export function postgresUrl(): string | undefined {
 /** The `skip` option of a PostgreSQL test: a reason to skip locally, `false` when it must run. */
 export function skipWithoutPostgres(): string | false {
   return postgresUrl() === undefined ? 'TEST_DATABASE_URL is not set (PostgreSQL tests run in CI)' : false
-}
-
-function isCi(): boolean {
-  const ci = process.env.CI
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false'
 }
 
 /** A fresh schema name for one test file or test, so runs never see each other's rows. */
