@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const packageDir = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const packageDir = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const isWindows = process.platform === 'win32'
 
 interface RunResult { readonly code: number, readonly stdout: string, readonly stderr: string }

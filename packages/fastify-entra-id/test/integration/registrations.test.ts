@@ -2,10 +2,10 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import { EntraConfigError, fastifyEntraId, requireScopes } from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
-import { Signal, bearer, outcome, withIssuer } from './helpers.js'
+import { EntraConfigError, fastifyEntraId, requireScopes } from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { Signal, bearer, outcome, withIssuer } from '../helpers.js'
 
 /**
  * The way to protect route groups with different configurations in one app: one encapsulated plugin per group,

@@ -30,7 +30,7 @@ const RANKS: Readonly<Record<string, number>> = {
 const FRAMEWORK_FREE = ['util', 'core', 'metadata', 'log', 'testing']
 const FRAMEWORK = /^(fastify|fastify-plugin|@fastify\/.*|@azure\/msal-node)$/
 
-const SRC = fileURLToPath(new URL('../src/', import.meta.url))
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
 
 interface SourceFile {
   readonly path: string

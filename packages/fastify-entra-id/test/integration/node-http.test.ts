@@ -6,14 +6,14 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { EntraTokenVerifier } from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
+import { EntraTokenVerifier } from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
 
 type CreateApi = (verifier: EntraTokenVerifier, realm?: string) => Server
 
-const README = fileURLToPath(new URL('../README.md', import.meta.url))
-const source = (file: string): string => pathToFileURL(fileURLToPath(new URL(`../src/${file}`, import.meta.url))).href
+const README = fileURLToPath(new URL('../../README.md', import.meta.url))
+const source = (file: string): string => pathToFileURL(fileURLToPath(new URL(`../../src/${file}`, import.meta.url))).href
 
 /** The README's `node:http` example, as written there, with the package imports pointed at this source tree. */
 async function loadExample(dir: string): Promise<CreateApi> {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import fc from 'fast-check'
-import fastifyEntraId from '../src/index.js'
-import { redactUnmatchedUrl, redactUrl, redactedQueryParams, requestSerializer } from '../src/log/index.js'
-import { buildApp, logSink, withIssuer } from './helpers.js'
+import fastifyEntraId from '../../src/index.js'
+import { redactUnmatchedUrl, redactUrl, redactedQueryParams, requestSerializer } from '../../src/log/index.js'
+import { buildApp, logSink, withIssuer } from '../helpers.js'
 
 // Every property is bounded twice: by its number of runs, and by time, so a busy CI machine ends it early
 // (fast-check then reports success for the runs made) rather than stalling the suite.

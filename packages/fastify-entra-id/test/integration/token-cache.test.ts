@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { EntraTokenVerifier, requireScopes } from '../src/index.js'
-import { TokenCache, resolveTokenCacheOptions } from '../src/core/token-cache/token-cache.js'
-import { VerificationCounts, hashOf, mix } from '../src/core/token-cache/verification-counts.js'
-import { bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from './helpers.js'
+import { EntraTokenVerifier, requireScopes } from '../../src/index.js'
+import { TokenCache, resolveTokenCacheOptions } from '../../src/core/token-cache/token-cache.js'
+import { VerificationCounts, hashOf, mix } from '../../src/core/token-cache/verification-counts.js'
+import { bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from '../helpers.js'
 
 describe('the verified-token cache', () => {
   it('serves a repeated token from the cache, and still refuses it once it expires', () => withIssuer(async (issuer) => {

@@ -5,12 +5,12 @@ import { createPrivateKey, sign } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import fc from 'fast-check'
-import { EntraAuthError } from '../src/index.js'
-import { readBearerToken } from '../src/core/transport/bearer.js'
-import type { EntraAuthErrorCode } from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, buildApp } from './helpers.js'
+import { EntraAuthError } from '../../src/index.js'
+import { readBearerToken } from '../../src/core/transport/bearer.js'
+import type { EntraAuthErrorCode } from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { bearer, buildApp } from '../helpers.js'
 
 // Fuzzing the transport (readBearerToken) and the verifier through the plugin, with mutations of real tokens
 // signed by a loopback issuer. Each property is bounded by runs and by time: on a busy machine fast-check stops

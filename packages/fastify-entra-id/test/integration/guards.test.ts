@@ -11,11 +11,11 @@ import {
   requireRoles,
   requireScopes,
   requireScopesOrRoles
-} from '../src/index.js'
-import type { Requirement } from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, entraApp, outcome } from './helpers.js'
+} from '../../src/index.js'
+import type { Requirement } from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { bearer, entraApp, outcome } from '../helpers.js'
 
 const forbidden = (description: string, scope?: string): string =>
   `Bearer realm="api", error="insufficient_scope", error_description="${description}"${scope === undefined ? '' : `, scope="${scope}"`}`

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
-import { describeGuard, requireAuth, requireScopes } from '../src/index.js'
-import type { EntraIdentity } from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, entraApp, outcome } from './helpers.js'
+import { describeGuard, requireAuth, requireScopes } from '../../src/index.js'
+import type { EntraIdentity } from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { bearer, entraApp, outcome } from '../helpers.js'
 
 describe('authenticateOptional', () => {
   let issuer: TestIssuer

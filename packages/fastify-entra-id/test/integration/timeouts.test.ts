@@ -4,9 +4,9 @@ import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import { fastifyEntraId, requireRoles } from '../src/index.js'
-import { withIssuer } from './helpers.js'
-import type { TestIssuer } from '../src/testing/index.js'
+import { fastifyEntraId, requireRoles } from '../../src/index.js'
+import { withIssuer } from '../helpers.js'
+import type { TestIssuer } from '../../src/testing/index.js'
 
 // Protected routes behind slow clients, on every Node line CI runs: the server options an application needs so that
 // a trickled request is cut, and the plugin closing a connection whose body is still arriving when it refuses the

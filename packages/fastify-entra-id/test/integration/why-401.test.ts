@@ -3,10 +3,10 @@ import assert from 'node:assert/strict'
 import { createHash, randomUUID } from 'node:crypto'
 import { SignJWT, base64url, generateKeyPair } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, buildApp, logSink, outcome } from './helpers.js'
-import type { AppOptions } from './helpers.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { bearer, buildApp, logSink, outcome } from '../helpers.js'
+import type { AppOptions } from '../helpers.js'
 
 // The refusals behind the most common "why 401?" questions: each has its own code and says what to do instead,
 // through a real Fastify app and the loopback issuer. The API's clock stands still at NOW (milliseconds), so a

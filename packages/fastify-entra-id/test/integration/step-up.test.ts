@@ -11,10 +11,10 @@ import {
   requireAuth,
   requireAuthContext,
   requireScopes
-} from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, entraApp } from './helpers.js'
+} from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { bearer, entraApp } from '../helpers.js'
 
 // Microsoft's "Claims challenges" document shows this value for c1: base64 (with padding) of the minified JSON.
 const C1_CLAIMS = 'eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19'

@@ -16,13 +16,13 @@ import {
   requireRoles,
   requireScopes,
   requireScopesOrRoles
-} from '../src/index.js'
-import { withEntraIdSecurity } from '../src/openapi/index.js'
-import type { EntraIdOpenApiOptions } from '../src/openapi/index.js'
-import { accessSentence, routeAccess, securityOf } from '../src/openapi/route-access.js'
-import type { GuardDescription } from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
+} from '../../src/index.js'
+import { withEntraIdSecurity } from '../../src/openapi/index.js'
+import type { EntraIdOpenApiOptions } from '../../src/openapi/index.js'
+import { accessSentence, routeAccess, securityOf } from '../../src/openapi/route-access.js'
+import type { GuardDescription } from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
 
 type Requirement = Record<string, string[]>
 interface Response { description: string, headers?: Record<string, unknown>, content?: unknown }

@@ -11,11 +11,11 @@ import {
   requireGroups,
   requireMember,
   requireScopes
-} from '../src/index.js'
-import type { ClaimRequirement } from '../src/index.js'
-import { startTestIssuer } from '../src/testing/index.js'
-import type { TestIssuer } from '../src/testing/index.js'
-import { bearer, entraApp, outcome } from './helpers.js'
+} from '../../src/index.js'
+import type { ClaimRequirement } from '../../src/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { bearer, entraApp, outcome } from '../helpers.js'
 
 const FINANCE = '2f0c4a1e-7b9d-4e53-8a61-0c3d5e7f9a1b'
 const AUDIT = '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d'

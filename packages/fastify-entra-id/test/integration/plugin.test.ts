@@ -2,9 +2,9 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyError } from 'fastify'
-import { fastifyEntraId, requireScopes } from '../src/index.js'
-import { requestSerializer } from '../src/log/index.js'
-import { bearer, buildApp, logSink, withIssuer } from './helpers.js'
+import { fastifyEntraId, requireScopes } from '../../src/index.js'
+import { requestSerializer } from '../../src/log/index.js'
+import { bearer, buildApp, logSink, withIssuer } from '../helpers.js'
 
 describe('the plugin in a Fastify app', () => {
   it('leaves request.auth null on routes that do not authenticate', () => withIssuer(async (issuer) => {

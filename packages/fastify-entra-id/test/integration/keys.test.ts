@@ -6,9 +6,9 @@ import type { KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { EntraTokenVerifier, KeySetFetchError, KeysUnavailableError } from '../src/index.js'
-import type { IssuerBehaviour } from '../src/testing/index.js'
-import { Signal, bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from './helpers.js'
+import { EntraTokenVerifier, KeySetFetchError, KeysUnavailableError } from '../../src/index.js'
+import type { IssuerBehaviour } from '../../src/testing/index.js'
+import { Signal, bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from '../helpers.js'
 
 /** Freezes `Date` (jose's clock and the verifier's) at now, for the test to move. */
 function freezeDate(t: TestContext): { advance: (ms: number) => void } {
