@@ -43,6 +43,26 @@ export function readBearerToken(source: BearerSource, realm?: string): string {
       value = trimWhitespace(raw[i + 1] as string)
     }
   }
+  return tokenOf(value, options)
+}
+
+/**
+ * Reads the bearer token from one `Authorization` header value, for a server that has only the parsed header
+ * (`request.headers.authorization`), by the rules of {@link readBearerToken}. Prefer `readBearerToken` with the
+ * raw headers where they exist: only they show a second `Authorization` header, which Node's parsed `headers` drop.
+ *
+ * @param value - the header's value; `undefined` when the request has none.
+ * @param realm - the `realm` of the refusal's challenge. Default `"api"`.
+ * @returns the token.
+ * @throws {@link MissingTokenError} (401) without a value or with another scheme.
+ * @throws {@link InvalidRequestError} (400) for `Bearer` with no token or more than one.
+ */
+export function bearerTokenFromHeader(value: string | undefined, realm?: string): string {
+  const options = realm === undefined ? NO_REALM : { realm }
+  return tokenOf(value === undefined ? undefined : trimWhitespace(value), options)
+}
+
+function tokenOf(value: string | undefined, options: { realm?: string }): string {
   if (value === undefined || value === '') throw new MissingTokenError(options)
   if (value.length < SCHEME.length || value.slice(0, SCHEME.length).toLowerCase() !== SCHEME) {
     // Another scheme (Basic, Negotiate...): no bearer credentials at all (RFC 6750 §3.1).
