@@ -23,8 +23,7 @@ async function loadExample(dir: string): Promise<CreateApi> {
   // .mts: an ES module wherever it is written, so it shares this test's module instances (EntraAuthError).
   const file = join(dir, 'node-http-example.mts')
   await writeFile(file, block
-    .replaceAll('\'fastify-entra-id\'', `'${source('index.ts')}'`)
-    .replaceAll('\'fastify-entra-id/transport\'', `'${source('core/transport/bearer.ts')}'`))
+    .replaceAll('\'fastify-entra-id/core\'', `'${source('core/index.ts')}'`))
   return ((await import(pathToFileURL(file).href)) as { createApi: CreateApi }).createApi
 }
 

@@ -20,9 +20,11 @@ const RANKS: Readonly<Record<string, number>> = {
   'core/verification': 5,
   'core/authorization': 6,
   metadata: 6,
-  fastify: 7,
-  openapi: 8,
-  downstream: 8
+  // The framework-free entry, core/index.ts: above everything it gathers, below what builds on Fastify.
+  core: 7,
+  fastify: 8,
+  openapi: 9,
+  downstream: 9
 }
 
 // What runs without Fastify: everything but the adapter and the subpaths built on it. The MCP SDK's verifier, a
@@ -68,7 +70,7 @@ function parse(path: string): SourceFile {
 function folderOf(file: string): string {
   const parts = file.split('/')
   if (parts.length === 1) return '.'
-  return parts[0] === 'core' ? `core/${parts[1] ?? ''}` : parts[0] ?? '.'
+  return parts[0] === 'core' && parts.length > 2 ? `core/${parts[1] ?? ''}` : parts[0] ?? '.'
 }
 
 const files = sources().map(parse)

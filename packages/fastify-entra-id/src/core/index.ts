@@ -1,0 +1,62 @@
+/**
+ * `fastify-entra-id/core`: Entra ID access-token verification without Fastify. Read the bearer token off a
+ * request ({@link readBearerToken}, {@link bearerTokenFromHeader}), verify it and get the caller
+ * ({@link EntraTokenVerifier}), and answer a refusal with its status and RFC 6750 challenge (an
+ * {@link EntraAuthError}'s `statusCode` and `headers`, or {@link bearerChallenge}). Nothing under this entry
+ * imports Fastify: a `node:http` server, another framework's adapter or an MCP server's token verifier use it
+ * as it is, and the Fastify plugin is a thin adapter over it.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { EntraAuthError, EntraTokenVerifier, readBearerToken } from 'fastify-entra-id/core'
+ *
+ * const verifier = EntraTokenVerifier.create({ tenantId: process.env.AZURE_TENANT_ID ?? '', clientId: process.env.AZURE_CLIENT_ID ?? '' })
+ * createServer((req, res) => {
+ *   verifier.verify(readBearerToken(req)).then(
+ *     (caller) => res.end(JSON.stringify({ oid: caller.objectId })),
+ *     (error: unknown) => {
+ *       const refusal = error instanceof EntraAuthError ? error : undefined
+ *       res.writeHead(refusal?.statusCode ?? 500, refusal?.headers ?? {}).end()
+ *     })
+ * }).listen(8080)
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { EntraTokenVerifier } from './verification/verifier.js'
+export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './options/options.js'
+export type { TokenCacheOptions, TokenCacheStats } from './token-cache/token-cache.js'
+export type { EntraAccessTokenClaims, EntraIdentity } from './identity/identity.js'
+export { readBearerToken, bearerTokenFromHeader } from './transport/bearer.js'
+export type { BearerSource } from './transport/bearer.js'
+export { bearerChallenge } from './errors/challenge.js'
+export {
+  EntraAuthError,
+  MissingTokenError,
+  InvalidRequestError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  InsufficientClaimsError,
+  AccessDeniedError,
+  KeysUnavailableError,
+  DownstreamUnavailableError,
+  TenantLookupError,
+  EntraConfigError,
+  EntraUsageError
+} from './errors/errors.js'
+export type {
+  AccessDeniedCode,
+  BearerErrorCode,
+  EntraAuthErrorCode,
+  EntraAuthErrorOptions,
+  EntraUsageErrorCode,
+  InsufficientClaimsErrorOptions,
+  InvalidTokenCode,
+  RefusalDetails
+} from './errors/errors.js'
+export { DiscoveryError } from './keys/discovery.js'
+export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './keys/discovery.js'
+export { KeySetFetchError } from './keys/key-set.js'
+export { KEY_SET_CHANNEL } from './keys/diagnostics.js'
+export type { KeySetEvent } from './keys/diagnostics.js'
