@@ -1,5 +1,5 @@
 import { requireByCallerType } from 'fastify-entra-id'
-import type { EntraGuard } from 'fastify-entra-id'
+import type { EntraHook } from 'fastify-entra-id'
 
 /**
  * A route for users with delegated `scope`, or applications with the app role `role`. Delegated tokens must carry
@@ -8,6 +8,6 @@ import type { EntraGuard } from 'fastify-entra-id'
  *
  * The OpenAPI document says so by itself: fastify-entra-id/openapi reads the guard (see plugins/openapi.ts).
  */
-export function userScopeOrAppRole(scope: string, role: string): EntraGuard {
+export function userScopeOrAppRole(scope: string, role: string): EntraHook {
   return requireByCallerType({ user: { scopes: scope }, app: { roles: role } })
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { requireAuth } from 'fastify-entra-id'
+import { identityOf } from 'fastify-entra-id'
 import { HttpError } from '../http/http-errors.js'
 import type { Owner, OwnerFilter } from '../store/store.js'
 
@@ -20,7 +20,7 @@ export interface Caller {
  * token without `oid`.
  */
 export function callerOf(request: FastifyRequest): Caller {
-  const identity = requireAuth(request)
+  const identity = identityOf(request)
   if (identity.objectId === null) {
     // Entra puts `oid` in every access token; a token without it cannot own anything.
     throw new HttpError(403, 'TODO_NO_OWNER', 'The access token has no oid claim, so it cannot own todos')

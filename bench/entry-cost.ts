@@ -3,7 +3,7 @@
 // script keeps alive, so they are not counted). With entries kept as off-heap records this is near 0; the figure
 // of the old on-heap entries (1,497 bytes per identity) is what HOT_OVERHEAD_BYTES, the hot tier's estimate, uses.
 import { openFixture } from './fixture.js'
-import { EntraTokenVerifier } from 'fastify-entra-id'
+import { EntraTokenVerifier } from 'fastify-entra-id/core'
 const gc = (globalThis as { gc?: () => void }).gc as () => void
 if (typeof (globalThis as { gc?: unknown }).gc !== 'function') throw new Error('run with node --expose-gc')
 const fixture = await openFixture(10_000, () => {})

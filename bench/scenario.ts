@@ -1,7 +1,7 @@
 // One load scenario over every server: all servers start, each is checked (valid token 200, forged token 401)
 // and warmed up, then measured in rounds; within a round the servers take turns (in a rotating order), so that
 // drift of the machine hits all of them alike.
-import type { TokenCacheStats } from 'fastify-entra-id'
+import type { TokenCacheStats } from 'fastify-entra-id/core'
 import type { ServerSpec } from './catalog.js'
 import { applyLoad } from './load.js'
 import type { LoadResult, TokenFeed } from './load.js'

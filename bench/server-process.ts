@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import type { TokenCacheStats } from 'fastify-entra-id'
+import type { TokenCacheStats } from 'fastify-entra-id/core'
 import type { ServerSpec } from './catalog.js'
 import type { BenchServerConfig, ChildMessage, ParentMessage } from './servers/harness.js'
 

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import fastifyEntraId, { EntraConfigError } from 'fastify-entra-id'
-import type { EntraGuard, EntraHook, EntraIdPluginOptions } from 'fastify-entra-id'
+import type { EntraHook, EntraIdPluginOptions } from 'fastify-entra-id'
 import type { FastifyInstance } from 'fastify'
 import { userScopeOrAppRole } from '../auth/access.js'
 import { ConfigError } from '../config/config-error.js'
@@ -35,9 +35,9 @@ export interface AuthSettings {
 /** Who may call what: one hook per kind of route, which the OpenAPI document describes from the hook itself. */
 export interface Access {
   /** Users with the read scope, applications with the read-all app role. */
-  readonly read: EntraGuard
+  readonly read: EntraHook
   /** Users with the write scope, applications with the write-all app role. */
-  readonly write: EntraGuard
+  readonly write: EntraHook
   /** Any valid access token for this API. */
   readonly anyToken: EntraHook
 }

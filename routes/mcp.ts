@@ -1,7 +1,7 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { requireAuthContext, requireGroups } from 'fastify-entra-id'
-import type { EntraGuard } from 'fastify-entra-id'
+import type { EntraHook } from 'fastify-entra-id'
 import { callerOf } from '../auth/caller.js'
 import { ConfigError } from '../config/config-error.js'
 import { HttpError } from '../http/http-errors.js'
@@ -60,7 +60,7 @@ export default function mcp(app: FastifyInstance, _options: unknown, done: (erro
   // The guards of each kind of tool: the REST routes' (routes/todos.ts), so a tool and its route agree.
   const groups = c.AUTH_REQUIRED_GROUPS === undefined ? [] : [requireGroups({ anyOf: list(c.AUTH_REQUIRED_GROUPS) }, { appOnly: 'allow' })]
   const { read, write } = app.access
-  const guards: Readonly<Record<typeof TOOL_ACCESS[ToolName], readonly EntraGuard[]>> = {
+  const guards: Readonly<Record<typeof TOOL_ACCESS[ToolName], readonly EntraHook[]>> = {
     read: [read, ...groups],
     write: [write, ...groups],
     delete: [write, ...groups, ...(c.AUTH_DELETE_AUTH_CONTEXT === undefined ? [] : [requireAuthContext(c.AUTH_DELETE_AUTH_CONTEXT, { appOnly: 'allow' })])]

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { requireAuth } from 'fastify-entra-id'
+import { identityOf } from 'fastify-entra-id'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { MeSchema, ProfileSchema } from '../schemas/me.js'
 import { ErrorSchema } from '../schemas/errors.js'
@@ -19,7 +19,7 @@ export default function me(fastify: FastifyInstance, _options: unknown, done: (e
       response: { 200: MeSchema }
     }
   }, (request) => {
-    const identity = requireAuth(request)
+    const identity = identityOf(request)
     return {
       oid: identity.objectId,
       tid: identity.tenantId,

@@ -3,7 +3,7 @@
 // from servers with a verified-token cache, its counters).
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import type { TokenCacheStats } from 'fastify-entra-id'
+import type { TokenCacheStats } from 'fastify-entra-id/core'
 
 /** The issuer every server trusts, handed over by bench/run.ts in the `BENCH_SERVER_CONFIG` environment variable. */
 export interface BenchServerConfig {

@@ -1,74 +1,34 @@
 /**
- * fastify-entra-id: protect a Fastify 5 API with Microsoft Entra ID (Azure AD) bearer access tokens.
+ * fastify-entra-id: protect a Fastify 5 API with Microsoft Entra ID (Azure AD) bearer access tokens. The root
+ * entry is what a Fastify application needs: the plugin, the guards, the accessor of the verified caller, and the
+ * errors it may catch or throw, with their codes. The verifier on its own, without Fastify, is
+ * `fastify-entra-id/core`; OpenAPI documentation is `fastify-entra-id/openapi`; logging helpers,
+ * `fastify-entra-id/log`; calls on the caller's behalf, `fastify-entra-id/downstream`; a local issuer for tests,
+ * `fastify-entra-id/testing`.
  *
  * @packageDocumentation
  */
 import { fastifyEntraId } from './fastify/plugin.js'
-import * as transport from './core/transport/bearer.js'
-import * as log from './log/index.js'
 
+// The plugin and what it adds to Fastify.
 export { fastifyEntraId }
 export default fastifyEntraId
 export type { EntraIdDecorator, EntraIdPluginOptions } from './fastify/decorator.js'
 export type { EntraHook } from './fastify/dual-hook.js'
-export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './core/options/options.js'
-export { DiscoveryError } from './core/keys/discovery.js'
-export { KeySetFetchError } from './core/keys/key-set.js'
-export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './core/keys/discovery.js'
-export type { TokenCacheOptions, TokenCacheStats } from './core/token-cache/token-cache.js'
-export type { EntraAccessTokenClaims, EntraIdentity } from './core/identity/identity.js'
-export { EntraTokenVerifier } from './core/verification/verifier.js'
+export type { EntraIdentity } from './core/identity/identity.js'
+
+// Guards: route hooks that authenticate and decide what the caller may do.
 export { requireScopes, requireRoles, requireScopesOrRoles, requireByCallerType } from './fastify/guards.js'
-export type { CallerRequirement, EntraGuard } from './fastify/guards.js'
-export { requireAuthContext, canHandleClaimsChallenges } from './fastify/auth-context.js'
+export type { CallerRequirement } from './fastify/guards.js'
+export { requireAuthContext } from './fastify/auth-context.js'
 export type { AuthContextOptions } from './fastify/auth-context.js'
 export { requireClaim, requireGroups, requireClaimCheck, requireMember } from './fastify/claim-guards.js'
-export type { ClaimGuardOptions, ClaimRequirement } from './fastify/claim-guards.js'
-export type { CompiledRequirement, Requirement } from './core/authorization/requirements.js'
-export { describeGuard } from './core/authorization/guard-description.js'
-export type { ProtectedResourceOptions } from './metadata/protected-resource.js'
-export type { AccessPath, GuardDescription } from './core/authorization/guard-description.js'
-export {
-  EntraAuthError,
-  MissingTokenError,
-  InvalidRequestError,
-  InvalidTokenError,
-  InsufficientScopeError,
-  InsufficientClaimsError,
-  AccessDeniedError,
-  KeysUnavailableError,
-  DownstreamUnavailableError,
-  TenantLookupError,
-  EntraConfigError,
-  EntraUsageError
-} from './core/errors/errors.js'
-export { bearerChallenge } from './core/errors/challenge.js'
-export type {
-  AccessDeniedCode,
-  BearerErrorCode,
-  EntraAuthErrorCode,
-  EntraAuthErrorOptions,
-  EntraUsageErrorCode,
-  InsufficientClaimsErrorOptions,
-  InvalidTokenCode,
-  RefusalDetails
-} from './core/errors/errors.js'
-export { requireAuth } from './fastify/require-auth.js'
-export { KEY_SET_CHANNEL } from './core/keys/diagnostics.js'
-export type { KeySetEvent } from './core/keys/diagnostics.js'
+export type { ClaimGuardOptions } from './fastify/claim-guards.js'
+export type { Requirement } from './core/authorization/requirements.js'
 
-/** @deprecated Import it from `fastify-entra-id/transport`; this root re-export will be removed. */
-export const readBearerToken: typeof transport.readBearerToken = transport.readBearerToken
-/** @deprecated Import it from `fastify-entra-id/transport`; this root re-export will be removed. */
-export type BearerSource = transport.BearerSource
+// The accessor of the verified caller, for handlers.
+export { identityOf } from './fastify/identity-of.js'
 
-/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
-export const requestSerializer: typeof log.requestSerializer = log.requestSerializer
-/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
-export const redactUrl: typeof log.redactUrl = log.redactUrl
-/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
-export const redactedQueryParams: typeof log.redactedQueryParams = log.redactedQueryParams
-/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
-export const authorizationRedactPaths: typeof log.authorizationRedactPaths = log.authorizationRedactPaths
-/** @deprecated Import it from `fastify-entra-id/log`; this root re-export will be removed. */
-export type SerializableRequest = log.SerializableRequest
+// Errors: refusals by stable code (the other refusal classes are in fastify-entra-id/core).
+export { EntraAuthError, InsufficientScopeError, EntraConfigError, EntraUsageError } from './core/errors/errors.js'
+export type { EntraAuthErrorCode } from './core/errors/errors.js'

@@ -5,8 +5,8 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fastifyEntraId } from '../src/index.js'
 import type { EntraIdPluginOptions } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
-import { KEY_SET_CHANNEL } from '../src/index.js'
-import type { KeySetEvent } from '../src/index.js'
+import { KEY_SET_CHANNEL } from '../src/core/index.js'
+import type { KeySetEvent } from '../src/core/index.js'
 import type { TestIssuer, TestIssuerOptions } from '../src/testing/index.js'
 
 /** Options of {@link buildApp}: plugin options on top of the issuer's defaults. */

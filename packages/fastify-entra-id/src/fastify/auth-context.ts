@@ -1,7 +1,8 @@
 import { AccessDeniedError, EntraConfigError, InsufficientClaimsError } from '../core/errors/errors.js'
-import type { EntraIdentity } from '../core/identity/identity.js'
+import { canHandleClaimsChallenges } from '../core/identity/client-capabilities.js'
+import { authorizeEndpoint } from '../util/entra-urls.js'
 import { makeGuard } from './guard-hook.js'
-import type { EntraGuard } from './guard-hook.js'
+import type { EntraHook } from './dual-hook.js'
 
 // Entra's authentication-context IDs: c1 to c99 (Conditional Access, "Authentication context").
 const AUTH_CONTEXT_ID = /^c(?:[1-9]|[1-9][0-9])$/
@@ -32,7 +33,7 @@ export interface AuthContextOptions {
  * ```
  * @throws {@link EntraConfigError} when `id` is not `c1`..`c99`, or `options.appOnly` is neither value.
  */
-export function requireAuthContext(id: string, options: AuthContextOptions = {}): EntraGuard {
+export function requireAuthContext(id: string, options: AuthContextOptions = {}): EntraHook {
   if (typeof id !== 'string' || !AUTH_CONTEXT_ID.test(id)) {
     throw new EntraConfigError('authContext', 'must be an authentication context ID, "c1" to "c99"')
   }
@@ -52,20 +53,4 @@ export function requireAuthContext(id: string, options: AuthContextOptions = {})
       ? `This operation needs authentication context ${id}, which only a user's sign-in can satisfy`
       : `This operation needs authentication context ${id}; the client cannot be challenged for it (it does not declare the cp1 capability), so sign in with it first`)
   }, { user: [{}], app: appOnly === 'allow' ? [{}] : [], conditions: [`authentication context ${id}${appOnly === 'allow' ? ' (users)' : ''}`] })
-}
-
-/**
- * True when the calling application declared the `cp1` client capability (`xms_cc`, a string or an array, any
- * case): it can handle claims challenges. Entra sends `xms_cc` only to an API whose app registration requests that
- * optional claim (manifest: `optionalClaims.accessToken: [{ "name": "xms_cc" }]`); without it, this is always false.
- */
-export function canHandleClaimsChallenges(identity: EntraIdentity): boolean {
-  const cc = identity.claims.xms_cc
-  if (typeof cc === 'string') return cc.toLowerCase() === 'cp1'
-  return Array.isArray(cc) && cc.some((c) => typeof c === 'string' && c.toLowerCase() === 'cp1')
-}
-
-/** The v2 authorization endpoint of the caller's tenant, where a claims challenge sends the user. */
-export function authorizeEndpoint(authorityHost: string, tenantId: string): string {
-  return `${authorityHost}/${tenantId}/oauth2/v2.0/authorize`
 }

@@ -1,15 +1,12 @@
 import { AccessDeniedError, EntraConfigError } from '../core/errors/errors.js'
 import type { EntraAccessTokenClaims } from '../core/identity/identity.js'
 import { makeGuard } from './guard-hook.js'
-import type { EntraGuard } from './guard-hook.js'
+import type { EntraHook } from './dual-hook.js'
 import { compileRequirement } from '../core/authorization/requirements.js'
+import type { Requirement } from '../core/authorization/requirements.js'
 
-/**
- * Values one claim must hold: `{ anyOf: [...] }` at least one, `{ allOf: [...] }` every one; a single string is
- * short for `{ anyOf: [value] }`. Values compare whole and case-sensitively with the claim's value (a string) or
- * its entries (an array of strings); a claim of any other type holds nothing.
- */
-export type ClaimRequirement = string | { readonly anyOf: readonly string[] } | { readonly allOf: readonly string[] }
+// A claim's values are a Requirement, as scopes and roles are: they compare whole and case-sensitively with the
+// claim's value (a string) or its entries (an array of strings); a claim of any other type holds nothing.
 
 /** Options of {@link requireClaim} and {@link requireGroups}. */
 export interface ClaimGuardOptions {
@@ -42,7 +39,7 @@ const CLAIM_VALUE = /^[\x20\x21\x23-\x5b\x5d-\x7e\u00a0-\uffff]{1,256}$/
  * ```
  * @throws {@link EntraConfigError} when built with a bad claim name, requirement or option.
  */
-export function requireClaim(claim: string, requirement: ClaimRequirement, options: ClaimGuardOptions = {}): EntraGuard {
+export function requireClaim(claim: string, requirement: Requirement, options: ClaimGuardOptions = {}): EntraHook {
   if (typeof claim !== 'string' || !CLAIM_NAME.test(claim)) {
     throw new EntraConfigError('claim', 'must be a claim name: 1 to 128 printable ASCII characters without spaces')
   }
@@ -71,7 +68,7 @@ export function requireClaim(claim: string, requirement: ClaimRequirement, optio
  * app.get('/reports', { onRequest: requireGroups({ anyOf: [financeGroupId, auditGroupId] }) }, handler)
  * ```
  */
-export function requireGroups(requirement: ClaimRequirement, options: ClaimGuardOptions = {}): EntraGuard {
+export function requireGroups(requirement: Requirement, options: ClaimGuardOptions = {}): EntraHook {
   return requireClaim('groups', requirement, options)
 }
 
@@ -88,7 +85,7 @@ export function requireGroups(requirement: ClaimRequirement, options: ClaimGuard
  * @throws {@link EntraConfigError} when `check` is not a function, or `description` is not 1 to 256 printable
  *   characters without quotes.
  */
-export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boolean, description: string): EntraGuard {
+export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boolean, description: string): EntraHook {
   if (typeof check !== 'function') throw new EntraConfigError('check', 'must be a function of the claims returning true to let the caller through')
   if (typeof description !== 'string' || !CLAIM_VALUE.test(description)) {
     throw new EntraConfigError('description', 'must say what is required: 1 to 256 printable characters without quotes')
@@ -112,7 +109,7 @@ export function requireClaimCheck(check: (claims: EntraAccessTokenClaims) => boo
  * app.get('/directory', { onRequest: [requireScopes('Directory.Read'), requireMember()] }, handler)
  * ```
  */
-export function requireMember(): EntraGuard {
+export function requireMember(): EntraHook {
   return makeGuard((identity) => identity.accountType === 'guest' ? guestRefusal() : null,
     { user: [{}], app: [{}], conditions: ['no guest accounts'] })
 }

@@ -14,7 +14,6 @@ import type { EntraIdDecorator } from './decorator.js'
  * is read (a `preHandler` works too, after parsing and validation). When the request has not been authenticated
  * yet, the guard authenticates it first, so a guard alone protects a route.
  */
-export type EntraGuard = EntraHook
 
 /**
  * A guard's rule, given the caller and the plugin that verified it (its options, e.g. where callers sign in):
@@ -28,7 +27,7 @@ export type Decide = (identity: EntraIdentity, entraId: EntraIdDecorator) => Ent
  * request already authenticated; else the guard authenticates first, in callback form under Fastify so that a
  * cached token is decided without a promise.
  */
-export function makeGuard(decide: Decide, access: Pick<GuardDescription, 'user' | 'app'> & Partial<GuardDescription>): EntraGuard {
+export function makeGuard(decide: Decide, access: Pick<GuardDescription, 'user' | 'app'> & Partial<GuardDescription>): EntraHook {
   function refusalOf(request: FastifyRequest, reply: FastifyReply): EntraAuthError | undefined {
     const entraId = request.server.entraId
     // The decorator itself, not an object made for the call: a guard runs on every request of its routes.

@@ -2,10 +2,9 @@ import { compileRequirement, describe, satisfies } from '../core/authorization/r
 import type { CompiledRequirement, Requirement } from '../core/authorization/requirements.js'
 import { EntraConfigError, InsufficientScopeError } from '../core/errors/errors.js'
 import { makeGuard } from './guard-hook.js'
-import type { EntraGuard } from './guard-hook.js'
+import type { EntraHook } from './dual-hook.js'
 import type { AccessPath } from '../core/authorization/guard-description.js'
 
-export type { EntraGuard }
 
 /** What {@link requireByCallerType} asks of one kind of caller. Both parts, when given, must hold. */
 export interface CallerRequirement {
@@ -25,7 +24,7 @@ export interface CallerRequirement {
  * ```
  * @throws {@link EntraConfigError} when built with a bad requirement.
  */
-export function requireScopes(scopes: Requirement): EntraGuard {
+export function requireScopes(scopes: Requirement): EntraHook {
   const required = compileRequirement(scopes, 'scopes')
   return makeGuard((identity) => satisfies(identity.scopes, required)
     ? null
@@ -42,7 +41,7 @@ export function requireScopes(scopes: Requirement): EntraGuard {
  * ```
  * @throws {@link EntraConfigError} when built with a bad requirement.
  */
-export function requireRoles(roles: Requirement): EntraGuard {
+export function requireRoles(roles: Requirement): EntraHook {
   const required = compileRequirement(roles, 'roles')
   return makeGuard((identity) => satisfies(identity.roles, required)
     ? null
@@ -60,7 +59,7 @@ export function requireRoles(roles: Requirement): EntraGuard {
  * ```
  * @throws {@link EntraConfigError} when built with a bad requirement or without both parts.
  */
-export function requireScopesOrRoles(options: { readonly scopes: Requirement, readonly roles: Requirement }): EntraGuard {
+export function requireScopesOrRoles(options: { readonly scopes: Requirement, readonly roles: Requirement }): EntraHook {
   if (options === null || typeof options !== 'object') throw new EntraConfigError('options', 'must be { scopes, roles }')
   const scopes = compileRequirement(options.scopes, 'scopes')
   const roles = compileRequirement(options.roles, 'roles')
@@ -82,7 +81,7 @@ export function requireScopesOrRoles(options: { readonly scopes: Requirement, re
  * ```
  * @throws {@link EntraConfigError} when built with a bad requirement, or with neither `user` nor `app`.
  */
-export function requireByCallerType(options: { readonly user?: CallerRequirement, readonly app?: CallerRequirement }): EntraGuard {
+export function requireByCallerType(options: { readonly user?: CallerRequirement, readonly app?: CallerRequirement }): EntraHook {
   if (options === null || typeof options !== 'object' || (options.user === undefined && options.app === undefined)) {
     throw new EntraConfigError('options', 'must have a "user" or an "app" requirement (or both)')
   }

@@ -297,3 +297,7 @@ function withFlowScopes(document: Document, scheme: string, scopePrefix: string,
     }
   } as Document
 }
+
+// What each guard requires, as the OpenAPI document describes it (also for documentation of your own).
+export { describeGuard } from '../core/authorization/guard-description.js'
+export type { AccessPath, GuardDescription } from '../core/authorization/guard-description.js'

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { EntraConfigError, EntraTokenVerifier } from '../../src/index.js'
+import { EntraConfigError } from '../../src/index.js'
+import { EntraTokenVerifier } from '../../src/core/index.js'
 import { bearer, buildApp, outcome, withIssuer } from '../helpers.js'
 
 // Entra signs the tokens of an application with a claims-mapping policy with keys it publishes only at

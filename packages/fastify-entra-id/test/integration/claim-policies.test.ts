@@ -2,17 +2,9 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import {
-  EntraConfigError,
-  describeGuard,
-  fastifyEntraId,
-  requireClaim,
-  requireClaimCheck,
-  requireGroups,
-  requireMember,
-  requireScopes
-} from '../../src/index.js'
-import type { ClaimRequirement } from '../../src/index.js'
+import { EntraConfigError, fastifyEntraId, requireClaim, requireClaimCheck, requireGroups, requireMember, requireScopes } from '../../src/index.js'
+import { describeGuard } from '../../src/openapi/index.js'
+import type { Requirement } from '../../src/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 import { bearer, entraApp, outcome } from '../helpers.js'
@@ -133,7 +125,7 @@ describe('claim policies', () => {
       [() => requireClaim('has space', 'x'), 'claim'],
       [() => requireClaim('groups', ''), 'requirement'],
       [() => requireClaim('groups', { anyOf: [] }), 'requirement'],
-      [() => requireClaim('groups', JSON.parse('{ "anyOf": ["a"], "allOf": ["b"] }') as ClaimRequirement), 'requirement'],
+      [() => requireClaim('groups', JSON.parse('{ "anyOf": ["a"], "allOf": ["b"] }') as Requirement), 'requirement'],
       [() => requireClaim('groups', { anyOf: ['say "hi"'] }), 'requirement'],
       [() => requireGroups(42 as unknown as string), 'requirement'],
       [() => requireClaimCheck('x' as unknown as () => boolean, 'd'), 'check'],

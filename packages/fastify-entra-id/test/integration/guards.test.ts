@@ -2,16 +2,8 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import {
-  EntraConfigError,
-  describeGuard,
-  fastifyEntraId,
-  requireAuth,
-  requireByCallerType,
-  requireRoles,
-  requireScopes,
-  requireScopesOrRoles
-} from '../../src/index.js'
+import { EntraConfigError, fastifyEntraId, identityOf, requireByCallerType, requireRoles, requireScopes, requireScopesOrRoles } from '../../src/index.js'
+import { describeGuard } from '../../src/openapi/index.js'
 import type { Requirement } from '../../src/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
@@ -168,14 +160,14 @@ describe('guard factories check their arguments when built', () => {
   }
 })
 
-describe('requireAuth', () => {
+describe('identityOf', () => {
   it('returns the verified caller behind a guard, and fails with a 500 naming the bug on a route that does not authenticate', async () => {
     const issuer = await startTestIssuer()
     const app = Fastify()
     try {
       await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
-      app.get('/guarded', { onRequest: requireScopes('Todo.Read') }, (request) => ({ oid: requireAuth(request).objectId }))
-      app.get('/open', (request) => ({ oid: requireAuth(request).objectId }))
+      app.get('/guarded', { onRequest: requireScopes('Todo.Read') }, (request) => ({ oid: identityOf(request).objectId }))
+      app.get('/open', (request) => ({ oid: identityOf(request).objectId }))
       const token = await issuer.mint({ scopes: ['Todo.Read'], claims: { oid: 'alice-oid' } })
       const guarded = await app.inject({ url: '/guarded', headers: bearer(token) })
       assert.deepEqual([guarded.statusCode, guarded.json()], [200, { oid: 'alice-oid' }])

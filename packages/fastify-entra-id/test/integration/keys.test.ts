@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { EntraTokenVerifier, KeySetFetchError, KeysUnavailableError } from '../../src/index.js'
+import { EntraTokenVerifier, KeySetFetchError, KeysUnavailableError } from '../../src/core/index.js'
 import type { IssuerBehaviour } from '../../src/testing/index.js'
 import { Signal, bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from '../helpers.js'
 

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { EntraTokenVerifier } from '../../src/index.js'
+import { EntraTokenVerifier } from '../../src/core/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 

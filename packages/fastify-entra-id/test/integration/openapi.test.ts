@@ -5,22 +5,11 @@ import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger'
 import { validate } from '@readme/openapi-parser'
-import {
-  EntraConfigError,
-  EntraUsageError,
-  fastifyEntraId,
-  requireAuthContext,
-  requireByCallerType,
-  requireGroups,
-  requireMember,
-  requireRoles,
-  requireScopes,
-  requireScopesOrRoles
-} from '../../src/index.js'
+import { EntraConfigError, EntraUsageError, fastifyEntraId, requireAuthContext, requireByCallerType, requireGroups, requireMember, requireRoles, requireScopes, requireScopesOrRoles } from '../../src/index.js'
 import { withEntraIdSecurity } from '../../src/openapi/index.js'
 import type { EntraIdOpenApiOptions } from '../../src/openapi/index.js'
 import { accessSentence, routeAccess, securityOf } from '../../src/openapi/route-access.js'
-import type { GuardDescription } from '../../src/index.js'
+import type { GuardDescription } from '../../src/openapi/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
-import { describeGuard, requireAuth, requireScopes } from '../../src/index.js'
+import { identityOf, requireScopes } from '../../src/index.js'
+import { describeGuard } from '../../src/openapi/index.js'
 import type { EntraIdentity } from '../../src/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
@@ -23,8 +24,8 @@ describe('authenticateOptional', () => {
       return auth === null ? { items: ['public'] } : { items: ['public', 'yours'], for: auth.objectId }
     })
     app.get('/mine', { onRequest: requireScopes('Todo.Read') }, (request) => {
-      // Behind authenticate or a guard: requireAuth gives the identity, typed non-null.
-      const auth: EntraIdentity = requireAuth(request)
+      // Behind authenticate or a guard: identityOf gives the identity, typed non-null.
+      const auth: EntraIdentity = identityOf(request)
       return { for: auth.objectId }
     })
     await app.ready()

@@ -2,16 +2,9 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import {
-  EntraConfigError,
-  InsufficientClaimsError,
-  canHandleClaimsChallenges,
-  describeGuard,
-  fastifyEntraId,
-  requireAuth,
-  requireAuthContext,
-  requireScopes
-} from '../../src/index.js'
+import { EntraConfigError, fastifyEntraId, identityOf, requireAuthContext, requireScopes } from '../../src/index.js'
+import { InsufficientClaimsError, canHandleClaimsChallenges } from '../../src/core/index.js'
+import { describeGuard } from '../../src/openapi/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 import { bearer, entraApp } from '../helpers.js'
@@ -39,7 +32,7 @@ describe('authentication context (Conditional Access step-up)', () => {
   before(async () => {
     issuer = await startTestIssuer()
     app = await entraApp(issuer)
-    app.delete('/todos/:id', { preHandler: [requireScopes('Todo.Write'), requireAuthContext('c1')] }, (request) => ({ deletedBy: requireAuth(request).objectId }))
+    app.delete('/todos/:id', { preHandler: [requireScopes('Todo.Write'), requireAuthContext('c1')] }, (request) => ({ deletedBy: identityOf(request).objectId }))
     app.get('/c25', { onRequest: requireAuthContext('c25') }, () => ({ ok: true }))
     await app.ready()
   })

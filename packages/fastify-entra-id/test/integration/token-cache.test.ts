@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { EntraTokenVerifier, requireScopes } from '../../src/index.js'
+import { requireScopes } from '../../src/index.js'
+import { EntraTokenVerifier } from '../../src/core/index.js'
 import { TokenCache, resolveTokenCacheOptions } from '../../src/core/token-cache/token-cache.js'
 import { VerificationCounts, hashOf, mix } from '../../src/core/token-cache/verification-counts.js'
 import { bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from '../helpers.js'

@@ -4,8 +4,10 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify from 'fastify'
-import { EntraConfigError, EntraTokenVerifier, fastifyEntraId } from '../../src/index.js'
-import type { EntraIdOptions, EntraIdPluginOptions } from '../../src/index.js'
+import { EntraConfigError, fastifyEntraId } from '../../src/index.js'
+import { EntraTokenVerifier } from '../../src/core/index.js'
+import type { EntraIdPluginOptions } from '../../src/index.js'
+import type { EntraIdOptions } from '../../src/core/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 
