@@ -38,6 +38,7 @@ export async function buildApp(issuer: TestIssuer, options: AppOptions = {}): Pr
       scopes: [...auth.scopes],
       roles: [...auth.roles],
       isAppOnly: auth.isAppOnly,
+      callerType: auth.callerType,
       tokenVersion: auth.tokenVersion,
       expiresAt: auth.expiresAt.toISOString()
     }

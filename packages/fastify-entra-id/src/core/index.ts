@@ -27,7 +27,7 @@
 export { EntraTokenVerifier } from './verification/verifier.js'
 export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './options/options.js'
 export type { TokenCacheOptions, TokenCacheStats } from './token-cache/token-cache.js'
-export type { EntraAccessTokenClaims, EntraIdentity } from './identity/identity.js'
+export type { CallerType, EntraAccessTokenClaims, EntraIdentity } from './identity/identity.js'
 export { canHandleClaimsChallenges } from './identity/client-capabilities.js'
 export type { ProtectedResourceOptions } from '../metadata/protected-resource.js'
 export { readBearerToken, bearerTokenFromHeader } from './transport/bearer.js'

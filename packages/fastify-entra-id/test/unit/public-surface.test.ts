@@ -13,7 +13,7 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
     'Requirement', 'default', 'fastifyEntraId', 'identityOf', 'requireAuthContext', 'requireByCallerType', 'requireClaim',
     'requireClaimCheck', 'requireGroups', 'requireMember', 'requireRoles', 'requireScopes', 'requireScopesOrRoles'],
   './core': ['AccessDeniedCode', 'AccessDeniedError', 'B2cOptions', 'BearerErrorCode', 'BearerSource', 'DiscoveryError',
-    'DiscoveryErrorCode', 'DiscoveryErrorOptions', 'DiscoveryOption', 'DownstreamUnavailableError', 'EntraAccessTokenClaims',
+    'CallerType', 'DiscoveryErrorCode', 'DiscoveryErrorOptions', 'DiscoveryOption', 'DownstreamUnavailableError', 'EntraAccessTokenClaims',
     'EntraAuthError', 'EntraAuthErrorCode', 'EntraAuthErrorOptions', 'EntraConfigError', 'EntraIdOptions', 'EntraIdentity',
     'EntraTokenVerifier', 'EntraUsageError', 'EntraUsageErrorCode', 'InsufficientClaimsError', 'InsufficientClaimsErrorOptions',
     'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenCode', 'InvalidTokenError', 'KEY_SET_CHANNEL', 'KeySetEvent',

@@ -92,6 +92,12 @@ export interface EntraIdentity {
    * optional claim is absent, the token has no `scp` and its `oid` equals its `sub`.
    */
   readonly isAppOnly: boolean
+  /**
+   * The caller type: `user` (a delegated token, an application acting for a signed-in user) or `app` (an
+   * application acting as itself, {@link isAppOnly}). The one word the package uses for this distinction, as in
+   * `requireByCallerType`; agents' identities will be a third type.
+   */
+  readonly callerType: CallerType
   /** 1 or 2, from the verified issuer and `ver`. B2C: 2 (its v2.0 endpoints issued it; its `ver` says `"1.0"`). */
   readonly tokenVersion: TokenVersion
   /** When the token expires (`exp`). */
@@ -130,6 +136,9 @@ class FrozenSet implements ReadonlySet<string> {
 
 const EMPTY: ReadonlySet<string> = new FrozenSet([])
 
+/** The types of caller an identity can be: see {@link EntraIdentity.callerType}. */
+export type CallerType = 'user' | 'app'
+
 /** The verified caller: immutable, so one instance can serve every request that presents the same token. */
 class Identity implements EntraIdentity {
   readonly claims: EntraAccessTokenClaims
@@ -162,6 +171,11 @@ class Identity implements EntraIdentity {
     this.tokenVersion = tokenVersion
     this.accountType = this.isAppOnly ? null : b2c ? 'member' : accountTypeOf(claims)
     Object.freeze(this)
+  }
+
+  /** Read from {@link isAppOnly}, so cached identities carry nothing more. */
+  get callerType(): CallerType {
+    return this.isAppOnly ? 'app' : 'user'
   }
 
   /** A new Date on each read: a Date is mutable, and this identity is shared. */
