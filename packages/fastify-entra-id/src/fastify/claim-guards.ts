@@ -2,7 +2,7 @@ import { AccessDeniedError, EntraConfigError } from '../core/errors/errors.js'
 import type { EntraAccessTokenClaims } from '../core/identity/identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraHook } from './dual-hook.js'
-import { compileRequirement } from '../core/authorization/requirements.js'
+import { compileRequirement, describe, satisfies } from '../core/authorization/requirements.js'
 import type { Requirement } from '../core/authorization/requirements.js'
 
 // A claim's values are a Requirement, as scopes and roles are: they compare whole and case-sensitively with the
@@ -46,7 +46,7 @@ export function requireClaim(claim: string, requirement: Requirement, options: C
   const required = compileRequirement(requirement, 'requirement', checkValue)
   const appOnly = options.appOnly ?? 'check'
   if (appOnly !== 'check' && appOnly !== 'allow') throw new EntraConfigError('appOnly', 'must be "check" or "allow"')
-  const needs = `${claim}: ${required.values.length === 1 ? required.values[0] : `${required.match === 'anyOf' ? 'one of' : 'all of'} ${required.values.join(', ')}`}`
+  const needs = `${claim}: ${describe(required)}`
   return makeGuard((identity) => {
     if (appOnly === 'allow' && identity.isAppOnly) return null
     const claims = identity.claims
@@ -54,9 +54,7 @@ export function requireClaim(claim: string, requirement: Requirement, options: C
       return new AccessDeniedError('ENTRA_GROUPS_OVERAGE',
         'The user is in too many groups for the token to list them (groups overage), so this API cannot check group membership from the token; ask the API\'s owner to require an app role assigned to the group instead')
     }
-    const held = valuesOf(claims[claim])
-    const ok = required.match === 'anyOf' ? required.values.some((v) => held.includes(v)) : required.values.every((v) => held.includes(v))
-    return ok ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`)
+    return satisfies(valuesOf(claims[claim]), required) ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`)
   }, { user: [{}], app: [{}], conditions: [`claim ${needs}${appOnly === 'allow' ? ' (users)' : ''}`] })
 }
 
@@ -130,9 +128,10 @@ function hasGroupsOverage(claims: EntraAccessTokenClaims): boolean {
     (typeof names === 'object' && names !== null && Object.hasOwn(names, 'groups'))
 }
 
-function valuesOf(value: unknown): readonly unknown[] {
-  if (typeof value === 'string') return [value]
-  return Array.isArray(value) ? value : []
+/** A claim's values as a set of strings: its value (a string) or its string entries (an array); else none. */
+function valuesOf(value: unknown): ReadonlySet<string> {
+  if (typeof value === 'string') return new Set([value])
+  return Array.isArray(value) ? new Set(value.filter((v): v is string => typeof v === 'string')) : new Set()
 }
 
 function checkValue(value: unknown, argument: string): string {
