@@ -66,52 +66,6 @@ export interface EntraAccessTokenClaims {
 }
 
 /**
- * The verified caller, set as `request.auth` once the bearer token has been verified. Absent claims are `null`.
- */
-export interface EntraIdentity {
-  /** Every claim of the verified token. */
-  readonly claims: EntraAccessTokenClaims
-  /** `tid`: the caller's tenant. B2C: `tid`, else the tenant ID in the issuer (`https://{host}/{tenant ID}/v2.0/`). */
-  readonly tenantId: string
-  /** `oid`: the user's or service principal's object ID. B2C: `oid`, else `sub` (B2C's subject is the object ID). */
-  readonly objectId: string | null
-  /** `sub`. */
-  readonly subject: string | null
-  /** The calling application's client ID: `azp` (v2) or `appid` (v1). */
-  readonly clientAppId: string | null
-  /** `name`. */
-  readonly name: string | null
-  /** The user's sign-in name: `preferred_username` (v2), else `upn` or `unique_name` (v1). */
-  readonly username: string | null
-  /** Delegated scopes from `scp` (never from `roles`). */
-  readonly scopes: ReadonlySet<string>
-  /** App roles from `roles` (never from `scp`). */
-  readonly roles: ReadonlySet<string>
-  /**
-   * True for an application calling with its own identity (client credentials): `idtyp` is `app`, or, when that
-   * optional claim is absent, the token has no `scp` and its `oid` equals its `sub`.
-   */
-  readonly isAppOnly: boolean
-  /**
-   * The caller type: `user` (a delegated token, an application acting for a signed-in user) or `app` (an
-   * application acting as itself, {@link isAppOnly}). The one word the package uses for this distinction, as in
-   * `requireByCallerType`; agents' identities will be a third type.
-   */
-  readonly callerType: CallerType
-  /** 1 or 2, from the verified issuer and `ver`. B2C: 2 (its v2.0 endpoints issued it; its `ver` says `"1.0"`). */
-  readonly tokenVersion: TokenVersion
-  /** When the token expires (`exp`). */
-  readonly expiresAt: Date
-  /**
-   * Whether the user belongs to the tenant: `acct` (`0` member, `1` guest) when the app registration emits that
-   * optional claim; without it, `guest` when `idp` names another identity provider than the token's tenant (Entra
-   * sets `idp` only then) and `member` otherwise. `null` for app-only tokens. B2C: `member` (every user, local or
-   * signed in with a social account named by `idp`, is an account of the B2C tenant).
-   */
-  readonly accountType: 'member' | 'guest' | null
-}
-
-/**
  * A set that cannot be changed, even through a cast: identities are shared by every request that presents the
  * same token (see the token cache), so one request must not be able to grant another a scope.
  */
@@ -139,19 +93,43 @@ const EMPTY: ReadonlySet<string> = new FrozenSet([])
 /** The types of caller an identity can be: see {@link EntraIdentity.callerType}. */
 export type CallerType = 'user' | 'app'
 
-/** The verified caller: immutable, so one instance can serve every request that presents the same token. */
-class Identity implements EntraIdentity {
+/**
+ * The verified caller, set as `request.auth` once the bearer token has been verified. Absent claims are `null`.
+ * Immutable, so one instance serves every request that presents the same token. Exported as a type only:
+ * identities come from the verifier.
+ */
+class EntraIdentity {
+  /** Every claim of the verified token. */
   readonly claims: EntraAccessTokenClaims
+  /** `tid`: the caller's tenant. B2C: `tid`, else the tenant ID in the issuer (`https://{host}/{tenant ID}/v2.0/`). */
   readonly tenantId: string
+  /** `oid`: the user's or service principal's object ID. B2C: `oid`, else `sub` (B2C's subject is the object ID). */
   readonly objectId: string | null
+  /** `sub`. */
   readonly subject: string | null
+  /** The calling application's client ID: `azp` (v2) or `appid` (v1). */
   readonly clientAppId: string | null
+  /** `name`. */
   readonly name: string | null
+  /** The user's sign-in name: `preferred_username` (v2), else `upn` or `unique_name` (v1). */
   readonly username: string | null
+  /** Delegated scopes from `scp` (never from `roles`). */
   readonly scopes: ReadonlySet<string>
+  /** App roles from `roles` (never from `scp`). */
   readonly roles: ReadonlySet<string>
+  /**
+   * True for an application calling with its own identity (client credentials): `idtyp` is `app`, or, when that
+   * optional claim is absent, the token has no `scp` and its `oid` equals its `sub`.
+   */
   readonly isAppOnly: boolean
+  /** 1 or 2, from the verified issuer and `ver`. B2C: 2 (its v2.0 endpoints issued it; its `ver` says `"1.0"`). */
   readonly tokenVersion: TokenVersion
+  /**
+   * Whether the user belongs to the tenant: `acct` (`0` member, `1` guest) when the app registration emits that
+   * optional claim; without it, `guest` when `idp` names another identity provider than the token's tenant (Entra
+   * sets `idp` only then) and `member` otherwise. `null` for app-only tokens. B2C: `member` (every user, local or
+   * signed in with a social account named by `idp`, is an account of the B2C tenant).
+   */
   readonly accountType: 'member' | 'guest' | null
 
   constructor(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant: string | undefined) {
@@ -173,13 +151,19 @@ class Identity implements EntraIdentity {
     Object.freeze(this)
   }
 
-  /** Read from {@link isAppOnly}, so cached identities carry nothing more. */
+  /**
+   * The caller type: `user` (a delegated token, an application acting for a signed-in user) or `app` (an
+   * application acting as itself, {@link isAppOnly}). The one word the package uses for this distinction, as in
+   * `requireByCallerType`; agents' identities will be a third type.
+   */
   get callerType(): CallerType {
+    // Read from isAppOnly, so cached identities carry nothing more.
     return this.isAppOnly ? 'app' : 'user'
   }
 
-  /** A new Date on each read: a Date is mutable, and this identity is shared. */
+  /** When the token expires (`exp`). */
   get expiresAt(): Date {
+    // A new Date on each read: a Date is mutable, and this identity is shared.
     return new Date(this.claims.exp * 1000)
   }
 }
@@ -189,7 +173,7 @@ class Identity implements EntraIdentity {
  * (the configured B2C tenant) makes it a B2C identity, see {@link EntraIdentity}.
  */
 export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant?: string): EntraIdentity {
-  return new Identity(claims, tokenVersion, b2cTenant)
+  return new EntraIdentity(claims, tokenVersion, b2cTenant)
 }
 
 // The tenant ID of a B2C issuer, `https://{host}/{tenant ID}/v2.0/`: the first path segment.
@@ -219,3 +203,5 @@ function deepFreeze<T>(value: T): T {
 function str(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null
 }
+
+export type { EntraIdentity }
