@@ -28,31 +28,17 @@ export type { CompiledRequirement, Requirement } from './core/authorization/requ
 export { describeGuard } from './core/authorization/guard-description.js'
 export type { ProtectedResourceOptions } from './metadata/protected-resource.js'
 export type { AccessPath, GuardDescription } from './core/authorization/guard-description.js'
-export {
-  EntraAuthError,
-  MissingTokenError,
-  InvalidRequestError,
-  InvalidTokenError,
-  InsufficientScopeError,
-  InsufficientClaimsError,
-  AccessDeniedError,
-  KeysUnavailableError,
-  DownstreamUnavailableError,
-  TenantLookupError,
-  EntraConfigError,
-  EntraUsageError
-} from './core/errors/errors.js'
+export { EntraAuthError } from './core/errors/auth-error.js'
+export { MissingTokenError, InvalidRequestError, InvalidTokenError, InsufficientScopeError, AccessDeniedError } from './core/errors/refusals.js'
+export { InsufficientClaimsError } from './core/errors/claims-challenge.js'
+export { KeysUnavailableError, DownstreamUnavailableError, TenantLookupError } from './core/errors/unavailable.js'
+export { EntraConfigError } from './util/config-error.js'
+export { EntraUsageError } from './core/errors/usage-error.js'
 export { bearerChallenge } from './core/errors/challenge.js'
-export type {
-  AccessDeniedCode,
-  BearerErrorCode,
-  EntraAuthErrorCode,
-  EntraAuthErrorOptions,
-  EntraUsageErrorCode,
-  InsufficientClaimsErrorOptions,
-  InvalidTokenCode,
-  RefusalDetails
-} from './core/errors/errors.js'
+export type { AccessDeniedCode, BearerErrorCode, EntraAuthErrorCode, InvalidTokenCode } from './core/errors/codes.js'
+export type { EntraAuthErrorOptions, RefusalDetails } from './core/errors/auth-error.js'
+export type { EntraUsageErrorCode } from './core/errors/usage-error.js'
+export type { InsufficientClaimsErrorOptions } from './core/errors/claims-challenge.js'
 export { requireAuth } from './fastify/require-auth.js'
 export { KEY_SET_CHANNEL } from './core/keys/diagnostics.js'
 export type { KeySetEvent } from './core/keys/diagnostics.js'

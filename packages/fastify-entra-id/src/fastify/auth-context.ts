@@ -1,4 +1,6 @@
-import { AccessDeniedError, EntraConfigError, InsufficientClaimsError } from '../core/errors/errors.js'
+import { AccessDeniedError } from '../core/errors/refusals.js'
+import { EntraConfigError } from '../util/config-error.js'
+import { InsufficientClaimsError } from '../core/errors/claims-challenge.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraGuard } from './guard-hook.js'

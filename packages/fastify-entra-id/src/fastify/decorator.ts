@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import type { EntraAuthError, InsufficientClaimsError } from '../core/errors/errors.js'
+import type { EntraAuthError } from '../core/errors/auth-error.js'
+import type { InsufficientClaimsError } from '../core/errors/claims-challenge.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
 import type { EntraIdOptions } from '../core/options/options.js'
 import type { EntraTokenVerifier } from '../core/verification/verifier.js'

@@ -1,4 +1,4 @@
-import { EntraConfigError } from '../core/errors/errors.js'
+import { EntraConfigError } from '../util/config-error.js'
 import { isGuid } from '../core/options/options.js'
 import { httpsUrl } from '../util/https-url.js'
 

@@ -1,4 +1,4 @@
-import { EntraConfigError } from '../errors/errors.js'
+import { EntraConfigError } from '../../util/config-error.js'
 import { DEFAULT_REALM } from '../errors/challenge.js'
 import { authorityOrigin } from '../../util/url.js'
 import { resolveTokenCacheOptions } from '../token-cache/token-cache.js'

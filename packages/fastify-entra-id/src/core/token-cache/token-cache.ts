@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto'
-import { EntraConfigError } from '../errors/errors.js'
+import { EntraConfigError } from '../../util/config-error.js'
 import { VerificationCounts, hashOf, mix } from './verification-counts.js'
 import { RecordStore } from './record-store.js'
 

@@ -1,4 +1,4 @@
-import { InvalidTokenError } from '../errors/errors.js'
+import { InvalidTokenError } from '../errors/refusals.js'
 import { isGuid } from '../options/options.js'
 import type { TokenVersion } from '../options/options.js'
 

@@ -1,4 +1,4 @@
-import { InvalidTokenError } from '../errors/errors.js'
+import { InvalidTokenError } from '../errors/refusals.js'
 import { forGraph } from './claim-rules.js'
 
 // Header parameters that make a token name its own key. Only the tenant's JWKS is trusted (RFC 8725 §3.10).

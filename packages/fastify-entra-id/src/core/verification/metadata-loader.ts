@@ -1,4 +1,4 @@
-import { KeysUnavailableError } from '../errors/errors.js'
+import { KeysUnavailableError } from '../errors/unavailable.js'
 import { DiscoveryError, b2cDiscoveryUrl, discoveryUrl, fetchOpenIdMetadata } from '../keys/discovery.js'
 import type { OpenIdMetadata } from '../keys/discovery.js'
 import { KeySet } from '../keys/key-set.js'

@@ -1,4 +1,5 @@
-import { InvalidTokenError, TenantLookupError } from '../errors/errors.js'
+import { InvalidTokenError } from '../errors/refusals.js'
+import { TenantLookupError } from '../errors/unavailable.js'
 import type { TenantPolicy } from '../options/options.js'
 
 /** Settings of a {@link TenantAdmission}, from the resolved options. */

@@ -1,4 +1,4 @@
-import { InvalidTokenError } from '../errors/errors.js'
+import { InvalidTokenError } from '../errors/refusals.js'
 import { NoMatchingKeyError } from '../keys/key-set.js'
 import type { KeySet, VerificationKey } from '../keys/key-set.js'
 import { MAX_JWS_LENGTH, decodeJws, verifyRs256 } from './jws.js'
