@@ -15,7 +15,7 @@ export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy
 export { DiscoveryError } from './core/keys/discovery.js'
 export { KeySetFetchError } from './core/keys/key-set.js'
 export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './core/keys/discovery.js'
-export type { TokenCacheOptions, TokenCacheStats } from './core/token-cache/token-cache.js'
+export type { TokenCacheOptions, TokenCacheStats } from './core/token-cache/cache-options.js'
 export type { EntraAccessTokenClaims, EntraIdentity } from './core/identity/identity.js'
 export { EntraTokenVerifier } from './core/verification/verifier.js'
 export { requireScopes, requireRoles, requireScopesOrRoles, requireByCallerType } from './fastify/guards.js'

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { EntraTokenVerifier, requireScopes } from '../../src/index.js'
-import { TokenCache, resolveTokenCacheOptions } from '../../src/core/token-cache/token-cache.js'
+import { TokenCache } from '../../src/core/token-cache/token-cache.js'
+import { resolveTokenCacheOptions } from '../../src/core/token-cache/cache-options.js'
 import { VerificationCounts, hashOf, mix } from '../../src/core/token-cache/verification-counts.js'
 import { bearer, buildApp, nextKeySetEvent, outcome, withIssuer } from '../helpers.js'
 

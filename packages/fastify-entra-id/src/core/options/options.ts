@@ -1,8 +1,8 @@
 import { EntraConfigError } from '../../util/config-error.js'
 import { DEFAULT_REALM } from '../errors/challenge.js'
 import { authorityOrigin } from '../../util/url.js'
-import { resolveTokenCacheOptions } from '../token-cache/token-cache.js'
-import type { ResolvedTokenCacheOptions, TokenCacheOptions } from '../token-cache/token-cache.js'
+import { resolveTokenCacheOptions } from '../token-cache/cache-options.js'
+import type { ResolvedTokenCacheOptions, TokenCacheOptions } from '../token-cache/cache-options.js'
 
 /** An Entra token version: 1 (`ver: "1.0"`, issuer `https://sts.windows.net/{tid}/`) or 2 (`ver: "2.0"`). */
 export type TokenVersion = 1 | 2
