@@ -11,7 +11,7 @@ export { fastifyEntraId }
 export default fastifyEntraId
 export type { EntraIdDecorator, EntraIdPluginOptions } from './fastify/decorator.js'
 export type { EntraHook } from './fastify/dual-hook.js'
-export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './core/options/options.js'
+export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './core/options/entra-id-options.js'
 export { DiscoveryError } from './core/keys/discovery.js'
 export { KeySetFetchError } from './core/keys/key-set.js'
 export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './core/keys/discovery.js'

@@ -16,9 +16,9 @@ import { guestRefusal } from './claim-guards.js'
 import { resolveProtectedResources, resourceOf } from '../metadata/protected-resource.js'
 import { publishProtectedResources } from './resource-metadata-routes.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
-import { optionalFunction } from '../core/options/options.js'
+import { optionalFunction } from '../util/option-checks.js'
 import { ANY_TOKEN, described } from '../core/authorization/guard-description.js'
-import type { LoadAttempt, LoadSuccess } from '../core/options/options.js'
+import type { LoadAttempt, LoadSuccess } from '../core/options/entra-id-options.js'
 import { EntraTokenVerifier } from '../core/verification/verifier.js'
 
 // Async, though nothing is awaited: a throw from option validation then rejects `register` with the

@@ -1,5 +1,5 @@
 import { InvalidTokenError } from '../errors/refusals.js'
-import { isGuid } from '../options/options.js'
+import { isGuid } from '../../util/guid.js'
 import { checkPermissions, checkPurpose, checkTime, shown } from './claim-rules.js'
 
 /** What the claims of a B2C token are checked against: each policy's issuer (from discovery) and the options. */

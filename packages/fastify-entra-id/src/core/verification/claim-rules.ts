@@ -1,6 +1,6 @@
 import { InvalidTokenError } from '../errors/refusals.js'
-import { isGuid } from '../options/options.js'
-import type { TokenVersion } from '../options/options.js'
+import { isGuid } from '../../util/guid.js'
+import type { TokenVersion } from '../options/entra-id-options.js'
 
 /**
  * What the claims of a token are checked against: the accepted issuers (from discovery) and the options. Built

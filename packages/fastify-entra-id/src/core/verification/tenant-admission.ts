@@ -1,6 +1,6 @@
 import { InvalidTokenError } from '../errors/refusals.js'
 import { TenantLookupError } from '../errors/unavailable.js'
-import type { TenantPolicy } from '../options/options.js'
+import type { TenantPolicy } from '../options/entra-id-options.js'
 
 /** Settings of a {@link TenantAdmission}, from the resolved options. */
 export interface TenantAdmissionOptions {
