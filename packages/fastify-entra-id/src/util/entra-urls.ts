@@ -10,3 +10,8 @@ export const TENANT_TEMPLATE = '{tenantid}'
 export function fillTenant(issuer: string, tid: string): string {
   return issuer.includes(TENANT_TEMPLATE) ? issuer.replace(TENANT_TEMPLATE, tid) : issuer
 }
+
+/** Entra's v2 OAuth 2.0 endpoint `name` for `tenant`: `{authorityHost}/{tenant}/oauth2/v2.0/{name}`. */
+export function authorityEndpoint(authorityHost: string, tenant: string, name: 'authorize' | 'token' | 'logout'): string {
+  return `${authorityHost}/${tenant}/oauth2/v2.0/${name}`
+}
