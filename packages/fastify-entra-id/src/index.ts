@@ -30,5 +30,8 @@ export type { Requirement } from './core/authorization/requirements.js'
 export { identityOf } from './fastify/identity-of.js'
 
 // Errors: refusals by stable code (the other refusal classes are in fastify-entra-id/core).
-export { EntraAuthError, InsufficientScopeError, EntraConfigError, EntraUsageError } from './core/errors/errors.js'
-export type { EntraAuthErrorCode } from './core/errors/errors.js'
+export { EntraAuthError } from './core/errors/auth-error.js'
+export { InsufficientScopeError } from './core/errors/refusals.js'
+export { EntraConfigError } from './util/config-error.js'
+export { EntraUsageError } from './core/errors/usage-error.js'
+export type { EntraAuthErrorCode } from './core/errors/codes.js'

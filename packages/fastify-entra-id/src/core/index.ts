@@ -25,38 +25,24 @@
  * @packageDocumentation
  */
 export { EntraTokenVerifier } from './verification/verifier.js'
-export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './options/options.js'
-export type { TokenCacheOptions, TokenCacheStats } from './token-cache/token-cache.js'
+export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './options/entra-id-options.js'
+export type { TokenCacheOptions, TokenCacheStats } from './token-cache/cache-options.js'
 export type { CallerType, EntraAccessTokenClaims, EntraIdentity } from './identity/identity.js'
 export { canHandleClaimsChallenges } from './identity/client-capabilities.js'
 export type { ProtectedResourceOptions } from '../metadata/protected-resource.js'
 export { readBearerToken, bearerTokenFromHeader } from './transport/bearer.js'
 export type { BearerSource } from './transport/bearer.js'
 export { bearerChallenge } from './errors/challenge.js'
-export {
-  EntraAuthError,
-  MissingTokenError,
-  InvalidRequestError,
-  InvalidTokenError,
-  InsufficientScopeError,
-  InsufficientClaimsError,
-  AccessDeniedError,
-  KeysUnavailableError,
-  DownstreamUnavailableError,
-  TenantLookupError,
-  EntraConfigError,
-  EntraUsageError
-} from './errors/errors.js'
-export type {
-  AccessDeniedCode,
-  BearerErrorCode,
-  EntraAuthErrorCode,
-  EntraAuthErrorOptions,
-  EntraUsageErrorCode,
-  InsufficientClaimsErrorOptions,
-  InvalidTokenCode,
-  RefusalDetails
-} from './errors/errors.js'
+export { EntraAuthError } from './errors/auth-error.js'
+export type { EntraAuthErrorOptions, RefusalDetails } from './errors/auth-error.js'
+export { MissingTokenError, InvalidRequestError, InvalidTokenError, InsufficientScopeError, AccessDeniedError } from './errors/refusals.js'
+export { InsufficientClaimsError } from './errors/claims-challenge.js'
+export type { InsufficientClaimsErrorOptions } from './errors/claims-challenge.js'
+export { KeysUnavailableError, DownstreamUnavailableError, TenantLookupError } from './errors/unavailable.js'
+export { EntraConfigError } from '../util/config-error.js'
+export { EntraUsageError } from './errors/usage-error.js'
+export type { EntraUsageErrorCode } from './errors/usage-error.js'
+export type { AccessDeniedCode, BearerErrorCode, EntraAuthErrorCode, InvalidTokenCode } from './errors/codes.js'
 export { DiscoveryError } from './keys/discovery.js'
 export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './keys/discovery.js'
 export { KeySetFetchError } from './keys/key-set.js'

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { NodeAuthOptions } from '@azure/msal-node'
-import { EntraConfigError } from '../core/errors/errors.js'
+import { EntraConfigError } from '../util/config-error.js'
 
 /**
  * How the API proves its own identity to Entra when it asks for a token on a caller's behalf. Exactly one of:

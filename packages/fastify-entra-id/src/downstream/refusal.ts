@@ -1,6 +1,8 @@
 import { AuthError, InteractionRequiredAuthError, ServerError } from '@azure/msal-node'
 import type { FastifyRequest } from 'fastify'
-import { AccessDeniedError, DownstreamUnavailableError, EntraUsageError } from '../core/errors/errors.js'
+import { AccessDeniedError } from '../core/errors/refusals.js'
+import { DownstreamUnavailableError } from '../core/errors/unavailable.js'
+import { EntraUsageError } from '../core/errors/usage-error.js'
 import type { EntraIdDecorator } from '../fastify/decorator.js'
 import { TokenEndpointTimeoutError } from './network.js'
 

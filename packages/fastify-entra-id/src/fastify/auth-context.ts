@@ -1,6 +1,8 @@
-import { AccessDeniedError, EntraConfigError, InsufficientClaimsError } from '../core/errors/errors.js'
+import { AccessDeniedError } from '../core/errors/refusals.js'
+import { EntraConfigError } from '../util/config-error.js'
+import { InsufficientClaimsError } from '../core/errors/claims-challenge.js'
 import { canHandleClaimsChallenges } from '../core/identity/client-capabilities.js'
-import { authorizeEndpoint } from '../util/entra-urls.js'
+import { authorityEndpoint } from '../util/entra-urls.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraHook } from './dual-hook.js'
 
@@ -47,7 +49,7 @@ export function requireAuthContext(id: string, options: AuthContextOptions = {})
     if (!identity.isAppOnly && canHandleClaimsChallenges(identity)) {
       return new InsufficientClaimsError(claims,
         `This operation needs authentication context ${id}: sign in again with the claims of this challenge`,
-        { authorizationUri: authorizeEndpoint(entraId.verifier.options.authorityHost, identity.tenantId) })
+        { authorizationUri: authorityEndpoint(entraId.verifier.options.authorityHost, identity.tenantId, 'authorize') })
     }
     return new AccessDeniedError('ENTRA_AUTH_CONTEXT_REQUIRED', identity.isAppOnly
       ? `This operation needs authentication context ${id}, which only a user's sign-in can satisfy`

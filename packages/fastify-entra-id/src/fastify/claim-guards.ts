@@ -1,4 +1,5 @@
-import { AccessDeniedError, EntraConfigError } from '../core/errors/errors.js'
+import { AccessDeniedError } from '../core/errors/refusals.js'
+import { EntraConfigError } from '../util/config-error.js'
 import type { EntraAccessTokenClaims } from '../core/identity/identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraHook } from './dual-hook.js'

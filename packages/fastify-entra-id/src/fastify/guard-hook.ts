@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { EntraUsageError } from '../core/errors/errors.js'
-import type { EntraAuthError } from '../core/errors/errors.js'
+import { EntraUsageError } from '../core/errors/usage-error.js'
+import type { EntraAuthError } from '../core/errors/auth-error.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
 import { settle } from './dual-hook.js'
 import { closeIfBodyArriving } from './connection.js'

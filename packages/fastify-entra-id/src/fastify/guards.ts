@@ -1,6 +1,7 @@
 import { compileRequirement, describe, satisfies } from '../core/authorization/requirements.js'
 import type { CompiledRequirement, Requirement } from '../core/authorization/requirements.js'
-import { EntraConfigError, InsufficientScopeError } from '../core/errors/errors.js'
+import { EntraConfigError } from '../util/config-error.js'
+import { InsufficientScopeError } from '../core/errors/refusals.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraHook } from './dual-hook.js'
 import type { AccessPath } from '../core/authorization/guard-description.js'

@@ -1,4 +1,4 @@
-import { EntraUsageError } from '../core/errors/errors.js'
+import { EntraUsageError } from '../core/errors/usage-error.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
 
 /**

@@ -7,15 +7,18 @@ import { settle, settleLater } from './dual-hook.js'
 import type { EntraHook } from './dual-hook.js'
 import type { EntraIdDecorator, EntraIdPluginOptions } from './decorator.js'
 import { DiscoveryError } from '../core/keys/discovery.js'
-import { EntraAuthError, EntraConfigError, InsufficientClaimsError, MissingTokenError } from '../core/errors/errors.js'
-import { authorizeEndpoint } from '../util/entra-urls.js'
+import { EntraAuthError } from '../core/errors/auth-error.js'
+import { EntraConfigError } from '../util/config-error.js'
+import { InsufficientClaimsError } from '../core/errors/claims-challenge.js'
+import { MissingTokenError } from '../core/errors/refusals.js'
+import { authorityEndpoint } from '../util/entra-urls.js'
 import { guestRefusal } from './claim-guards.js'
 import { resolveProtectedResources, resourceOf } from '../metadata/protected-resource.js'
 import { publishProtectedResources } from './resource-metadata-routes.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
-import { optionalFunction } from '../core/options/options.js'
+import { optionalFunction } from '../util/option-checks.js'
 import { ANY_TOKEN, described } from '../core/authorization/guard-description.js'
-import type { LoadAttempt, LoadSuccess } from '../core/options/options.js'
+import type { LoadAttempt, LoadSuccess } from '../core/options/entra-id-options.js'
 import { EntraTokenVerifier } from '../core/verification/verifier.js'
 
 // Async, though nothing is awaited: a throw from option validation then rejects `register` with the
@@ -141,7 +144,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   const { authorityHost, tenantId } = verifier.options
   function claimsChallenge(request: FastifyRequest, claims: string | Readonly<Record<string, unknown>>, description?: string): InsufficientClaimsError {
     return challengeFor(request, new InsufficientClaimsError(claims, description ?? 'This operation needs more claims than the token carries: sign in again with the claims of this challenge', {
-      authorizationUri: authorizeEndpoint(authorityHost, request.auth?.tenantId ?? tenantId)
+      authorizationUri: authorityEndpoint(authorityHost, request.auth?.tenantId ?? tenantId, 'authorize')
     }))
   }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { KeysUnavailableError } from '../core/errors/errors.js'
+import { KeysUnavailableError } from '../core/errors/unavailable.js'
 import { resourceDocument } from '../metadata/protected-resource.js'
 import type { AuthorizationServerSource, ProtectedResource } from '../metadata/protected-resource.js'
 

@@ -1,5 +1,5 @@
-import { EntraConfigError } from '../core/errors/errors.js'
-import { isGuid } from '../core/options/options.js'
+import { EntraConfigError } from '../util/config-error.js'
+import { isGuid } from '../util/guid.js'
 import { httpsUrl } from '../util/https-url.js'
 
 /**

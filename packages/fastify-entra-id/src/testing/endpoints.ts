@@ -9,11 +9,6 @@ export interface Route {
   readonly policy?: string | undefined
 }
 
-/** The tenants that stand for any tenant, as in Entra: their documents carry the `{tenantid}` template. */
-export const MULTI_TENANT: ReadonlySet<string> = new Set(['common', 'organizations'])
-/** A tenant ID as Entra writes it; other path tenants are domains, looked up in the issuer's `domains`. */
-export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
 /** The endpoint of a path, or null for anything Entra would not serve there. */
 export function routeOf(path: string): Route | null {
   const b2c = /^\/([^/]+)\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys)$/.exec(path)

@@ -8,7 +8,7 @@ export function isLoopbackHost(hostname: string): boolean {
 /**
  * `value` as a URL when it is an absolute `https` URL (`http` only for a loopback host) without credentials,
  * fragment, quotes, backslashes or white space (it may end up in a header); else `undefined`. Callers say which
- * option was wrong: this module throws nothing, so errors.ts can use it too.
+ * option was wrong: this module throws nothing, so the claims challenge in core/errors can use it too.
  */
 export function httpsUrl(value: unknown): URL | undefined {
   if (typeof value !== 'string' || /["\\\s#]/.test(value)) return undefined

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { checkHeader } from '../../src/core/verification/header-rules.js'
-import { checkClaims, checkTime } from '../../src/core/verification/claim-rules.js'
+import { checkClaims } from '../../src/core/verification/claim-rules.js'
+import { checkTime } from '../../src/core/verification/time-rules.js'
 import type { ClaimContext } from '../../src/core/verification/claim-rules.js'
 
 // The rules as pure functions: no issuer, no keys, no clock but the `now` they are given.

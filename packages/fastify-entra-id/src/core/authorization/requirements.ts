@@ -1,4 +1,4 @@
-import { EntraConfigError } from '../errors/errors.js'
+import { EntraConfigError } from '../../util/config-error.js'
 
 /**
  * A set of permission names and how many of them the caller must hold. Entries compare whole and

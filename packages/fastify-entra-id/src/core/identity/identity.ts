@@ -1,4 +1,4 @@
-import type { TokenVersion } from '../options/options.js'
+import type { TokenVersion } from '../options/entra-id-options.js'
 
 /**
  * Claims of an Entra ID access token, as documented in "Access token claims reference" (Microsoft identity

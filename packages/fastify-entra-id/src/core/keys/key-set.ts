@@ -1,7 +1,7 @@
 import { KeyObject } from 'node:crypto'
 import { createRemoteJWKSet, customFetch } from 'jose'
 import type { RemoteJWKSet } from 'jose'
-import { KeysUnavailableError } from '../errors/errors.js'
+import { KeysUnavailableError } from '../errors/unavailable.js'
 import { readBounded } from './discovery.js'
 import { publishKeySetEvent } from './diagnostics.js'
 

@@ -1,4 +1,4 @@
-import { InvalidRequestError, MissingTokenError } from '../errors/errors.js'
+import { InvalidRequestError, MissingTokenError } from '../errors/refusals.js'
 
 /** The parts of an HTTP request the token is read from. */
 export interface BearerSource {

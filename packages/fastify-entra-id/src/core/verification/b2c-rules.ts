@@ -1,6 +1,8 @@
-import { InvalidTokenError } from '../errors/errors.js'
-import { isGuid } from '../options/options.js'
-import { checkPermissions, checkPurpose, checkTime, shown } from './claim-rules.js'
+import { InvalidTokenError } from '../errors/refusals.js'
+import { isGuid } from '../../util/guid.js'
+import { checkPermissions, checkPurpose } from './purpose-rules.js'
+import { checkTime } from './time-rules.js'
+import { shown } from '../errors/shown.js'
 
 /** What the claims of a B2C token are checked against: each policy's issuer (from discovery) and the options. */
 export interface B2cClaimContext {

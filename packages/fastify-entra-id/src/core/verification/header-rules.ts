@@ -1,5 +1,5 @@
-import { InvalidTokenError } from '../errors/errors.js'
-import { forGraph } from './claim-rules.js'
+import { InvalidTokenError } from '../errors/refusals.js'
+import { forGraph } from './purpose-rules.js'
 
 // Header parameters that make a token name its own key. Only the tenant's JWKS is trusted (RFC 8725 §3.10).
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const

@@ -1,5 +1,6 @@
-import { InvalidTokenError, TenantLookupError } from '../errors/errors.js'
-import type { TenantPolicy } from '../options/options.js'
+import { InvalidTokenError } from '../errors/refusals.js'
+import { TenantLookupError } from '../errors/unavailable.js'
+import type { TenantPolicy } from '../options/entra-id-options.js'
 
 /** Settings of a {@link TenantAdmission}, from the resolved options. */
 export interface TenantAdmissionOptions {

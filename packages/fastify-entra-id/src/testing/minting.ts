@@ -1,0 +1,116 @@
+// The claims of the tokens a TestIssuer mints, shaped as Entra and B2C issue them, and their signing.
+
+import { randomUUID } from 'node:crypto'
+import { SignJWT } from 'jose'
+import { TEST_CLIENT_APP_ID } from './options.js'
+import type { B2cMintOptions, IdTokenOptions, MintOptions } from './options.js'
+import type { SigningKey } from './signing-keys.js'
+
+/** What the claims are made of, from the issuer. */
+export interface MintingIssuer {
+  readonly tenantId: string
+  readonly clientId: string
+  issuer(version: 1 | 2, tenantId?: string): string
+  b2cIssuer(policy?: string): string
+}
+
+/** The claims of an access token (see TestIssuer.mint), before the `claims` overrides. */
+export function accessTokenClaims(issuer: MintingIssuer, options: MintOptions): Record<string, unknown> {
+  const version = options.version ?? 2
+  const tid = options.tenantId ?? issuer.tenantId
+  const now = options.now ?? Math.floor(Date.now() / 1000)
+  const oid = options.objectId ?? randomUUID()
+  const clientAppId = options.clientAppId ?? TEST_CLIENT_APP_ID
+  const claims: Record<string, unknown> = {
+    aud: options.audience ?? issuer.clientId,
+    iss: issuer.issuer(version, tid),
+    iat: now,
+    nbf: now + (options.notBefore ?? 0),
+    exp: now + (options.expiresIn ?? 3600),
+    tid,
+    oid,
+    sub: options.appOnly === true ? oid : randomUUID(),
+    ver: version === 2 ? '2.0' : '1.0',
+    uti: randomUUID().replace(/-/g, '').slice(0, 22),
+    rh: '0.AAAA-test-issuer.'
+  }
+  claims[version === 2 ? 'azp' : 'appid'] = clientAppId
+  claims[version === 2 ? 'azpacr' : 'appidacr'] = '1'
+  if (options.appOnly === true) {
+    claims.idtyp = 'app'
+  } else {
+    claims.name = options.name ?? 'Test User'
+    claims[version === 2 ? 'preferred_username' : 'upn'] = options.username ?? `user@${tid.slice(0, 8)}.example`
+  }
+  if (options.scopes !== undefined && options.scopes.length > 0) claims.scp = options.scopes.join(' ')
+  if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles]
+  return claims
+}
+
+/** The claims of an ID token (see TestIssuer.mintIdToken), before the `claims` overrides. */
+export function idTokenClaims(issuer: MintingIssuer, options: IdTokenOptions): Record<string, unknown> {
+  const version = options.version ?? 2
+  const tid = options.tenantId ?? issuer.tenantId
+  const now = options.now ?? Math.floor(Date.now() / 1000)
+  const username = options.username ?? `user@${tid.slice(0, 8)}.example`
+  const claims: Record<string, unknown> = {
+    aud: options.audience ?? TEST_CLIENT_APP_ID,
+    iss: issuer.issuer(version, tid),
+    iat: now,
+    nbf: now,
+    exp: now + (options.expiresIn ?? 3600),
+    tid,
+    oid: options.objectId ?? randomUUID(),
+    sub: randomUUID(),
+    ver: version === 2 ? '2.0' : '1.0',
+    nonce: options.nonce ?? randomUUID(),
+    name: options.name ?? 'Test User',
+    uti: randomUUID().replace(/-/g, '').slice(0, 22),
+    rh: '0.AAAA-test-issuer.'
+  }
+  if (version === 2) {
+    claims.preferred_username = username
+  } else {
+    claims.upn = username
+    claims.unique_name = username
+  }
+  if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles]
+  return claims
+}
+
+/** The claims of a B2C access token of `policy` (see TestIssuer.mintB2c), before the `claims` overrides. */
+export function b2cTokenClaims(issuer: MintingIssuer, policy: string, options: B2cMintOptions): Record<string, unknown> {
+  const now = options.now ?? Math.floor(Date.now() / 1000)
+  const claims: Record<string, unknown> = {
+    iss: issuer.b2cIssuer(policy),
+    exp: now + (options.expiresIn ?? 3600),
+    nbf: now + (options.notBefore ?? 0),
+    aud: options.audience ?? issuer.clientId,
+    sub: options.subject ?? randomUUID(),
+    name: options.name ?? 'Test Customer',
+    [options.policyClaim ?? 'tfp']: policy,
+    azp: options.clientAppId ?? TEST_CLIENT_APP_ID,
+    ver: '1.0',
+    iat: now,
+    auth_time: now
+  }
+  if (options.scopes !== undefined && options.scopes.length > 0) claims.scp = options.scopes.join(' ')
+  if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles]
+  return claims
+}
+
+/** Signs `claims` (with its `claims` overrides applied) with `key`, under the header Entra uses with its `header` overrides. */
+export function signToken(claims: Record<string, unknown>, options: Pick<MintOptions, 'claims' | 'header'>, key: SigningKey): Promise<string> {
+  applyOverrides(claims, options.claims)
+  const header: Record<string, unknown> = { alg: 'RS256', typ: 'JWT', kid: key.kid, x5t: key.kid }
+  applyOverrides(header, options.header)
+  return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey)
+}
+
+function applyOverrides(target: Record<string, unknown>, overrides: Readonly<Record<string, unknown>> | undefined): void {
+  if (overrides === undefined) return
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) Reflect.deleteProperty(target, name)
+    else target[name] = value
+  }
+}

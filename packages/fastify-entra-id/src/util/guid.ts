@@ -1,0 +1,14 @@
+// Entra's tenant and application IDs are GUIDs in their textual form: 8-4-4-4-12 hexadecimal digits, any case.
+// One pattern, of which every check here is built.
+
+const GUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+const GUID = new RegExp(`^${GUID_PATTERN}$`, 'i')
+
+/** The first GUID within a string (`exec` it), e.g. the tenant ID in `https://login.microsoftonline.com/{GUID}/v2.0`. */
+export const GUID_WITHIN = new RegExp(GUID_PATTERN, 'i')
+
+/** True when `value` is a GUID in Entra's textual form (any case). */
+export function isGuid(value: unknown): value is string {
+  return typeof value === 'string' && GUID.test(value)
+}
