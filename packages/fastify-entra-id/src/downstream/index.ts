@@ -12,7 +12,6 @@ import { ConfidentialClientApplication } from '@azure/msal-node'
 import type { AuthenticationResult, ICachePlugin } from '@azure/msal-node'
 import { AccessDeniedError } from '../core/errors/refusals.js'
 import { DownstreamUnavailableError } from '../core/errors/unavailable.js'
-import { EntraConfigError } from '../util/config-error.js'
 import { EntraUsageError } from '../core/errors/usage-error.js'
 import { incomingToken } from '../fastify/incoming-token.js'
 import { CacheBound } from './cache-bound.js'
@@ -20,6 +19,8 @@ import { msalCredential } from './credential.js'
 import type { DownstreamCredential } from './credential.js'
 import { TimedNetworkClient } from './network.js'
 import { claimsOfChallenge, oboRefusal } from './refusal.js'
+import { authorityEndpoint } from '../util/entra-urls.js'
+import { checkScopes, httpsOrigin, positive } from './option-checks.js'
 
 export { certificateCredentialFromPem } from './credential.js'
 export type { DownstreamCredential } from './credential.js'
@@ -198,36 +199,11 @@ const downstream: FastifyPluginAsync<DownstreamOptions> = async (fastify: Fastif
 /** The OpenID endpoints of every tenant of `authorityHost`, as msal-node's `authorityMetadata`. */
 function endpointsOf(authorityHost: string): Record<string, string> {
   return {
-    token_endpoint: `${authorityHost}/{tenant}/oauth2/v2.0/token`,
-    authorization_endpoint: `${authorityHost}/{tenant}/oauth2/v2.0/authorize`,
-    end_session_endpoint: `${authorityHost}/{tenant}/oauth2/v2.0/logout`,
+    token_endpoint: authorityEndpoint(authorityHost, '{tenant}', 'token'),
+    authorization_endpoint: authorityEndpoint(authorityHost, '{tenant}', 'authorize'),
+    end_session_endpoint: authorityEndpoint(authorityHost, '{tenant}', 'logout'),
     issuer: `${authorityHost}/{tenant}/v2.0`,
     jwks_uri: `${authorityHost}/{tenant}/discovery/v2.0/keys`
-  }
-}
-
-function httpsOrigin(value: unknown): string {
-  let url: URL | undefined
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined
-  } catch {
-    url = undefined
-  }
-  // msal-node accepts https authorities only.
-  if (url?.protocol !== 'https:' || url.pathname.replace(/\/+$/, '') !== '' || url.search !== '' || url.hash !== '') {
-    throw new EntraConfigError('authorityHost', 'must be an https origin such as https://login.microsoftonline.com (msal-node requires https)')
-  }
-  return url.origin
-}
-
-function positive(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new EntraConfigError(option, 'must be a positive number')
-  return value
-}
-
-function checkScopes(scopes: unknown): void {
-  if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((s) => typeof s === 'string' && s !== '')) {
-    throw new EntraConfigError('scopes', 'must be a non-empty list of scopes, e.g. ["https://graph.microsoft.com/User.Read"]')
   }
 }
 

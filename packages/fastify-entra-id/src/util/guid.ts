@@ -12,3 +12,6 @@ export const GUID_WITHIN = new RegExp(GUID_PATTERN, 'i')
 export function isGuid(value: unknown): value is string {
   return typeof value === 'string' && GUID.test(value)
 }
+
+/** The tenant ID that an issuer's path starts with (`https://{host}/{tenant ID}/...`), as its first group. */
+export const TENANT_IN_ISSUER_PATH = new RegExp(`^https?://[^/]+/(${GUID_PATTERN})/`, 'i')

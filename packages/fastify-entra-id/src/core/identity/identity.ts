@@ -1,4 +1,5 @@
 import type { TokenVersion } from '../options/entra-id-options.js'
+import { TENANT_IN_ISSUER_PATH } from '../../util/guid.js'
 
 /**
  * Claims of an Entra ID access token, as documented in "Access token claims reference" (Microsoft identity
@@ -137,7 +138,7 @@ class EntraIdentity {
     this.scopes = typeof claims.scp === 'string' ? new FrozenSet(claims.scp.split(' ').filter((s) => s !== '')) : EMPTY
     this.roles = Array.isArray(claims.roles) ? new FrozenSet(claims.roles) : EMPTY
     const b2c = b2cTenant !== undefined
-    this.tenantId = b2c ? str(claims.tid) ?? (TENANT_IN_PATH.exec(claims.iss)?.[1] ?? b2cTenant) : claims.tid
+    this.tenantId = b2c ? str(claims.tid) ?? (TENANT_IN_ISSUER_PATH.exec(claims.iss)?.[1] ?? b2cTenant) : claims.tid
     // B2C names the user by `sub` (its object ID) and emits `oid` only when the user flow is told to.
     this.objectId = b2c ? str(claims.oid) ?? str(claims.sub) : str(claims.oid)
     this.subject = str(claims.sub)
@@ -175,9 +176,6 @@ class EntraIdentity {
 export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant?: string): EntraIdentity {
   return new EntraIdentity(claims, tokenVersion, b2cTenant)
 }
-
-// The tenant ID of a B2C issuer, `https://{host}/{tenant ID}/v2.0/`: the first path segment.
-const TENANT_IN_PATH = /^https?:\/\/[^/]+\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\//i
 
 function accountTypeOf(claims: EntraAccessTokenClaims): 'member' | 'guest' {
   if (claims.acct === 1) return 'guest'

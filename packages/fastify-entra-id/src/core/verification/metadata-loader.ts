@@ -6,8 +6,8 @@ import type { ResolvedOptions } from '../options/resolve-options.js'
 import type { ClaimContext } from './claim-rules.js'
 import { LEGACY_B2C_ISSUER } from './b2c-rules.js'
 import type { B2cClaimContext } from './b2c-rules.js'
+import { TENANT_TEMPLATE } from '../../util/entra-urls.js'
 
-const TEMPLATE = '{tenantid}'
 
 /** What verification needs from the identity provider: the discovery documents, their key sets, the issuers. */
 export interface Metadata {
@@ -158,7 +158,7 @@ export class MetadataLoader {
     for (const document of [v2, v1]) {
       // A multi-tenant document must carry the template, a tenant one must not: otherwise the configuration
       // and the identity provider disagree about who may issue tokens, and we refuse to guess.
-      if (document !== undefined && document.issuer.includes(TEMPLATE) !== multiTenant) {
+      if (document !== undefined && document.issuer.includes(TENANT_TEMPLATE) !== multiTenant) {
         throw new DiscoveryError(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a ${multiTenant ? 'multi' : 'single'}-tenant configuration`,
           { options: ['tenantId', 'authorityHost'] })
       }
@@ -205,7 +205,7 @@ export class MetadataLoader {
         // need an issuer per policy, and it is the form B2C keeps only for old applications.
         throw new DiscoveryError(`Discovery document ${document.url} has the legacy B2C issuer ${document.issuer} (.../tfp/{tenant}/{policy}/v2.0/), which is not accepted: in the user flow's Properties, set "Issuer (iss) claim" to the https://<domain>/<tenant ID>/v2.0/ form`)
       }
-      if (document.issuer.includes(TEMPLATE)) {
+      if (document.issuer.includes(TENANT_TEMPLATE)) {
         throw new DiscoveryError(`Discovery document ${document.url} has issuer ${document.issuer}, which does not fit a B2C policy`, { options: ['authorityHost'] })
       }
       let keys = byUrl.get(document.jwksUri.href)
