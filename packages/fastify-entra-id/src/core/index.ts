@@ -42,7 +42,7 @@ export { KeysUnavailableError, DownstreamUnavailableError, TenantLookupError } f
 export { EntraConfigError } from '../util/config-error.js'
 export { EntraUsageError } from './errors/usage-error.js'
 export type { EntraUsageErrorCode } from './errors/usage-error.js'
-export type { AccessDeniedCode, BearerErrorCode, EntraAuthErrorCode, InvalidTokenCode } from './errors/codes.js'
+export type { AccessDeniedCode, BearerErrorCode, EntraAuthErrorCode, InvalidTokenCode, UnavailableCode } from './errors/codes.js'
 export { DiscoveryError } from './keys/discovery.js'
 export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, ProviderError } from './keys/discovery.js'
 export { KeySetFetchError } from './keys/key-set.js'

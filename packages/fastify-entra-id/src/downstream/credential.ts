@@ -77,7 +77,7 @@ function certificateOf(value: unknown): NonNullable<NodeAuthOptions['clientCerti
  * Splits one PEM file holding a private key and its certificate (the format of `AZURE_CLIENT_CERTIFICATE_PATH` in
  * the Azure SDKs) into the `certificate` credential.
  *
- * @throws {@link EntraConfigError} when the text lacks either block.
+ * @throws {@link core!EntraConfigError} when the text lacks either block.
  */
 export function certificateCredentialFromPem(pem: string): { certificate: { privateKey: string, certificate: string } } {
   const key = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(pem)?.[0]

@@ -40,8 +40,8 @@ const REQUEST_HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler']
  *   openapi: { openapi: '3.1.0', info: { title: 'Todo API', version: '1.0.0' } }
  * }, { oauth2: { scopes: { 'Todo.Read': 'Read your todos' } } }))
  * ```
- * @throws {@link EntraUsageError} `ENTRA_PLUGIN_MISSING` when fastify-entra-id is not registered on `fastify`.
- * @throws {@link EntraConfigError} for a bad option, a scheme name already taken, or options that are not for
+ * @throws {@link core!EntraUsageError} `ENTRA_PLUGIN_MISSING` when fastify-entra-id is not registered on `fastify`.
+ * @throws {@link core!EntraConfigError} for a bad option, a scheme name already taken, or options that are not for
  *   an OpenAPI 3 document (`mode: 'static'`, or `swagger` without `openapi`).
  */
 export function withEntraIdSecurity(fastify: FastifyInstance, swaggerOptions: FastifyDynamicSwaggerOptions = {},

@@ -19,7 +19,7 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
     'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenCode', 'InvalidTokenError', 'KEY_SET_CHANNEL', 'KeySetEvent',
     'KeySetFetchError', 'KeysUnavailableError', 'LoadAttempt', 'LoadSuccess', 'MissingTokenError', 'ProtectedResourceOptions',
     'ProviderError', 'RefusalDetails', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
-    'TokenCacheStats', 'TokenVersion', 'bearerChallenge', 'bearerTokenFromHeader', 'canHandleClaimsChallenges', 'readBearerToken'],
+    'TokenCacheStats', 'TokenVersion', 'UnavailableCode', 'bearerChallenge', 'bearerTokenFromHeader', 'canHandleClaimsChallenges', 'readBearerToken'],
   './testing': ['B2cMintOptions', 'BehaviourOptions', 'EndpointKind', 'GRAPH_APP_ID', 'IdTokenOptions', 'IssuerBehaviour',
     'IssuerRequest', 'MintOptions', 'TEST_CLIENT_APP_ID', 'TestB2cOptions', 'TestGraph', 'TestGraphBehaviour', 'TestIssuer',
     'TestIssuerOptions', 'TestTokenEndpoint', 'TestTokenEndpointOptions', 'TokenEndpointBehaviour', 'TokenEndpointRequest',

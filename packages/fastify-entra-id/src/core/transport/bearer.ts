@@ -25,9 +25,9 @@ const NO_REALM: { realm?: string } = Object.freeze({})
  * with two is ambiguous and refused (400), never resolved by picking one.
  *
  * @returns the token.
- * @throws {@link MissingTokenError} (401) when there is no `Authorization` header, or it uses another scheme
+ * @throws {@link core!MissingTokenError} (401) when there is no `Authorization` header, or it uses another scheme
  *   (RFC 6750 §3.1: a request without bearer credentials gets a challenge with no error code).
- * @throws {@link InvalidRequestError} (400) for two `Authorization` headers, `Bearer` with no token or with more
+ * @throws {@link core!InvalidRequestError} (400) for two `Authorization` headers, `Bearer` with no token or with more
  *   than one, or a token sent in the query string.
  */
 export function readBearerToken(source: BearerSource, realm?: string): string {
@@ -54,8 +54,8 @@ export function readBearerToken(source: BearerSource, realm?: string): string {
  * @param value - the header's value; `undefined` when the request has none.
  * @param realm - the `realm` of the refusal's challenge. Default `"api"`.
  * @returns the token.
- * @throws {@link MissingTokenError} (401) without a value or with another scheme.
- * @throws {@link InvalidRequestError} (400) for `Bearer` with no token or more than one.
+ * @throws {@link core!MissingTokenError} (401) without a value or with another scheme.
+ * @throws {@link core!InvalidRequestError} (400) for `Bearer` with no token or more than one.
  */
 export function bearerTokenFromHeader(value: string | undefined, realm?: string): string {
   const options = realm === undefined ? NO_REALM : { realm }
