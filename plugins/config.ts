@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import type { Static } from 'typebox'
 import type { FastifyInstance } from 'fastify'
-import { ConfigError } from '../config/config-error.js'
+import { ConfigError } from '../src/config/config-error.js'
 
 const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'
 // Entra scope and app-role values: no spaces and no quotes.

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { EntraConfigError } from 'fastify-entra-id'
 import { certificateCredentialFromPem, fastifyEntraIdDownstream } from 'fastify-entra-id/downstream'
 import type { DownstreamCredential } from 'fastify-entra-id/downstream'
-import { ConfigError } from '../config/config-error.js'
+import { ConfigError } from '../src/config/config-error.js'
 
 /** Options of the downstream plugin: where msal-node reaches Entra, for tests. */
 export interface DownstreamPluginOptions {

@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import { withEntraIdSecurity } from 'fastify-entra-id/openapi'
-import { ErrorSchema } from '../schemas/errors.js'
+import { ErrorSchema } from '../src/schemas/errors.js'
 
 /** The name of the sign-in (OAuth2 authorization code with PKCE) scheme, as the Authorize dialog shows it. */
 const SIGN_IN_SCHEME = 'entraUser'
@@ -45,7 +45,7 @@ async function openapi(app: FastifyInstance): Promise<void> {
   const s = app.authSettings
   const development = s.devIssuer !== null
   // The security schemes and each route's `security`, access sentence and 401/403/503 answers come from the
-  // guards, by fastify-entra-id/openapi: the sample states its policy once, in the guards (auth/access.ts).
+  // guards, by fastify-entra-id/openapi: the sample states its policy once, in the guards (src/auth/access.ts).
   const scopes = { [s.scopes.read]: 'Read your todos', [s.scopes.write]: 'Create, change and delete your todos' }
   await app.register(swagger, withEntraIdSecurity(app, {
     openapi: {

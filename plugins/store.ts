@@ -1,12 +1,12 @@
 import { join } from 'node:path'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { ConfigError } from '../config/config-error.js'
-import { classifyOpenFailure, openPostgresStore, postgresTarget } from '../store/postgres-store.js'
-import type { PostgresOpenFailure } from '../store/postgres-store.js'
-import { openSqliteStore } from '../store/sqlite-store.js'
-import { StoreUnavailableError } from '../store/store.js'
-import type { TodoStore } from '../store/store.js'
+import { ConfigError } from '../src/config/config-error.js'
+import { classifyOpenFailure, openPostgresStore, postgresTarget } from '../src/store/postgres-store.js'
+import type { PostgresOpenFailure } from '../src/store/postgres-store.js'
+import { openSqliteStore } from '../src/store/sqlite-store.js'
+import { StoreUnavailableError } from '../src/store/store.js'
+import type { TodoStore } from '../src/store/store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { ErrorSchema } from '../schemas/errors.js'
+import { ErrorSchema } from '../src/schemas/errors.js'
 
 const ApiRoot = Type.Object({
   service: Type.String(),

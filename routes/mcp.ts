@@ -2,12 +2,12 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { requireAuthContext, requireGroups } from 'fastify-entra-id'
 import type { EntraHook } from 'fastify-entra-id'
-import { callerOf } from '../auth/caller.js'
-import { ConfigError } from '../config/config-error.js'
-import { HttpError } from '../http/http-errors.js'
-import { allowedOrigins, loopbackOrigins, originAllowed } from '../mcp/origin.js'
-import { TOOL_ACCESS, createTodoMcpServer, isToolName } from '../mcp/todo-tools.js'
-import type { ToolName } from '../mcp/todo-tools.js'
+import { callerOf } from '../src/auth/caller.js'
+import { ConfigError } from '../src/config/config-error.js'
+import { HttpError } from '../src/http/http-errors.js'
+import { allowedOrigins, loopbackOrigins, originAllowed } from '../src/mcp/origin.js'
+import { TOOL_ACCESS, createTodoMcpServer, isToolName } from '../src/mcp/todo-tools.js'
+import type { ToolName } from '../src/mcp/todo-tools.js'
 import { list } from '../plugins/config.js'
 
 /** JSON-RPC's "invalid params", which the MCP specification names for a call of an unknown tool. */

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { identityOf } from 'fastify-entra-id'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { MeSchema, ProfileSchema } from '../schemas/me.js'
-import { ErrorSchema } from '../schemas/errors.js'
-import { HttpError } from '../http/http-errors.js'
+import { MeSchema, ProfileSchema } from '../src/schemas/me.js'
+import { ErrorSchema } from '../src/schemas/errors.js'
+import { HttpError } from '../src/http/http-errors.js'
 
 // The delegated Graph permission the API's registration needs (with consent) for /me.
 const USER_READ = 'https://graph.microsoft.com/User.Read'

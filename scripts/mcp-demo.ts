@@ -8,7 +8,7 @@
  *   READ_TOKEN=$(npm run -s token -- --scope Todo.Read) TOKEN=... npm run -s mcp-demo   # and the 403 step-up
  *   npm run -s mcp-demo -- --url https://todo.contoso.com/mcp      # TOKEN from Entra ID
  */
-import '../config/refuse-unsupported-node.js'
+import '../src/config/refuse-unsupported-node.js'
 import { parseArgs } from 'node:util'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'

@@ -5,11 +5,11 @@
  * Run `npm run token -- --help` for the options.
  */
 // First: refuses an unsupported Node.js before any other module is evaluated (imports run in order).
-import '../config/refuse-unsupported-node.js'
+import '../src/config/refuse-unsupported-node.js'
 import { createHash, randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { startTestIssuer } from 'fastify-entra-id/testing'
-import { loadOrCreateDevIssuerState } from '../auth/dev-issuer.js'
+import { loadOrCreateDevIssuerState } from '../src/auth/dev-issuer.js'
 
 const HELP = `Usage: npm run token -- [options]
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { addonLoadFailure } from '../config/addon-load-failure.js'
+import { addonLoadFailure } from '../src/config/addon-load-failure.js'
 
 const ADDON = '/home/ada/todo/node_modules/better-sqlite3/build/Release/better_sqlite3.node'
 

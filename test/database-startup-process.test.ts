@@ -1,5 +1,5 @@
 /**
- * The database unreachable at start-up, as the started service meets it: `node server.ts` in production, with
+ * The database unreachable at start-up, as the started service meets it: `node src/server.ts` in production, with
  * PostgreSQL refused or a DATA_DIR that cannot be used. Slow tier: every test starts a real process. The same
  * cases in process, on `app.inject`, are in database-startup.test.ts.
  */
@@ -7,22 +7,20 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { tempDir } from './helpers/app.js'
 import { assertSafeLine, closedPort, warnings } from './helpers/database-startup.js'
 import type { LogLine } from './helpers/database-startup.js'
 import { Child, serviceEnv } from './helpers/process.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+import { REPO_ROOT, SERVER_ENTRY } from './helpers/paths.js'
 
 describe('database unreachable at start-up: the started service', () => {
   test('production, PostgreSQL unreachable: keeps running, logs one JSON warning naming DATABASE_URL, not ready', async () => {
     const dir = tempDir()
     const issuer = await startTestIssuer()
     const port = await closedPort()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-      cwd: ROOT,
+    const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
+      cwd: REPO_ROOT,
       env: serviceEnv({
         NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0',
         AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url,
@@ -53,8 +51,8 @@ describe('database unreachable at start-up: the started service', () => {
     const issuer = await startTestIssuer()
     const file = join(dir.path, 'not-a-directory')
     writeFileSync(file, '')
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-      cwd: ROOT,
+    const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
+      cwd: REPO_ROOT,
       env: serviceEnv({
         NODE_ENV: 'production', DATA_DIR: join(file, 'data'), PORT: '0', HOST: '127.0.0.1',
         AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url

@@ -9,15 +9,14 @@ import { createServer } from 'node:net'
 import type { AddressInfo, Server } from 'node:net'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { buildApp } from '../app.js'
-import { ConfigError } from '../config/config-error.js'
+import { buildApp } from '../src/app.js'
+import { ConfigError } from '../src/config/config-error.js'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { bearer, envFor, tempDir } from './helpers/app.js'
 import { Child, run, serviceEnv } from './helpers/process.js'
+import { REPO_ROOT, SERVER_ENTRY } from './helpers/paths.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const PLUGIN_ENTRY = join(ROOT, 'packages', 'fastify-entra-id', 'dist', 'index.js')
+const PLUGIN_ENTRY = join(REPO_ROOT, 'packages', 'fastify-entra-id', 'dist', 'index.js')
 
 /** A loopback port held open by the test, so the service under test finds it busy. */
 async function holdPort(): Promise<{ port: number, server: Server }> {
@@ -35,7 +34,7 @@ async function banner(child: Child): Promise<{ base: string, read: string, write
 }
 
 function token(args: readonly string[], dataDir: string): Promise<string> {
-  return run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dataDir }) })
+  return run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], { cwd: REPO_ROOT, env: serviceEnv({ DATA_DIR: dataDir }) })
     .then((r) => r.stdout.trim())
 }
 
@@ -48,7 +47,7 @@ describe('development mode', () => {
     try {
       for (let i = 0; i < 3; i++) {
         if (i > 0) await new Promise((resolve) => setTimeout(resolve, 2000))
-        servers.push(new Child('npm', ['start'], { cwd: ROOT, env, group: true }))
+        servers.push(new Child('npm', ['start'], { cwd: REPO_ROOT, env, group: true }))
       }
       for (const server of servers) {
         const { base, read } = await banner(server)
@@ -77,15 +76,15 @@ describe('development mode', () => {
     // one finds it busy.
     const reserved = await holdPort()
     await new Promise<void>((resolve) => reserved.server.close(() => { resolve() }))
-    const first = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-      cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: String(reserved.port) })
+    const first = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
+      cwd: REPO_ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: String(reserved.port) })
     })
     let second: Child | undefined
     try {
       const { base, read } = await banner(first)
       const port = new URL(base).port
-      second = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], {
-        cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: port, DEV_ISSUER_PORT: String(reserved.port) })
+      second = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], {
+        cwd: REPO_ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: port, DEV_ISSUER_PORT: String(reserved.port) })
       })
       assert.equal(await second.exited, 1)
       assert.match(second.stdout, new RegExp(`127\\.0\\.0\\.1:${port} is already in use; stop the other process or set PORT`))
@@ -104,7 +103,7 @@ describe('development mode', () => {
 
   test('`npm run token`: --app is the development app, not the user; --lifetime takes negative durations within and beyond the clock tolerance; --graph, --id-token, --audience and --tenant tokens are refused with their codes', { timeout: 120_000 }, async () => {
     const dir = tempDir()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0' }) })
+    const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], { cwd: REPO_ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0' }) })
     try {
       const { base, write } = await banner(server)
       const me = async (t: string): Promise<Response> => fetch(`${base}/api/me`, { headers: bearer(t) })
@@ -147,9 +146,9 @@ describe('development mode', () => {
       assert.deepEqual([payload.acrs, payload.acct], [['c1'], 1])
       assert.equal((await me(stepUp)).status, 200)
       await assert.rejects(run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--scope', 'Todo.Read', '--claim', 'acrs=[c1'],
-        { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path }) }), /--claim acrs: the value must be JSON/)
+        { cwd: REPO_ROOT, env: serviceEnv({ DATA_DIR: dir.path }) }), /--claim acrs: the value must be JSON/)
 
-      const help = await run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--help'], { cwd: ROOT })
+      const help = await run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--help'], { cwd: REPO_ROOT })
       assert.match(help.stdout, /300 s/)
     } finally {
       await server.stop('SIGTERM')

@@ -2,14 +2,12 @@ import assert from 'node:assert/strict'
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { tempDir } from './helpers/app.js'
 import { dockerignore, parseDockerfile } from './helpers/dockerfile.js'
 import type { Stage } from './helpers/dockerfile.js'
 import { Child, run, serviceEnv } from './helpers/process.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+import { REPO_ROOT } from './helpers/paths.js'
 
 function envOf(stage: Stage): Record<string, string> {
   const env: Record<string, string> = {}
@@ -24,17 +22,17 @@ function envOf(stage: Stage): Record<string, string> {
 
 /** The context as Docker sends it: the repository's files minus .dockerignore. */
 function copyContext(to: string): void {
-  const ignored = dockerignore(join(ROOT, '.dockerignore'))
+  const ignored = dockerignore(join(REPO_ROOT, '.dockerignore'))
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name)
-      const rel = relative(ROOT, path)
+      const rel = relative(REPO_ROOT, path)
       if (ignored(rel) || rel === '.git') continue
       if (entry.isDirectory()) walk(path)
       else if (entry.isFile()) { mkdirSync(dirname(join(to, rel)), { recursive: true }); cpSync(path, join(to, rel)) }
     }
   }
-  walk(ROOT)
+  walk(REPO_ROOT)
 }
 
 /** Bytes of the files below `path`. */
@@ -56,7 +54,7 @@ function copy(sources: readonly string[], dest: string, from: string, workdir: s
 }
 
 test('the Dockerfile, replayed outside Docker, builds an image that serves the API in production', { timeout: 600_000 }, async () => {
-  const stages = parseDockerfile(join(ROOT, 'Dockerfile'))
+  const stages = parseDockerfile(join(REPO_ROOT, 'Dockerfile'))
   const [build, runtime] = stages
   assert.ok(build !== undefined && runtime !== undefined && stages.length === 2, 'two stages: build and runtime')
 

@@ -6,8 +6,8 @@ import { describe, test } from 'node:test'
 import { requestSerializer } from 'fastify-entra-id/log'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import { buildApp } from '../app.js'
-import type { TodoStore } from '../store/store.js'
+import { buildApp } from '../src/app.js'
+import type { TodoStore } from '../src/store/store.js'
 import { Callers, bearer, envFor, tempDir } from './helpers/app.js'
 import { Signal } from './helpers/signal.js'
 
@@ -104,7 +104,7 @@ describe('logs of refused and failed requests', () => {
     const sink = logSink()
     const app = await buildApp({
       env: { ...envFor(issuer, dir.path), LOG_LEVEL: 'info' },
-      // server.ts's request serializer: logged URLs have their credentials redacted.
+      // src/server.ts's request serializer: logged URLs have their credentials redacted.
       fastify: { logger: { stream: sink.stream, serializers: { req: requestSerializer } } },
       ...(store === undefined ? {} : { store })
     })

@@ -3,12 +3,12 @@ import { after, before, describe, test } from 'node:test'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { buildApp } from '../app.js'
-import { ConfigError } from '../config/config-error.js'
+import { buildApp } from '../src/app.js'
+import { ConfigError } from '../src/config/config-error.js'
 import { startHarness, tempDir } from './helpers/app.js'
 import type { Harness } from './helpers/app.js'
-import { allowedOrigins, loopbackOrigins, originAllowed, serializedOrigin } from '../mcp/origin.js'
-import { TOOL_ACCESS } from '../mcp/todo-tools.js'
+import { allowedOrigins, loopbackOrigins, originAllowed, serializedOrigin } from '../src/mcp/origin.js'
+import { TOOL_ACCESS } from '../src/mcp/todo-tools.js'
 
 /** What the client's fetch saw: each response's status and challenge, and a refusal's error code. */
 interface Seen { readonly status: number, readonly challenge: string | null, readonly code?: string }

@@ -11,8 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { tempDir } from './helpers/app.js'
 import type { LogLine } from './helpers/database-startup.js'
 import { Child, serviceEnv } from './helpers/process.js'
+import { REPO_ROOT, SERVER_ENTRY } from './helpers/paths.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** How long a process that should exit at once may run before it is killed, in milliseconds (CI is shared). */
 const WATCHDOG = 30_000
 const FAKE_NODE_VERSION = pathToFileURL(fileURLToPath(new URL('fixtures/fake-node-version.ts', import.meta.url))).href
@@ -22,7 +22,7 @@ const REFUSED_20 = /^Node\.js v20\.19\.0 is not supported \(older than 22\.12\):
 /** Runs `script` (with its arguments) as its npm script does, reporting Node.js `version`; its exit code and output. */
 async function runAs(version: string, script: readonly string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
   const child = new Child(process.execPath, ['--import', 'tsx', '--import', FAKE_NODE_VERSION, ...script], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env: serviceEnv({ PORT: '0', HOST: '127.0.0.1', DEV_ISSUER_PORT: '0', FAKE_NODE_VERSION: version, ...env })
   })
   // A process that starts instead of refusing would run until killed: kill it, and the test fails on its exit.
@@ -40,7 +40,7 @@ describe('an unsupported Node.js: the started service and npm run token', () => 
     const dir = tempDir()
     try {
       const data = join(dir.path, 'data')
-      const { code, stdout, stderr } = await runAs('20.19.0', ['server.ts'], { DATA_DIR: data })
+      const { code, stdout, stderr } = await runAs('20.19.0', [SERVER_ENTRY], { DATA_DIR: data })
       assert.equal(code, 1)
       const lines = stderr.split('\n')
       assert.equal(lines.length, 2, stderr)
@@ -56,7 +56,7 @@ describe('an unsupported Node.js: the started service and npm run token', () => 
   test('npm start on Node 20, production: exits 1 with one JSON line (level 60) naming the version', async () => {
     const dir = tempDir()
     try {
-      const { code, stdout, stderr } = await runAs('20.19.0', ['server.ts'], {
+      const { code, stdout, stderr } = await runAs('20.19.0', [SERVER_ENTRY], {
         NODE_ENV: 'production', DATA_DIR: dir.path,
         AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47', AZURE_CLIENT_ID: '6e74172b-be56-4843-9ff4-e66a39bb12e3'
       })

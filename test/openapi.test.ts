@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { envFor, startHarness, tempDir } from './helpers/app.js'
 import type { Harness } from './helpers/app.js'
 import { validate } from '@readme/openapi-parser'
-import { buildApp } from '../app.js'
+import { buildApp } from '../src/app.js'
 
 interface Operation { security?: Record<string, string[]>[], description?: string, responses: Record<string, { description: string }> }
 interface OpenApi {

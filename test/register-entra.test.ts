@@ -2,14 +2,13 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { tempDir } from './helpers/app.js'
 import { installFakeAz } from './helpers/fake-az.js'
 import type { Application, FakeAz, FakeTenant } from './helpers/fake-az.js'
 import { Child } from './helpers/process.js'
+import { REPO_ROOT } from './helpers/paths.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const SCRIPT = join(ROOT, 'scripts', 'register-entra.sh')
+const SCRIPT = join(REPO_ROOT, 'scripts', 'register-entra.sh')
 const AZURE_CLI = '04b07795-8ddb-461a-bbee-02f9e1bf7b46'
 const REDIRECT = 'https://todo.example.com/docs/oauth2-redirect.html'
 
@@ -18,8 +17,8 @@ interface Run { code: number | null, stdout: string, stderr: string, printed: Re
 /** Runs the script with the fake first on PATH and nothing of ours in the environment. */
 async function register(fake: FakeAz, args: readonly string[] = [], env: Record<string, string> = {}): Promise<Run> {
   const child = new Child('bash', [SCRIPT, ...args], {
-    cwd: ROOT,
-    env: { PATH: [fake.bin, dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: ROOT, ENTRA_RETRY_DELAY: '0', ...fake.env, ...env }
+    cwd: REPO_ROOT,
+    env: { PATH: [fake.bin, dirname(process.execPath), '/usr/bin', '/bin'].join(':'), HOME: REPO_ROOT, ENTRA_RETRY_DELAY: '0', ...fake.env, ...env }
   })
   const code = await child.exited
   const printed = Object.fromEntries(child.stdout.split('\n').filter((l) => l !== '').map((l) => {
@@ -68,7 +67,7 @@ async function graph(fake: FakeAz, method: string, path: string, body?: unknown)
       writeFileSync(file, JSON.stringify(body))
       args.push('--headers', 'Content-Type=application/json', '--body', `@${file}`)
     }
-    const child = new Child(join(fake.bin, 'az'), args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...fake.env } })
+    const child = new Child(join(fake.bin, 'az'), args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...fake.env } })
     return { code: await child.exited, stderr: child.stderr }
   } finally {
     dir.remove()

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { tempDir } from './helpers/app.js'
 import { Child, run, serviceEnv } from './helpers/process.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+import { REPO_ROOT, SERVER_ENTRY } from './helpers/paths.js'
 
 describe('the started service', () => {
   test('development mode: prints working curl commands, serves them over HTTP, and shuts down on SIGTERM', async () => {
     const dir = tempDir()
     const env = serviceEnv({ DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', DEV_ISSUER_PORT: '0' })
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env })
+    const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], { cwd: REPO_ROOT, env })
     try {
       const [, base] = await server.waitFor(/curl -s (http:\/\/localhost:\d+)\/api\/todos -H/)
       const [, readToken] = await server.waitFor(/export READ_TOKEN='([^']+)'/)
@@ -31,7 +29,7 @@ describe('the started service', () => {
       assert.equal((await read.json() as { title: string }).title, 'Over real HTTP')
 
       // `npm run token` signs with the keys the service saved under DATA_DIR.
-      const minted = await run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--scope', 'Todo.Read', '--user', 'alice', '--lifetime', '10m'], { cwd: ROOT, env })
+      const minted = await run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', '--scope', 'Todo.Read', '--user', 'alice', '--lifetime', '10m'], { cwd: REPO_ROOT, env })
       const aliceToken = minted.stdout.trim()
       const me = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${aliceToken}` } })
       assert.equal(me.status, 200)
@@ -61,7 +59,7 @@ describe('the started service', () => {
       NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0',
       AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url
     })
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env })
+    const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], { cwd: REPO_ROOT, env })
     try {
       const [, base] = await server.waitFor(/"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/)
       const oid = '77777777-7777-4777-8777-777777777777'
@@ -95,7 +93,7 @@ describe('the started service', () => {
 
   test('a SHUTDOWN_DRAIN_MS that is not a whole number of milliseconds: exits 1 naming it', async () => {
     const dir = tempDir()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0', SHUTDOWN_DRAIN_MS: '5s' }) })
+    const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], { cwd: REPO_ROOT, env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', DEV_ISSUER_PORT: '0', SHUTDOWN_DRAIN_MS: '5s' }) })
     try {
       assert.equal(await server.exited, 1)
       assert.match(server.stderr, /^ {2}- SHUTDOWN_DRAIN_MS must be an integer from 0 to 110000 \(milliseconds\)$/m)
@@ -106,7 +104,7 @@ describe('the started service', () => {
 
   test('production without Entra configuration: exits 1 naming the missing variables, and a bad SHUTDOWN_DRAIN_MS with them', async () => {
     const dir = tempDir()
-    const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env: serviceEnv({ NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', SHUTDOWN_DRAIN_MS: '-1' }) })
+    const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], { cwd: REPO_ROOT, env: serviceEnv({ NODE_ENV: 'production', DATA_DIR: dir.path, PORT: '0', SHUTDOWN_DRAIN_MS: '-1' }) })
     try {
       assert.equal(await server.exited, 1)
       assert.match(server.stderr, /AZURE_TENANT_ID is required when NODE_ENV=production/)

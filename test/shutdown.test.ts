@@ -3,7 +3,6 @@ import { request as httpRequest, Agent } from 'node:http'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import type { TestContext } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import pg from 'pg'
@@ -12,8 +11,7 @@ import type { Engine } from './helpers/app.js'
 import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres } from './helpers/postgres.js'
 import { Child, serviceEnv } from './helpers/process.js'
 import { Signal } from './helpers/signal.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+import { REPO_ROOT, SERVER_ENTRY } from './helpers/paths.js'
 
 /** Concurrent writers, each with requests one after another on keep-alive connections. */
 const WRITERS = 16
@@ -165,7 +163,7 @@ async function loadThenSigterm(t: TestContext, engine: Engine): Promise<void> {
     AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url,
     ...database.env
   })
-  const server = new Child(process.execPath, ['--import', 'tsx', 'server.ts'], { cwd: ROOT, env })
+  const server = new Child(process.execPath, ['--import', 'tsx', SERVER_ENTRY], { cwd: REPO_ROOT, env })
   const writers = new Agent({ keepAlive: true, maxSockets: WRITERS })
   const probes = new Agent({ keepAlive: false })
   try {

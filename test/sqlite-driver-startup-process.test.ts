@@ -10,8 +10,8 @@ import { startTestIssuer } from 'fastify-entra-id/testing'
 import { tempDir } from './helpers/app.js'
 import type { LogLine } from './helpers/database-startup.js'
 import { Child, serviceEnv } from './helpers/process.js'
+import { REPO_ROOT, SERVER_ENTRY } from './helpers/paths.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** How long a process that should exit at once may run before it is killed, in milliseconds (CI is shared). */
 const WATCHDOG = 30_000
 const FAIL_ADDON_LOAD = pathToFileURL(fileURLToPath(new URL('fixtures/fail-addon-load.ts', import.meta.url))).href
@@ -20,8 +20,8 @@ const FAIL_ADDON_LOAD = pathToFileURL(fileURLToPath(new URL('fixtures/fail-addon
 async function start(env: Record<string, string>): Promise<{ code: number | null, stderr: string }> {
   const dir = tempDir()
   try {
-    const server = new Child(process.execPath, ['--import', 'tsx', '--import', FAIL_ADDON_LOAD, 'server.ts'], {
-      cwd: ROOT,
+    const server = new Child(process.execPath, ['--import', 'tsx', '--import', FAIL_ADDON_LOAD, SERVER_ENTRY], {
+      cwd: REPO_ROOT,
       env: serviceEnv({ DATA_DIR: dir.path, PORT: '0', HOST: '127.0.0.1', DEV_ISSUER_PORT: '0', ...env })
     })
     // A service that starts instead of failing would run until killed: kill it, and the test fails on its exit.

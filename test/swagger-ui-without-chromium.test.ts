@@ -4,11 +4,10 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { skipWithoutChromium } from './helpers/browser.js'
 import { Child, serviceEnv } from './helpers/process.js'
+import { REPO_ROOT } from './helpers/paths.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const MISSING = '/nonexistent/chromium'
 const REASON = `no Chromium at ${MISSING} (Debian: apt-get install chromium; elsewhere set CHROMIUM_PATH to a Chromium build); CI runs these tests`
 
@@ -19,7 +18,7 @@ async function runSwaggerUiTest(ci: string | undefined): Promise<{ code: number 
   delete env.CI
   delete env.NODE_TEST_CONTEXT
   const runner = new Child(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', 'test/swagger-ui.test.ts'], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env: ci === undefined ? env : { ...env, CI: ci }
   })
   try {

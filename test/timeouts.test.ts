@@ -5,9 +5,9 @@ import { after, before, describe, test } from 'node:test'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import type { TestIssuer } from 'fastify-entra-id/testing'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../app.js'
-import type { ServerTimeouts } from '../app.js'
-import type { TodoStore } from '../store/store.js'
+import { buildApp } from '../src/app.js'
+import type { ServerTimeouts } from '../src/app.js'
+import type { TodoStore } from '../src/store/store.js'
 import { envFor, tempDir } from './helpers/app.js'
 
 // No database: these requests never reach a handler, and without SQLite the file runs on every Node line

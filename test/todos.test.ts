@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { startTestIssuer } from 'fastify-entra-id/testing'
-import { buildApp } from '../app.js'
+import { buildApp } from '../src/app.js'
 import { ENGINES, bearer, envFor, openTestStore, startHarness, tempDir } from './helpers/app.js'
 import type { Harness } from './helpers/app.js'
 import { skipWithoutPostgres } from './helpers/postgres.js'

@@ -5,9 +5,9 @@ import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id/lo
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import type { TestIssuer } from 'fastify-entra-id/testing'
 import type { FastifyInstance, InjectOptions } from 'fastify'
-import { buildApp } from '../app.js'
-import { StoreUnavailableError } from '../store/store.js'
-import type { TodoStore } from '../store/store.js'
+import { buildApp } from '../src/app.js'
+import { StoreUnavailableError } from '../src/store/store.js'
+import type { TodoStore } from '../src/store/store.js'
 import { Callers, bearer, envFor, openTestStore, tempDir } from './helpers/app.js'
 
 // A token sent in the URL must never come back in an answer or reach a log line, whatever the service answers:
@@ -47,7 +47,7 @@ const downStore: TodoStore = {
 
 interface Running { app: FastifyInstance, sink: ReturnType<typeof logSink>, close: () => Promise<void> }
 
-/** The app as server.ts configures its logger (the plugin's request serializer and redact paths), at debug level. */
+/** The app as src/server.ts configures its logger (the plugin's request serializer and redact paths), at debug level. */
 async function start(issuer: TestIssuer, store?: TodoStore): Promise<Running> {
   const dir = tempDir()
   const opened = store === undefined ? await openTestStore('sqlite', dir.path) : { store, dispose: () => Promise.resolve() }

@@ -53,7 +53,7 @@ export const ListQuery = Type.Object({
 /** The answer of `GET /api/todos`: `nextCursor` is `null` on the last page. */
 export const TodoPage = Type.Object({ items: Type.Array(TodoSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) })
 
-// The grammar is parseIdempotencyKey's (http/idempotency-key.ts); the schema refuses what it refuses, as a 400.
+// The grammar is parseIdempotencyKey's (src/http/idempotency-key.ts); the schema refuses what it refuses, as a 400.
 const IdempotencyKeyHeader = Type.Refine(
   Type.String({
     // Quoted: 2 more, and a backslash before each quote or backslash.

@@ -12,7 +12,7 @@ import { buildApp } from './app.js'
 import { addonLoadFailure } from './config/addon-load-failure.js'
 import { ConfigError } from './config/config-error.js'
 import { reportStartFailure } from './config/start-failure.js'
-import { listenHost, shutdownDrain } from './plugins/config.js'
+import { listenHost, shutdownDrain } from '../plugins/config.js'
 
 /**
  * After the drain, how long refusing the last clients (at most 5 s) and finishing the requests in progress may

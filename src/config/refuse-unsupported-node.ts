@@ -1,5 +1,5 @@
 /**
- * Imported first by server.ts and scripts/token.ts, for its effect: on an unsupported Node.js (see
+ * Imported first by src/server.ts and scripts/token.ts, for its effect: on an unsupported Node.js (see
  * {@link nodeVersionProblem}) it prints one line (JSON in production) and exits 1 before any other module of the
  * program is evaluated; on a line newer than the tested ones it prints one warning line and lets the program run.
  *
