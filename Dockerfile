@@ -3,7 +3,7 @@
 #   docker build -t todo-api .
 #   docker run -p 8080:8080 -e AZURE_TENANT_ID=... -e AZURE_CLIENT_ID=... todo-api
 # No secrets are baked in: configuration comes from environment variables at run time (see README).
-# test/dockerfile.test.ts replays these steps outside Docker; keep to WORKDIR, COPY, RUN, ENV, USER, EXPOSE,
+# test/slow/dockerfile.test.ts replays these steps outside Docker; keep to WORKDIR, COPY, RUN, ENV, USER, EXPOSE,
 # HEALTHCHECK and CMD so it can.
 
 # Node.js 24, an LTS line, on Debian bookworm (glibc: better-sqlite3 downloads a prebuilt binary where it can).
