@@ -1,40 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto'
-import type { ColumnType, Expression, ExpressionBuilder, Kysely, Selectable, SqlBool, Transaction } from 'kysely'
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely'
 import { sql } from 'kysely'
+import { iso, ownedBy, toTodo } from './tables.js'
+import type { Database } from './tables.js'
 import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, StoreError, StoreUnavailableError } from './store.js'
 import type { CreateOptions, Created, ListQuery, NewTodo, Owner, OwnerFilter, Page, Todo, TodoPatch, TodoStore } from './store.js'
-
-/** The `todos` table as Kysely sees it. */
-export interface TodoTable {
-  id: string
-  owner_tid: string
-  owner_oid: string
-  title: string
-  // Written as 0/1: better-sqlite3 cannot bind booleans, and PostgreSQL reads '0'/'1' as boolean input.
-  // Read back as a boolean (PostgreSQL) or 0/1 (SQLite).
-  done: ColumnType<boolean | number, number, number>
-  created_at: string
-  updated_at: string
-}
-
-/** The `idempotency_keys` table as Kysely sees it: one row per caller and `Idempotency-Key`. */
-export interface IdempotencyKeyTable {
-  owner_tid: string
-  owner_oid: string
-  key: string
-  fingerprint: string
-  todo_id: string
-  /** The created todo, as JSON: the answer a replay gives. */
-  response: string
-  created_at: string
-  expires_at: string
-}
-
-/** The database schema as Kysely sees it. */
-export interface Database {
-  todos: TodoTable
-  idempotency_keys: IdempotencyKeyTable
-}
 
 /** Tells whether a driver error means "the database cannot be reached" (503) rather than a bug (500). */
 export type UnavailableClassifier = (error: unknown) => boolean
@@ -250,32 +220,7 @@ export class KyselyTodoStore implements TodoStore {
   }
 }
 
-/** The condition that limits a statement to the todos `filter` lets the caller see. */
-function ownedBy(filter: OwnerFilter) {
-  return (eb: ExpressionBuilder<Database, 'todos'>): Expression<SqlBool> => {
-    const conditions: Expression<SqlBool>[] = []
-    if (filter.tenantId !== undefined) conditions.push(eb('owner_tid', '=', filter.tenantId))
-    if (filter.objectId !== undefined) conditions.push(eb('owner_oid', '=', filter.objectId))
-    return eb.and(conditions)
-  }
-}
-
 /** The fields a request asked for, defaults applied, as SHA-256 hex: equal for requests that mean the same. */
 function fingerprintOf(todo: NewTodo): string {
   return createHash('sha256').update(JSON.stringify([todo.title, todo.done])).digest('hex')
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString()
-}
-
-function toTodo(row: Selectable<TodoTable>): Todo {
-  return {
-    id: row.id,
-    title: row.title,
-    done: row.done === true || row.done === 1,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    owner: { tenantId: row.owner_tid, objectId: row.owner_oid }
-  }
 }
