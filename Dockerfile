@@ -19,6 +19,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY packages/fastify-entra-id/package.json packages/fastify-entra-id/tsconfig.build.json packages/fastify-entra-id/
 COPY packages/fastify-entra-id/src packages/fastify-entra-id/src
+COPY packages/test-kit/package.json packages/test-kit/
 RUN npm ci --no-audit --no-fund
 # Then the build context, which .dockerignore keeps free of tests, docs, local state and secrets: the service's
 # folders are listed once, in tsconfig.build.json, and a new one needs no line here.

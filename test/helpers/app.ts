@@ -103,7 +103,5 @@ export async function startHarness(engine: Engine, extraEnv: Record<string, stri
   }
 }
 
-/** `Authorization` header of a bearer token. */
-export function bearer(token: string): { authorization: string } {
-  return { authorization: `Bearer ${token}` }
-}
+// The test kit both suites share; re-exported so that the sample's tests import their helpers from one place.
+export { bearer } from '@fastify-entra-id/test-kit'

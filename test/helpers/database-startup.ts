@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { Signal } from './signal.js'
+import { Signal } from '@fastify-entra-id/test-kit'
 
 export interface LogLine { level: number, msg: string, [key: string]: unknown }
 

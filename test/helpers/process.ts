@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { Signal } from './signal.js'
+import { Signal } from '@fastify-entra-id/test-kit'
 
 /** A child process whose output is collected, with waits on its output and its exit. */
 export class Child {

@@ -1,6 +1,6 @@
 import { connect, createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
-import { Signal } from './signal.js'
+import { Signal } from '@fastify-entra-id/test-kit'
 
 /**
  * A TCP proxy on loopback that can be cut and restored: the database "goes down" for the code under test (its

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Writable } from 'node:stream'
 import { describe, test } from 'node:test'
 import { requestSerializer } from 'fastify-entra-id/log'
 import { startTestIssuer } from 'fastify-entra-id/testing'
@@ -9,16 +8,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import type { TodoStore } from '../../src/store/store.js'
 import { Callers, bearer, envFor, tempDir } from '../helpers/app.js'
-import { Signal } from '../helpers/signal.js'
-
-/** A pino destination that keeps every line; `written` is notified on each write, for waits on a log line. */
-function logSink(): { stream: Writable, text: () => string, lines: () => Record<string, unknown>[], written: Signal } {
-  const chunks: string[] = []
-  const written = new Signal()
-  const stream = new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback(); written.notify() } })
-  const text = () => chunks.join('')
-  return { stream, text, written, lines: () => text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) }
-}
+import { logSink } from '@fastify-entra-id/test-kit'
 
 /** The log lines of one injected request, other than Fastify's "incoming request" and "request completed". */
 async function linesOf(app: FastifyInstance, sink: ReturnType<typeof logSink>, request: InjectOptions): Promise<{ status: number, lines: Record<string, unknown>[] }> {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { describe, test } from 'node:test'
 import { authorizationRedactPaths, requestSerializer } from 'fastify-entra-id/log'
 import { startTestIssuer } from 'fastify-entra-id/testing'
@@ -9,6 +8,7 @@ import { buildApp } from '../../src/app.js'
 import { StoreUnavailableError } from '../../src/store/store.js'
 import type { TodoStore } from '../../src/store/store.js'
 import { Callers, bearer, envFor, openTestStore, tempDir } from '../helpers/app.js'
+import { logSink } from '@fastify-entra-id/test-kit'
 
 // A token sent in the URL must never come back in an answer or reach a log line, whatever the service answers:
 // RFC 6750 §5.3 (bearer tokens in page URLs leak through logs) and the README's promise that tokens are never
@@ -25,12 +25,6 @@ function spellings(token: string): string[] {
     `page=2&t=${encodeURIComponent(token).replace('e', '%65')}`,
     token
   ]
-}
-
-/** A pino destination that keeps every line. */
-function logSink(): { stream: Writable, text: () => string } {
-  const chunks: string[] = []
-  return { stream: new Writable({ write(chunk: Buffer, _encoding, callback) { chunks.push(chunk.toString()); callback() } }), text: () => chunks.join('') }
 }
 
 /** A store whose database is down: every call is the 503 a lost connection gives. */

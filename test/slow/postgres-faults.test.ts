@@ -14,7 +14,7 @@ import { StoreUnavailableError } from '../../src/store/store.js'
 import type { TodoStore } from '../../src/store/store.js'
 import { Callers, bearer, envFor, tempDir } from '../helpers/app.js'
 import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres, withHostPort } from '../helpers/postgres.js'
-import { Signal } from '../helpers/signal.js'
+import { Signal } from '@fastify-entra-id/test-kit'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
 /*

@@ -10,7 +10,7 @@ import { ENGINES, bearer, startHarness, tempDir } from '../helpers/app.js'
 import type { Engine } from '../helpers/app.js'
 import { dropSchema, freshSchema, postgresUrl, skipWithoutPostgres } from '../helpers/postgres.js'
 import { Child, serviceEnv } from '../helpers/process.js'
-import { Signal } from '../helpers/signal.js'
+import { Signal } from '@fastify-entra-id/test-kit'
 import { REPO_ROOT, SERVER_ENTRY } from '../helpers/paths.js'
 
 /** Concurrent writers, each with requests one after another on keep-alive connections. */
