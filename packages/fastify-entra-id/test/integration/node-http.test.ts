@@ -38,16 +38,18 @@ describe('the plain node:http example of docs/how-to/without-fastify.md', () => 
   const started = Date.now()
 
   before(async () => {
-    issuer = await startTestIssuer()
+    // The example first: if the docs lost it, this fails before anything listens, and the run ends.
     dir = await mkdtemp(join(tmpdir(), 'entra-node-http-'))
     createApi = await loadExample(dir)
+    issuer = await startTestIssuer()
     verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, clock: () => started })
     await verifier.hydrate()
   })
   after(async () => {
     for (const server of servers) server.close()
-    verifier.close()
-    await issuer.close()
+    // Unset when before() stopped at the example.
+    verifier?.close()
+    await issuer?.close()
     await rm(dir, { recursive: true, force: true })
   })
 
