@@ -12,14 +12,15 @@ import type { TestIssuer } from '../../src/testing/index.js'
 
 type CreateApi = (verifier: EntraTokenVerifier, realm?: string) => Server
 
-const README = fileURLToPath(new URL('../../README.md', import.meta.url))
+// The repository's docs page for servers without Fastify: the npm README links to it, and it holds the example.
+const GUIDE = fileURLToPath(new URL('../../../../docs/how-to/without-fastify.md', import.meta.url))
 const source = (file: string): string => pathToFileURL(fileURLToPath(new URL(`../../src/${file}`, import.meta.url))).href
 
-/** The README's `node:http` example, as written there, with the package imports pointed at this source tree. */
+/** The guide's `node:http` example, as written there, with the package imports pointed at this source tree. */
 async function loadExample(dir: string): Promise<CreateApi> {
-  const readme = await readFile(README, 'utf8')
-  const block = /<!-- node-http-example[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1]
-  assert.ok(block !== undefined, 'the README has the node:http example')
+  const guide = await readFile(GUIDE, 'utf8')
+  const block = /<!-- node-http-example[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(guide)?.[1]
+  assert.ok(block !== undefined, 'docs/how-to/without-fastify.md has the node:http example')
   // .mts: an ES module wherever it is written, so it shares this test's module instances (EntraAuthError).
   const file = join(dir, 'node-http-example.mts')
   await writeFile(file, block
@@ -27,7 +28,7 @@ async function loadExample(dir: string): Promise<CreateApi> {
   return ((await import(pathToFileURL(file).href)) as { createApi: CreateApi }).createApi
 }
 
-describe('the README\'s plain node:http example', () => {
+describe('the plain node:http example of docs/how-to/without-fastify.md', () => {
   let issuer: TestIssuer
   let dir: string
   let createApi: CreateApi
@@ -37,16 +38,18 @@ describe('the README\'s plain node:http example', () => {
   const started = Date.now()
 
   before(async () => {
-    issuer = await startTestIssuer()
+    // The example first: if the docs lost it, this fails before anything listens, and the run ends.
     dir = await mkdtemp(join(tmpdir(), 'entra-node-http-'))
     createApi = await loadExample(dir)
+    issuer = await startTestIssuer()
     verifier = EntraTokenVerifier.create({ tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, clock: () => started })
     await verifier.hydrate()
   })
   after(async () => {
     for (const server of servers) server.close()
-    verifier.close()
-    await issuer.close()
+    // Unset when before() stopped at the example.
+    verifier?.close()
+    await issuer?.close()
     await rm(dir, { recursive: true, force: true })
   })
 
