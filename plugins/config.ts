@@ -147,7 +147,7 @@ function crossCheck(c: Config): string[] {
   const credentials = (['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE'] as const).filter((name) => c[name] !== undefined)
   if (credentials.length > 1) problems.push(`${credentials.join(' and ')} are each a credential of the API: set one of them`)
   if (c.AZURE_TENANT_ID === undefined && credentials.length > 0) {
-    problems.push(`${credentials[0] ?? ''} needs AZURE_TENANT_ID: development mode cannot call Microsoft Graph on the caller's behalf (see the README)`)
+    problems.push(`${credentials[0] ?? ''} needs AZURE_TENANT_ID: development mode cannot call Microsoft Graph on the caller's behalf (docs/how-to/downstream-apis.md)`)
   }
   if (c.AZURE_TENANT_ID === undefined) {
     if (production) {

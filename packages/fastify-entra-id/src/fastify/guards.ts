@@ -1,7 +1,8 @@
-import { compileRequirement, describe, satisfies } from '../core/authorization/requirements.js'
-import type { CompiledRequirement, Requirement } from '../core/authorization/requirements.js'
+import { compileRequirement } from '../core/authorization/requirements.js'
+import type { Requirement } from '../core/authorization/requirements.js'
+import { callerTypeRule, rolesRule, scopesOrRolesRule, scopesRule } from '../core/authorization/permission-rules.js'
+import type { CompiledCaller } from '../core/authorization/permission-rules.js'
 import { EntraConfigError } from '../util/config-error.js'
-import { InsufficientScopeError } from '../core/errors/refusals.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraHook } from './dual-hook.js'
 import type { AccessPath } from '../core/authorization/guard-description.js'
@@ -27,10 +28,7 @@ export interface CallerRequirement {
  */
 export function requireScopes(scopes: Requirement): EntraHook {
   const required = compileRequirement(scopes, 'scopes')
-  return makeGuard((identity) => satisfies(identity.scopes, required)
-    ? null
-    : forbidden(required.values, `The token lacks the required scope: ${describe(required)}`),
-  { user: [{ scopes: required }], app: [] })
+  return makeGuard(scopesRule(required), { user: [{ scopes: required }], app: [] })
 }
 
 /**
@@ -44,10 +42,7 @@ export function requireScopes(scopes: Requirement): EntraHook {
  */
 export function requireRoles(roles: Requirement): EntraHook {
   const required = compileRequirement(roles, 'roles')
-  return makeGuard((identity) => satisfies(identity.roles, required)
-    ? null
-    : forbidden(required.values, `The token lacks the required app role: ${describe(required)}`),
-  { user: [{ roles: required }], app: [{ roles: required }] })
+  return makeGuard(rolesRule(required), { user: [{ roles: required }], app: [{ roles: required }] })
 }
 
 /**
@@ -64,12 +59,8 @@ export function requireScopesOrRoles(options: { readonly scopes: Requirement, re
   if (options === null || typeof options !== 'object') throw new EntraConfigError('options', 'must be { scopes, roles }')
   const scopes = compileRequirement(options.scopes, 'scopes')
   const roles = compileRequirement(options.roles, 'roles')
-  return makeGuard((identity) => satisfies(identity.scopes, scopes) || satisfies(identity.roles, roles)
-    ? null
-    : forbidden([...scopes.values, ...roles.values],
-      `The token lacks the required scope (${describe(scopes)}) or app role (${describe(roles)})`),
   // App-only tokens carry no scp: only their roles can pass.
-  { user: [{ scopes }, { roles }], app: [{ roles }] })
+  return makeGuard(scopesOrRolesRule(scopes, roles), { user: [{ scopes }, { roles }], app: [{ roles }] })
 }
 
 /**
@@ -88,29 +79,13 @@ export function requireByCallerType(options: { readonly user?: CallerRequirement
   }
   const user = compileCaller(options.user, 'user')
   const app = compileCaller(options.app, 'app')
-  return makeGuard((identity) => {
-    const side = identity.isAppOnly ? app : user
-    if (side === null) {
-      return forbidden([], identity.isAppOnly
-        ? 'This route does not accept app-only tokens'
-        : 'This route does not accept delegated (user) tokens')
-    }
-    if (side.scopes !== undefined && !satisfies(identity.scopes, side.scopes)) {
-      return forbidden(side.scopes.values, `The token lacks the required scope: ${describe(side.scopes)}`)
-    }
-    if (side.roles !== undefined && !satisfies(identity.roles, side.roles)) {
-      return forbidden(side.roles.values, `The token lacks the required app role: ${describe(side.roles)}`)
-    }
-    return null
-  }, { user: pathsOf(user), app: pathsOf(app) })
+  return makeGuard(callerTypeRule(user, app), { user: pathsOf(user), app: pathsOf(app) })
 }
 
 function pathsOf(side: CompiledCaller | null): AccessPath[] {
   if (side === null) return []
   return [{ ...(side.scopes === undefined ? {} : { scopes: side.scopes }), ...(side.roles === undefined ? {} : { roles: side.roles }) }]
 }
-
-interface CompiledCaller { readonly scopes: CompiledRequirement | undefined, readonly roles: CompiledRequirement | undefined }
 
 function compileCaller(side: CallerRequirement | undefined, name: string): CompiledCaller | null {
   if (side === undefined) return null
@@ -121,8 +96,4 @@ function compileCaller(side: CallerRequirement | undefined, name: string): Compi
     scopes: side.scopes === undefined ? undefined : compileRequirement(side.scopes, `${name}.scopes`),
     roles: side.roles === undefined ? undefined : compileRequirement(side.roles, `${name}.roles`)
   }
-}
-
-function forbidden(required: readonly string[], description: string): InsufficientScopeError {
-  return new InsufficientScopeError(required, description)
 }
