@@ -3,7 +3,7 @@ import { EntraConfigError } from '../util/config-error.js'
 import type { EntraAccessTokenClaims } from '../core/identity/identity.js'
 import { makeGuard } from './guard-hook.js'
 import type { EntraHook } from './dual-hook.js'
-import { compileRequirement, describe, satisfies } from '../core/authorization/requirements.js'
+import { compileRequirement, describe, satisfiesList } from '../core/authorization/requirements.js'
 import type { Requirement } from '../core/authorization/requirements.js'
 
 // A claim's values are a Requirement, as scopes and roles are: they compare whole and case-sensitively with the
@@ -55,7 +55,7 @@ export function requireClaim(claim: string, requirement: Requirement, options: C
       return new AccessDeniedError('ENTRA_GROUPS_OVERAGE',
         'The user is in too many groups for the token to list them (groups overage), so this API cannot check group membership from the token; ask the API\'s owner to require an app role assigned to the group instead')
     }
-    return satisfies(valuesOf(claims[claim]), required) ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`)
+    return satisfiesList(valuesOf(claims[claim]), required) ? null : new AccessDeniedError('ENTRA_CLAIM_REQUIRED', `The token lacks the required claim value (${needs})`)
   }, { user: [{}], app: [{}], conditions: [`claim ${needs}${appOnly === 'allow' ? ' (users)' : ''}`] })
 }
 
@@ -129,10 +129,12 @@ function hasGroupsOverage(claims: EntraAccessTokenClaims): boolean {
     (typeof names === 'object' && names !== null && Object.hasOwn(names, 'groups'))
 }
 
-/** A claim's values as a set of strings: its value (a string) or its string entries (an array); else none. */
-function valuesOf(value: unknown): ReadonlySet<string> {
-  if (typeof value === 'string') return new Set([value])
-  return Array.isArray(value) ? new Set(value.filter((v): v is string => typeof v === 'string')) : new Set()
+const NO_VALUES: readonly unknown[] = Object.freeze([])
+
+/** A claim's values: its value (a string) or its entries (an array, read in place); a claim of another type holds none. */
+function valuesOf(value: unknown): readonly unknown[] {
+  if (typeof value === 'string') return [value]
+  return Array.isArray(value) ? value : NO_VALUES
 }
 
 function checkValue(value: unknown, argument: string): string {

@@ -3,6 +3,9 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 /**
  * A Fastify hook usable both ways: as a route hook (Fastify passes `done`, and a request whose token is in the
  * token cache is answered synchronously, without a promise), or awaited from your own code (no `done`: a promise).
+ * `authenticate` is one, and so is every guard: use a guard as a route's `onRequest` hook, to refuse before the
+ * body is read (a `preHandler` works too); a guard authenticates a request not authenticated yet, so a guard alone
+ * protects a route.
  */
 export interface EntraHook {
   (request: FastifyRequest, reply: FastifyReply): Promise<void>

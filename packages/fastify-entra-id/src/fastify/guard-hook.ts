@@ -10,12 +10,6 @@ import type { GuardDescription } from '../core/authorization/guard-description.j
 import type { EntraIdDecorator } from './decorator.js'
 
 /**
- * A route hook that authorizes the verified caller. Use it as a route's `onRequest` hook, to refuse before the body
- * is read (a `preHandler` works too, after parsing and validation). When the request has not been authenticated
- * yet, the guard authenticates it first, so a guard alone protects a route.
- */
-
-/**
  * A guard's rule, given the caller and the plugin that verified it (its options, e.g. where callers sign in):
  * `null` lets the caller through; an error refuses it. The refusal's realm and `resource_metadata` are set after,
  * by `challengeFor`, as for every refusal of the plugin, so a rule builds the error only.

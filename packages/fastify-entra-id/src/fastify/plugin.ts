@@ -27,7 +27,7 @@ import { EntraTokenVerifier } from '../core/verification/verifier.js'
 const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: FastifyInstance, options) => {
   if (fastify.hasDecorator('entraId')) {
     // Fastify would fail on a decorator later, without saying why: a second registration must sit in a group of its own.
-    throw new EntraConfigError('fastifyEntraId', 'is registered already in this context or a parent one: register it once per encapsulated route group (docs/how-to/several-registrations.md)')
+    throw new EntraConfigError('fastifyEntraId', 'is registered already in this context or a parent one: register it once per encapsulated route group (https://github.com/fastify-entra-id/fastify-entra-id/blob/main/docs/how-to/several-registrations.md)')
   }
   const settingName = optionalFunction(options.settingName, 'settingName') ?? ((option: string) => option)
   // The plugin's listeners stand in for the application's, which they call: check those here.

@@ -33,7 +33,7 @@ const REQUEST_HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler']
  *   replaces every transform (@fastify/swagger's rule), this one included.
  *
  * @example
- * `swagger` is @fastify/swagger's default export, `withEntraIdSecurity` this subpath's (see the README):
+ * `swagger` is @fastify/swagger's default export, `withEntraIdSecurity` this subpath's (see https://github.com/fastify-entra-id/fastify-entra-id/blob/main/docs/how-to/openapi.md):
  * ```ts
  * await app.register(fastifyEntraId, { tenantId, clientId })
  * await app.register(swagger, withEntraIdSecurity(app, {

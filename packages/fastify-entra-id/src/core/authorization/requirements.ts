@@ -52,6 +52,13 @@ export function satisfies(held: ReadonlySet<string>, requirement: CompiledRequir
     : requirement.values.every((v) => held.has(v))
 }
 
+/** True when the values `held` (a claim's array, read in place: no copy per request) satisfy `requirement`. */
+export function satisfiesList(held: readonly unknown[], requirement: CompiledRequirement): boolean {
+  return requirement.match === 'anyOf'
+    ? requirement.values.some((v) => held.includes(v))
+    : requirement.values.every((v) => held.includes(v))
+}
+
 /** Describes a requirement for an `error_description`: "one of A, B" or "all of A, B". */
 export function describe(requirement: CompiledRequirement): string {
   const list = requirement.values.join(', ')

@@ -5,7 +5,7 @@
  * verifier raises them without a realm; the Fastify adapter sets its own ({@link EntraAuthError.inRealm}).
  *
  * Fastify's default error handler already sends `statusCode`, `code`, `message` and `headers`; an application
- * with its own error handler must copy `error.headers` onto the reply (docs/how-to/custom-error-handler.md), or the challenge is lost.
+ * with its own error handler must copy `error.headers` onto the reply (https://github.com/fastify-entra-id/fastify-entra-id/blob/main/docs/how-to/custom-error-handler.md), or the challenge is lost.
  *
  * @packageDocumentation
  */

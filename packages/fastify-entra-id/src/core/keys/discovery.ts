@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../../util/url.js'
+import { isLoopbackHost } from '../../util/https-url.js'
 
 /** What the verifier takes from an OpenID Provider Configuration document. */
 export interface OpenIdMetadata {

@@ -10,7 +10,7 @@ import { EntraConfigError } from '../../util/config-error.js'
 import { MULTI_TENANT } from '../../util/entra-urls.js'
 import { isGuid } from '../../util/guid.js'
 import { duration, optionalFunction } from '../../util/option-checks.js'
-import { authorityOrigin } from '../../util/url.js'
+import { authorityOrigin } from '../../util/authority-origin.js'
 
 /** The options after validation, with every default applied and every lookup structure built once. */
 export interface ResolvedOptions {

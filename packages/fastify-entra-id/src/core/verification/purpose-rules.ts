@@ -61,7 +61,7 @@ export function isGraphAudience(aud: unknown): boolean {
 /**
  * An ID token (OpenID Connect), by Microsoft's claims references. Only ID tokens carry `nonce`, `at_hash` or
  * `c_hash` (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11; a Graph access token's nonce is in its header, not its
- * claims), so a token with one of them is an ID token whatever else it holds. Without them, a token that names
+ * claims), so a token with one of them is an ID token, unless `scp` or `idtyp: app` (below) says otherwise. Without them, a token that names
  * no calling application (`azp` in v2, `appid` in v1) is one too: every access token names one. An ID token may
  * carry `roles` (the user's app roles of the client), so `roles` never makes an access token; `scp` always does,
  * and so does `idtyp: app`, which Entra puts on app-only and agent tokens only.

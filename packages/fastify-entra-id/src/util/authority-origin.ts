@@ -1,8 +1,6 @@
 import { EntraConfigError } from './config-error.js'
 import { isLoopbackHost } from './https-url.js'
 
-export { isLoopbackHost }
-
 /**
  * The `authorityHost` option as an origin (default `https://login.microsoftonline.com`): an absolute `https://`
  * URL without path, query or credentials (`http://` only for loopback hosts).
