@@ -8,7 +8,7 @@ import type { EntraHook } from './dual-hook.js'
 import type { AccessPath } from '../core/authorization/guard-description.js'
 
 
-/** What {@link requireByCallerType} asks of one kind of caller. Both parts, when given, must hold. */
+/** What {@link requireByCallerType} asks of one caller type. Both parts, when given, must hold. */
 export interface CallerRequirement {
   /** Delegated scopes, read from `scp`. */
   readonly scopes?: Requirement
@@ -46,7 +46,7 @@ export function requireRoles(roles: Requirement): EntraHook {
 }
 
 /**
- * Requires the scopes or the app roles: either one satisfies the route, whatever the kind of caller
+ * Requires the scopes or the app roles: either one satisfies the route, whatever the caller type
  * (Microsoft.Identity.Web's `RequiredScopeOrAppPermission`).
  *
  * @example
@@ -65,7 +65,7 @@ export function requireScopesOrRoles(options: { readonly scopes: Requirement, re
 
 /**
  * Requires one thing of delegated (user) callers and another of app-only callers, told apart by
- * {@link EntraIdentity.isAppOnly}. A kind of caller left out is refused.
+ * {@link EntraIdentity.isAppOnly}. A caller type left out is refused.
  *
  * @example
  * ```ts

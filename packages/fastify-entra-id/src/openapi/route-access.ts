@@ -24,7 +24,7 @@ export type SecurityRequirement = Record<string, string[]>
 const ANYONE: readonly Alternative[] = [{ scopes: [], roles: [] }]
 
 /**
- * The access of a route guarded by all of `descriptions` (in any order): for each kind of caller, every
+ * The access of a route guarded by all of `descriptions` (in any order): for each caller type, every
  * combination of one way through each hook, in disjunctive normal form, without alternatives another one implies.
  */
 export function routeAccess(descriptions: readonly GuardDescription[]): RouteAccess {
@@ -95,7 +95,7 @@ export interface SecurityNaming {
 /**
  * The operation's `security`: alternatives, any one enough. Delegated ways in become OAuth2 requirements with
  * their full scope strings (all scopes within one requirement are needed, so `anyOf` gives one requirement per
- * scope). A pasted bearer token serves every kind of caller: its requirement lists the app roles only when every
+ * scope). A pasted bearer token serves every caller type: its requirement lists the app roles only when every
  * way in needs one. An optional route adds the empty requirement `{}`.
  */
 export function securityOf(access: RouteAccess, naming: SecurityNaming): SecurityRequirement[] {

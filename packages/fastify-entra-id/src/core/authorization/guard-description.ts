@@ -1,8 +1,8 @@
 import type { CompiledRequirement } from './requirements.js'
 
 /**
- * One way a kind of caller passes a hook: the delegated scopes (`scp`) and the app roles (`roles`) it must hold,
- * both when both are given. Neither: any verified token of that kind of caller.
+ * One way a caller type passes a hook: the delegated scopes (`scp`) and the app roles (`roles`) it must hold,
+ * both when both are given. Neither: any verified token of that caller type.
  */
 export interface AccessPath {
   readonly scopes?: CompiledRequirement
