@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { Signal } from '@fastify-entra-id/test-kit'
+import assert from 'node:assert/strict'
+import type { LogLine } from './database-startup.js'
 
 /** A child process whose output is collected, with waits on its output and its exit. */
 export class Child {
@@ -81,3 +83,14 @@ const SERVICE_VARIABLES = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LE
 export function serviceEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !SERVICE_VARIABLES.test(name))), ...extra }
 }
+
+/**
+ * The one line a production start failure writes on stderr, parsed: fails the test unless stderr holds exactly one
+ * line of JSON, as log collectors expect of a service that could not start.
+ */
+export function onlyJsonLine(stderr: string): LogLine {
+  const lines = stderr.trim().split('\n')
+  assert.equal(lines.length, 1, stderr)
+  return JSON.parse(lines[0] ?? '') as LogLine
+}
+

@@ -9,8 +9,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { tempDir } from '../helpers/app.js'
-import type { LogLine } from '../helpers/database-startup.js'
-import { Child, serviceEnv } from '../helpers/process.js'
+import { Child, serviceEnv, onlyJsonLine } from '../helpers/process.js'
 import { REPO_ROOT, SERVER_ENTRY } from '../helpers/paths.js'
 
 /** How long a process that should exit at once may run before it is killed, in milliseconds (CI is shared). */
@@ -61,9 +60,7 @@ describe('an unsupported Node.js: the started service and npm run token', () => 
         AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47', AZURE_CLIENT_ID: '6e74172b-be56-4843-9ff4-e66a39bb12e3'
       })
       assert.equal(code, 1)
-      const lines = stderr.trim().split('\n')
-      assert.equal(lines.length, 1, stderr)
-      const line = JSON.parse(lines[0] ?? '') as LogLine
+      const line = onlyJsonLine(stderr)
       assert.equal(line.level, 60)
       assert.equal(line.nodeVersion, 'v20.19.0')
       assert.match(line.msg, REFUSED_20)

@@ -8,8 +8,7 @@ import { describe, test } from 'node:test'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { startTestIssuer } from 'fastify-entra-id/testing'
 import { tempDir } from '../helpers/app.js'
-import type { LogLine } from '../helpers/database-startup.js'
-import { Child, serviceEnv } from '../helpers/process.js'
+import { Child, serviceEnv, onlyJsonLine } from '../helpers/process.js'
 import { REPO_ROOT, SERVER_ENTRY } from '../helpers/paths.js'
 
 /** How long a process that should exit at once may run before it is killed, in milliseconds (CI is shared). */
@@ -58,9 +57,7 @@ describe('the SQLite driver cannot be loaded: the started service', () => {
         NODE_ENV: 'production', AZURE_TENANT_ID: issuer.tenantId, AZURE_CLIENT_ID: issuer.clientId, AZURE_AUTHORITY_HOST: issuer.url
       })
       assert.equal(code, 1)
-      const lines = stderr.trim().split('\n')
-      assert.equal(lines.length, 1, stderr)
-      const line = JSON.parse(lines[0] ?? '') as LogLine
+      const line = onlyJsonLine(stderr)
       assert.equal(line.level, 60)
       assert.equal(line.code, 'ERR_DLOPEN_FAILED')
       assert.match(line.msg, BUILT_FOR_ANOTHER_NODE)
