@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { fastifyEntraId } from '../src/index.js'
 import type { EntraIdPluginOptions } from '../src/index.js'
 import { startTestIssuer } from '../src/testing/index.js'
-import { KEY_SET_CHANNEL } from '../src/core/index.js'
+import { CHANNELS } from '../src/core/index.js'
 import type { KeySetEvent } from '../src/core/index.js'
 import type { TestIssuer, TestIssuerOptions } from '../src/testing/index.js'
 
@@ -84,8 +84,8 @@ export function nextKeySetEvent(matches: (event: KeySetEvent) => boolean = () =>
     }, timeoutMs)
     const done = (): void => {
       clearTimeout(timer)
-      unsubscribe(KEY_SET_CHANNEL, listener)
+      unsubscribe(CHANNELS.keySet, listener)
     }
-    subscribe(KEY_SET_CHANNEL, listener)
+    subscribe(CHANNELS.keySet, listener)
   })
 }

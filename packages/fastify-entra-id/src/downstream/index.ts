@@ -21,6 +21,7 @@ import { TimedNetworkClient } from './network.js'
 import { claimsOfChallenge, oboRefusal } from './refusal.js'
 import { authorityEndpoint } from '../util/entra-urls.js'
 import { checkScopes, httpsOrigin, positive } from './option-checks.js'
+import { millisecondsSince, publishDownstreamEvent } from '../core/diagnostics/channels.js'
 
 export { certificateCredentialFromPem } from './credential.js'
 export type { DownstreamCredential } from './credential.js'
@@ -148,6 +149,7 @@ const downstream: FastifyPluginAsync<DownstreamOptions> = async (fastify: Fastif
       throw entraId.challengeFor(request, new AccessDeniedError('ENTRA_USER_REQUIRED', 'This operation acts on behalf of a signed-in user; an application token cannot be used'))
     }
     let result: AuthenticationResult | null
+    const start = performance.now()
     try {
       result = await client.acquireTokenOnBehalfOf({
         oboAssertion: assertion,
@@ -155,11 +157,16 @@ const downstream: FastifyPluginAsync<DownstreamOptions> = async (fastify: Fastif
         authority: `${authorityHost}/${caller.tenantId}`
       })
     } catch (error) {
-      throw oboRefusal(error, request, entraId, retryAfterSeconds)
+      const refusal = oboRefusal(error, request, entraId, retryAfterSeconds)
+      publishDownstreamEvent(() => ({ flow: 'on-behalf-of', outcome: (refusal as { code?: string }).code ?? 'error', durationMs: millisecondsSince(start) }))
+      throw refusal
     }
     if (result === null || result.accessToken === '') {
+      publishDownstreamEvent(() => ({ flow: 'on-behalf-of', outcome: 'ENTRA_DOWNSTREAM_REJECTED', durationMs: millisecondsSince(start) }))
       throw new EntraUsageError('ENTRA_DOWNSTREAM_REJECTED', 'Entra ID answered the on-behalf-of request without an access token')
     }
+    const fromCache = result.fromCache
+    publishDownstreamEvent(() => ({ flow: 'on-behalf-of', outcome: fromCache ? 'cached' : 'acquired', durationMs: millisecondsSince(start) }))
     if (!result.fromCache) bound.added()
     return { accessToken: result.accessToken, expiresOn: result.expiresOn ?? new Date(0), fromCache: result.fromCache }
   }

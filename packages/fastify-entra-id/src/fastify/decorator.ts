@@ -4,6 +4,7 @@ import type { InsufficientClaimsError } from '../core/errors/claims-challenge.js
 import type { EntraIdentity } from '../core/identity/identity.js'
 import type { EntraIdOptions } from '../core/options/entra-id-options.js'
 import type { EntraTokenVerifier } from '../core/verification/verifier.js'
+import type { TelemetryOptions } from '../core/options/telemetry-options.js'
 import type { ProtectedResourceOptions } from '../metadata/protected-resource.js'
 import type { EntraHook } from './dual-hook.js'
 
@@ -38,6 +39,14 @@ export interface EntraIdPluginOptions extends EntraIdOptions {
    * plugin on the root instance for these routes to sit at the root. Default: none.
    */
   protectedResources?: readonly ProtectedResourceOptions[] | undefined
+  /**
+   * OpenTelemetry metrics and span attributes, recorded when the application has OpenTelemetry:
+   * `@opentelemetry/api` installed and a MeterProvider or TracerProvider registered globally before this plugin
+   * registers (nothing is loaded or subscribed otherwise). `false` turns them off; an object opts in to attributes
+   * that name people or tenants ({@link TelemetryOptions}). The metrics, spans and `node:diagnostics_channel`
+   * channels are listed in the README's Telemetry section. Default `true`.
+   */
+  telemetry?: boolean | TelemetryOptions | undefined
 }
 
 /** What the plugin adds to the Fastify instance, as `fastify.entraId`. */

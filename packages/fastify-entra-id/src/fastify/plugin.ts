@@ -20,10 +20,13 @@ import { optionalFunction } from '../util/option-checks.js'
 import { ANY_TOKEN, described } from '../core/authorization/guard-description.js'
 import type { LoadAttempt, LoadSuccess } from '../core/options/entra-id-options.js'
 import { EntraTokenVerifier } from '../core/verification/verifier.js'
+import { publishRefusal } from '../core/diagnostics/channels.js'
+import { startTelemetry } from '../telemetry/index.js'
+import { resolveTelemetryOptions } from '../core/options/telemetry-options.js'
+import { requestSpanOf } from './request-span.js'
 
-// Async, though nothing is awaited: a throw from option validation then rejects `register` with the
-// EntraConfigError (from a callback-style plugin it would escape as an uncaught exception).
-// eslint-disable-next-line @typescript-eslint/require-await
+// Async: a throw from option validation then rejects `register` with the EntraConfigError (from a callback-style
+// plugin it would escape as an uncaught exception), and OpenTelemetry, an optional peer, is imported only if used.
 const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: FastifyInstance, options) => {
   if (fastify.hasDecorator('entraId')) {
     // Fastify would fail on a decorator later, without saying why: a second registration must sit in a group of its own.
@@ -61,13 +64,15 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   const allowGuests = options.allowGuests ?? true
   if (typeof allowGuests !== 'boolean') throw new EntraConfigError('allowGuests', 'must be true or false')
   const resources = resolveProtectedResources(options.protectedResources)
+  const telemetry = await startTelemetry(resolveTelemetryOptions(options.telemetry))
+  const spans = telemetry?.spans ?? null
 
   // Keys load while the rest of the application starts; `ready()` waits for the first attempt. If it fails,
   // the server starts anyway, protected routes answer 503, and the verifier retries in the background. Both
   // outcomes are logged by the listeners above.
   const hydration = verifier.hydrate().catch(() => undefined)
   fastify.addHook('onReady', async () => { await hydration })
-  fastify.addHook('onClose', (_instance, closed) => { verifier.close(); closed() })
+  fastify.addHook('onClose', (_instance, closed) => { verifier.close(); telemetry?.close(); closed() })
 
   fastify.decorateRequest('auth', null)
   // Fastify's not-found answer and log line echo the URL, token and all: not in this application.
@@ -77,6 +82,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): EntraAuthError | undefined {
     if (!allowGuests && identity.accountType === 'guest') return refuse(request, reply, guestRefusal()) as EntraAuthError
     request.auth = identity
+    if (spans !== null) spans.accepted(identity, requestSpanOf(request))
     if (logCaller) {
       const bindings = { tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId }
       const log = request.log as FastifyBaseLogger & { setBindings?: (bindings: object) => void }
@@ -136,7 +142,10 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     return resourceOf(resources, request.url)?.metadataUrl
   }
 
+  // Every refusal of the plugin, the guards' and the application's own, is made here: where it is counted.
   function challengeFor<E extends EntraAuthError>(request: FastifyRequest, error: E): E {
+    publishRefusal(error.code, error.statusCode)
+    if (spans !== null) spans.refused(error.code, requestSpanOf(request))
     const resource = resourceOf(resources, request.url)
     return error.inRealm(realm).forResource(resource?.metadataUrl, resource?.scopes)
   }

@@ -12,24 +12,27 @@ const RANKS: Readonly<Record<string, number>> = {
   'core/errors': 1,
   testing: 1,
   log: 1,
-  'core/transport': 2,
-  'core/token-cache': 2,
-  'core/options': 3,
-  'core/identity': 4,
-  'core/keys': 4,
-  'core/verification': 5,
-  'core/authorization': 6,
-  metadata: 6,
+  'core/diagnostics': 2,
+  'core/transport': 3,
+  'core/token-cache': 3,
+  'core/options': 4,
+  'core/identity': 5,
+  'core/keys': 5,
+  'core/verification': 6,
+  'core/authorization': 7,
+  metadata: 7,
   // The framework-free entry, core/index.ts: above everything it gathers, below what builds on Fastify.
-  core: 7,
-  fastify: 8,
-  openapi: 9,
-  downstream: 9
+  core: 8,
+  // OpenTelemetry from the core's channels: framework-free, for the Fastify adapter and any other.
+  telemetry: 8,
+  fastify: 9,
+  openapi: 10,
+  downstream: 10
 }
 
 // What runs without Fastify: everything but the adapter and the subpaths built on it. The MCP SDK's verifier, a
 // node:http server or another framework's adapter use these without Fastify installed.
-const FRAMEWORK_FREE = ['util', 'core', 'metadata', 'log', 'testing']
+const FRAMEWORK_FREE = ['util', 'core', 'metadata', 'log', 'testing', 'telemetry']
 const FRAMEWORK = /^(fastify|fastify-plugin|@fastify\/.*|@azure\/msal-node)$/
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url))

@@ -16,7 +16,7 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
     'CallerType', 'DiscoveryErrorCode', 'DiscoveryErrorOptions', 'DiscoveryOption', 'DownstreamUnavailableError', 'EntraAccessTokenClaims',
     'EntraAuthError', 'EntraAuthErrorCode', 'EntraAuthErrorOptions', 'EntraConfigError', 'EntraIdOptions', 'EntraIdentity',
     'EntraTokenVerifier', 'EntraUsageError', 'EntraUsageErrorCode', 'InsufficientClaimsError', 'InsufficientClaimsErrorOptions',
-    'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenCode', 'InvalidTokenError', 'KEY_SET_CHANNEL', 'KeySetEvent',
+    'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenCode', 'InvalidTokenError', 'CHANNELS', 'KeySetEvent', 'VerificationMessage', 'DiscoveryEvent', 'TokenCacheEvictionEvent', 'RefusalEvent', 'DownstreamEvent', 'TelemetryOptions',
     'KeySetFetchError', 'KeysUnavailableError', 'LoadAttempt', 'LoadSuccess', 'MissingTokenError', 'ProtectedResourceOptions',
     'ProviderError', 'RefusalDetails', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
     'TokenCacheStats', 'TokenVersion', 'UnavailableCode', 'bearerChallenge', 'bearerTokenFromHeader', 'canHandleClaimsChallenges', 'readBearerToken'],

@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../../util/https-url.js'
+import { millisecondsSince, publishDiscoveryEvent } from '../diagnostics/channels.js'
 
 /** What the verifier takes from an OpenID Provider Configuration document. */
 export interface OpenIdMetadata {
@@ -104,6 +105,18 @@ export function b2cDiscoveryUrl(authorityHost: string, tenant: string, policy: s
  * and following one would let a compromised hop choose our keys.
  */
 export async function fetchOpenIdMetadata(url: string, timeoutDuration: number): Promise<OpenIdMetadata> {
+  const start = performance.now()
+  try {
+    const metadata = await fetchAndCheck(url, timeoutDuration)
+    publishDiscoveryEvent(() => ({ url, outcome: 'loaded', durationMs: millisecondsSince(start) }))
+    return metadata
+  } catch (error) {
+    publishDiscoveryEvent(() => ({ url, outcome: 'failed', durationMs: millisecondsSince(start), error }))
+    throw error
+  }
+}
+
+async function fetchAndCheck(url: string, timeoutDuration: number): Promise<OpenIdMetadata> {
   let body: string
   try {
     const response = await fetch(url, {

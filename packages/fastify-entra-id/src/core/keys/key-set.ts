@@ -3,7 +3,7 @@ import { createRemoteJWKSet, customFetch } from 'jose'
 import type { RemoteJWKSet } from 'jose'
 import { KeysUnavailableError } from '../errors/unavailable.js'
 import { readBounded } from './discovery.js'
-import { publishKeySetEvent } from './diagnostics.js'
+import { millisecondsSince, publishKeySetEvent } from '../diagnostics/channels.js'
 
 /** A verification key of the set, ready for `node:crypto`. */
 export interface VerificationKey {
@@ -143,6 +143,7 @@ export class KeySet {
   }
 
   async #fetch(): Promise<void> {
+    const start = performance.now()
     try {
       await this.#remote.reload()
     } catch (cause) {
@@ -150,7 +151,7 @@ export class KeySet {
       const error = cause instanceof KeySetFetchError
         ? cause
         : new KeySetFetchError(`Key set ${this.url.href} could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-      publishKeySetEvent(() => ({ url: this.url.href, outcome: 'failed', kids: [...this.#keys.keys()], removedKids: [], error }))
+      publishKeySetEvent(() => ({ url: this.url.href, outcome: 'failed', kids: [...this.#keys.keys()], removedKids: [], durationMs: millisecondsSince(start), error }))
       throw error
     }
     this.#failedAt = Number.NEGATIVE_INFINITY
@@ -161,7 +162,7 @@ export class KeySet {
     this.#keys = next
     this.#loaded = true
     if (removed.length > 0) this.#onRemoved(removed)
-    publishKeySetEvent(() => ({ url: this.url.href, outcome: 'loaded', kids: [...next.keys()], removedKids: removed }))
+    publishKeySetEvent(() => ({ url: this.url.href, outcome: 'loaded', kids: [...next.keys()], removedKids: removed, durationMs: millisecondsSince(start) }))
   }
 
   /** A KeyObject for every `kid` of the set just loaded for which jose selects exactly one usable key. */

@@ -6,6 +6,7 @@ import { RecencyList } from './recency-list.js'
 import { RecordStore } from './record-store.js'
 import { TokenIndex, signatureStart } from './token-index.js'
 import { VerificationCounts, hashOf } from './verification-counts.js'
+import { publishEviction } from '../diagnostics/channels.js'
 
 const NONE = -1
 
@@ -130,6 +131,7 @@ export class TokenCache<V> {
       }
       if (now >= (this.#until[entry] as number)) {
         this.#drop(entry)
+        publishEviction('expired', 1)
         break
       }
       this.#touch(entry)
@@ -187,11 +189,16 @@ export class TokenCache<V> {
   /** Drops every entry verified with one of `kids`: keys that left the key set must not keep vouching. */
   deleteKids(kids: readonly string[]): void {
     const gone = this.#kidNumbers.numbersOf(kids)
+    let dropped = 0
     for (let entry = this.#recency.oldest; entry !== NONE;) {
       const next = this.#recency.newerThan(entry)
-      if (gone.has(this.#kid[entry] as number)) this.#drop(entry)
+      if (gone.has(this.#kid[entry] as number)) {
+        this.#drop(entry)
+        dropped++
+      }
       entry = next
     }
+    publishEviction('key-removed', dropped)
   }
 
   /** Drops everything. */
@@ -219,8 +226,10 @@ export class TokenCache<V> {
     while (this.#size >= this.#capacity || !this.#records.fits(recordBytes)) {
       const oldest = this.#recency.oldest
       if (oldest === NONE) return false
-      if (now < (this.#until[oldest] as number) && (this.#usedIn[oldest] as number) >= idleBefore && (this.#uses[oldest] as number) >= uses) return false
+      const expired = now >= (this.#until[oldest] as number)
+      if (!expired && (this.#usedIn[oldest] as number) >= idleBefore && (this.#uses[oldest] as number) >= uses) return false
       this.#drop(oldest)
+      publishEviction(expired ? 'expired' : 'capacity', 1)
     }
     return true
   }

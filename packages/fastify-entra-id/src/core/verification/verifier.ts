@@ -18,6 +18,8 @@ import { MetadataLoader } from './metadata-loader.js'
 import type { B2cMetadata, Metadata } from './metadata-loader.js'
 import { checkB2cClaims, policyOf } from './b2c-rules.js'
 import { TenantAdmission } from './tenant-admission.js'
+import { traceVerification, verificationTraced } from './tracing.js'
+import type { VerificationMessage } from './tracing.js'
 
 /**
  * Verifies Entra ID access tokens: made once (at start-up), then asked for each request. Knows nothing of HTTP:
@@ -116,10 +118,18 @@ export class EntraTokenVerifier {
    * no promise, microtask or closure for a token that needs no I/O.
    */
   identify(token: string): EntraIdentity | Promise<EntraIdentity> {
+    if (verificationTraced()) return traceVerification((message) => this.#identify(token, message))
+    return this.#identify(token, undefined)
+  }
+
+  #identify(token: string, message: VerificationMessage | undefined): EntraIdentity | Promise<EntraIdentity> {
     if (typeof token !== 'string' || token.length > MAX_JWS_LENGTH) throw malformed()
     const now = this.options.clock()
     const cached = this.#cachedAt(token, now)
-    if (cached !== undefined) return cached
+    if (cached !== undefined) {
+      if (message !== undefined) message.cached = true
+      return cached
+    }
     const metadata = this.#loader.ready
     if (metadata === null) return this.#loader.whenReady().then((loaded) => this.#verifyFresh(loaded, token, now))
     return this.#verifyFresh(metadata, token, now)

@@ -1,0 +1,71 @@
+// The tracing channel around each verification: what APM tools subscribe to for a span or a timing per token
+// checked, and what the plugin's OpenTelemetry metrics are made from.
+
+import { tracingChannel } from 'node:diagnostics_channel'
+import type { EntraIdentity } from '../identity/identity.js'
+import { CHANNELS } from '../diagnostics/channels.js'
+
+/** The TracingChannel around each verification: see `CHANNELS.verify`. */
+export const VERIFY_CHANNEL = CHANNELS.verify
+
+/**
+ * What the verification tracing channel (`CHANNELS.verify`) publishes for one verification: the same object at
+ * each of its events, completed as the verification goes. Never the token.
+ */
+export interface VerificationMessage {
+  /** When the verification started: `performance.now()`, in milliseconds. */
+  readonly startTime: number
+  /** True when the token cache answered (a token verified before, byte for byte): no signature was checked. */
+  cached: boolean
+  /** The verified caller, once accepted. */
+  result?: EntraIdentity
+  /**
+   * The refusal once refused: an {@link EntraAuthError} (its `code`, e.g. `ENTRA_TOKEN_EXPIRED`, and `statusCode`:
+   * 401, or 503 while keys are unavailable), or the application's `allowedTenants` error.
+   */
+  error?: unknown
+}
+
+const verifyTracing = tracingChannel<VerificationMessage>(VERIFY_CHANNEL)
+
+/** True when someone subscribed to any event of {@link VERIFY_CHANNEL}: only then is a message made. */
+export function verificationTraced(): boolean {
+  return verifyTracing.hasSubscribers
+}
+
+/**
+ * Runs `verify` as one traced verification: published at start and end, and at asyncStart and asyncEnd when it
+ * returns a promise. `verify` marks the message `cached` when the token cache answers.
+ */
+export function traceVerification(verify: (message: VerificationMessage) => EntraIdentity | Promise<EntraIdentity>): EntraIdentity | Promise<EntraIdentity> {
+  const message: VerificationMessage = { startTime: performance.now(), cached: false }
+  return verifyTracing.start.runStores(message, () => {
+    let outcome: EntraIdentity | Promise<EntraIdentity>
+    try {
+      outcome = verify(message)
+    } catch (error) {
+      message.error = error
+      verifyTracing.error.publish(message)
+      verifyTracing.end.publish(message)
+      throw error
+    }
+    if (!(outcome instanceof Promise)) {
+      message.result = outcome
+      verifyTracing.end.publish(message)
+      return outcome
+    }
+    verifyTracing.end.publish(message)
+    return outcome.then((identity) => {
+      message.result = identity
+      verifyTracing.asyncStart.publish(message)
+      verifyTracing.asyncEnd.publish(message)
+      return identity
+    }, (error: unknown) => {
+      message.error = error
+      verifyTracing.error.publish(message)
+      verifyTracing.asyncStart.publish(message)
+      verifyTracing.asyncEnd.publish(message)
+      throw error
+    })
+  })
+}

@@ -1,0 +1,16 @@
+import type { Span } from '@opentelemetry/api'
+import type { FastifyRequest } from 'fastify'
+
+/** What @fastify/otel decorates each request with: its `request` span, when the route is instrumented. */
+interface FastifyOtelRequest {
+  opentelemetry?: () => { span?: Span | null }
+}
+
+/**
+ * The request span @fastify/otel made for `request`, if it is registered: the plugin's outcome goes on it, and
+ * on the HTTP server span, as hook spans (the active span in a hook) are not where anyone looks.
+ */
+export function requestSpanOf(request: FastifyRequest): Span | undefined {
+  const opentelemetry = (request as FastifyRequest & FastifyOtelRequest).opentelemetry
+  return typeof opentelemetry === 'function' ? opentelemetry.call(request).span ?? undefined : undefined
+}

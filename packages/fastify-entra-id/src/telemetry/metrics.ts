@@ -1,0 +1,153 @@
+// The plugin's OpenTelemetry metrics, made from its diagnostics channels. Counting a verification is a Map lookup
+// and an increment, read by the SDK only when it collects; a timed verification (one whose signature was checked)
+// adds one histogram record. Attributes come from short, fixed lists, so series stay few whatever the traffic.
+
+import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'
+import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api'
+import { DISCOVERY_CHANNEL, DOWNSTREAM_CHANNEL, KEY_SET_CHANNEL, REFUSAL_CHANNEL, TOKEN_CACHE_CHANNEL } from '../core/diagnostics/channels.js'
+import type { DiscoveryEvent, DownstreamEvent, KeySetEvent, RefusalEvent, TokenCacheEvictionEvent } from '../core/diagnostics/channels.js'
+import { VERIFY_CHANNEL } from '../core/verification/tracing.js'
+import type { VerificationMessage } from '../core/verification/tracing.js'
+import { outcomeOf, errorTypeOf } from './outcome.js'
+import type { ResolvedTelemetryOptions } from '../core/options/telemetry-options.js'
+
+/** Seconds: from a cached key's 50 µs signature check to a 10 s fetch timeout. */
+const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+/** How many tenants `tenantAttribute` names; later ones are `other`, so an attack cannot grow series. */
+const MAX_NAMED_TENANTS = 1000
+
+interface Tally { readonly attributes: Attributes, count: number }
+
+/** Subscribes the instruments to the channels; {@link VerificationMetrics.close} unsubscribes them. */
+export class VerificationMetrics {
+  readonly #options: ResolvedTelemetryOptions
+  readonly #tallies = new Map<string, Tally>()
+  readonly #attributes = new Map<string, Attributes>()
+  readonly #tenants = new Set<string>()
+  readonly #duration: Histogram
+  readonly #refusals: Counter
+  readonly #evictions: Counter
+  readonly #keySetFetches: Histogram
+  readonly #discoveryFetches: Histogram
+  readonly #acquisitions: Histogram
+  readonly #unsubscribe: Array<() => void> = []
+
+  constructor(meter: Meter, options: ResolvedTelemetryOptions) {
+    this.#options = options
+    const seconds = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } }
+    meter.createObservableCounter('entra_id.verifications', {
+      unit: '{verification}',
+      description: 'Access tokens verified, by outcome (accepted or the refusal code), token version, caller type and whether the token cache answered'
+    }).addCallback((result) => { this.#observe(result) })
+    this.#duration = meter.createHistogram('entra_id.verification.duration', {
+      ...seconds, description: 'Duration of access-token verifications that checked a signature (token-cache hits are counted, not timed)'
+    })
+    this.#refusals = meter.createCounter('entra_id.refusals', { unit: '{refusal}', description: 'Requests refused by fastify-entra-id, by code and HTTP status' })
+    this.#evictions = meter.createCounter('entra_id.token_cache.evictions', { unit: '{entry}', description: 'Verified tokens the token cache let go, by reason' })
+    this.#keySetFetches = meter.createHistogram('entra_id.key_set.fetch.duration', { ...seconds, description: 'Duration of signing-key set (JWKS) fetches, by outcome' })
+    this.#discoveryFetches = meter.createHistogram('entra_id.discovery.fetch.duration', { ...seconds, description: 'Duration of OpenID discovery document fetches, by outcome' })
+    this.#acquisitions = meter.createHistogram('entra_id.downstream.acquisition.duration', { ...seconds, description: 'Duration of token acquisitions for downstream calls, by flow and outcome' })
+
+    // Only the events that end a verification: a subscriber to `start` would cost every verification a call.
+    const verifications = tracingChannel<VerificationMessage>(VERIFY_CHANNEL)
+    const ended = (message: unknown): void => {
+      const verification = message as VerificationMessage
+      if (verification.result !== undefined || verification.error !== undefined) this.#verified(verification)
+    }
+    const endedLater = (message: unknown): void => { this.#verified(message as VerificationMessage) }
+    verifications.end.subscribe(ended)
+    verifications.asyncEnd.subscribe(endedLater)
+    this.#unsubscribe.push(() => {
+      verifications.end.unsubscribe(ended)
+      verifications.asyncEnd.unsubscribe(endedLater)
+    })
+    this.#on(REFUSAL_CHANNEL, (message) => {
+      const event = message as RefusalEvent
+      this.#refusals.add(1, this.#shared(`r${event.code}${event.status}`, () => ({ 'entra_id.outcome': outcomeOf(event.code), 'http.response.status_code': event.status })))
+    })
+    this.#on(TOKEN_CACHE_CHANNEL, (message) => {
+      const event = message as TokenCacheEvictionEvent
+      this.#evictions.add(event.count, this.#shared(`e${event.reason}`, () => ({ 'entra_id.token_cache.eviction.reason': event.reason })))
+    })
+    this.#on(KEY_SET_CHANNEL, (message) => { this.#fetched(this.#keySetFetches, message as KeySetEvent) })
+    this.#on(DISCOVERY_CHANNEL, (message) => { this.#fetched(this.#discoveryFetches, message as DiscoveryEvent) })
+    this.#on(DOWNSTREAM_CHANNEL, (message) => {
+      const event = message as DownstreamEvent
+      this.#acquisitions.record(event.durationMs / 1000, this.#shared(`d${event.flow}${event.outcome}`, () => ({ 'entra_id.downstream.flow': event.flow, 'entra_id.outcome': outcomeOf(event.outcome) })))
+    })
+  }
+
+  /** Stops recording. */
+  close(): void {
+    for (const undo of this.#unsubscribe.splice(0)) undo()
+  }
+
+  #on(name: string, listener: (message: unknown) => void): void {
+    subscribe(name, listener)
+    this.#unsubscribe.push(() => { unsubscribe(name, listener) })
+  }
+
+  #fetched(histogram: Histogram, event: KeySetEvent | DiscoveryEvent): void {
+    histogram.record(event.durationMs / 1000, fetchAttributes(event))
+  }
+
+  #verified(message: VerificationMessage): void {
+    const identity = message.result
+    const outcome = identity === undefined ? outcomeOf(message.error) : 'accepted'
+    const version = identity === undefined ? '' : String(identity.tokenVersion)
+    const callerType = identity === undefined ? '' : identity.callerType
+    const tenant = this.#options.tenantAttribute && identity !== undefined ? this.#tenantName(identity.tenantId) : ''
+    const key = `${outcome}|${version}|${callerType}|${tenant}`
+    const hitKey = message.cached ? `${key}|h` : key
+    const tally = this.#tallies.get(hitKey)
+    if (tally !== undefined) tally.count++
+    else this.#tallies.set(hitKey, { attributes: { ...verificationAttributes(outcome, version, callerType, tenant), 'entra_id.token_cache.hit': message.cached }, count: 1 })
+    if (message.cached) return
+    const attributes = this.#shared(key, () => verificationAttributes(outcome, version, callerType, tenant))
+    this.#duration.record((performance.now() - message.startTime) / 1000, attributes)
+  }
+
+  #observe(result: ObservableResult): void {
+    for (const { attributes, count } of this.#tallies.values()) result.observe(count, attributes)
+  }
+
+  /** One attributes object per combination: the SDK reads them on every record, and need not see a new one. */
+  #shared(key: string, make: () => Attributes): Attributes {
+    let attributes = this.#attributes.get(key)
+    if (attributes === undefined) {
+      attributes = Object.freeze(make())
+      this.#attributes.set(key, attributes)
+    }
+    return attributes
+  }
+
+  #tenantName(tenantId: string): string {
+    if (this.#tenants.has(tenantId)) return tenantId
+    if (this.#tenants.size >= MAX_NAMED_TENANTS) return 'other'
+    this.#tenants.add(tenantId)
+    return tenantId
+  }
+}
+
+function verificationAttributes(outcome: string, version: string, callerType: string, tenant: string): Attributes {
+  const attributes: Attributes = { 'entra_id.outcome': outcome }
+  if (version !== '') attributes['entra_id.token.version'] = version
+  if (callerType !== '') attributes['entra_id.caller.type'] = callerType
+  if (tenant !== '') attributes['entra_id.tenant.id'] = tenant
+  return attributes
+}
+
+/** A fetch's outcome, the host it asked (bounded by configuration: never the path, which holds the tenant) and the error's type. */
+function fetchAttributes(event: KeySetEvent | DiscoveryEvent): Attributes {
+  const attributes: Attributes = { 'entra_id.outcome': event.outcome, 'server.address': hostOf(event.url) }
+  if (event.outcome === 'failed') attributes['error.type'] = errorTypeOf(event.error)
+  return attributes
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return 'unknown'
+  }
+}
