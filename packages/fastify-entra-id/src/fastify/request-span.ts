@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 
 /** What @fastify/otel decorates each request with: its `request` span, when the route is instrumented. */
 interface FastifyOtelRequest {
-  opentelemetry?: () => { span?: Span | null }
+  opentelemetry?: (this: FastifyRequest) => { span?: Span | null }
 }
 
 /**
@@ -11,6 +11,6 @@ interface FastifyOtelRequest {
  * on the HTTP server span, as hook spans (the active span in a hook) are not where anyone looks.
  */
 export function requestSpanOf(request: FastifyRequest): Span | undefined {
-  const opentelemetry = (request as FastifyRequest & FastifyOtelRequest).opentelemetry
-  return typeof opentelemetry === 'function' ? opentelemetry.call(request).span ?? undefined : undefined
+  const instrumented = request as FastifyRequest & FastifyOtelRequest
+  return typeof instrumented.opentelemetry === 'function' ? instrumented.opentelemetry().span ?? undefined : undefined
 }

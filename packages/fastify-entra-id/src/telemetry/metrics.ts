@@ -35,10 +35,13 @@ export class VerificationMetrics {
   constructor(meter: Meter, options: ResolvedTelemetryOptions) {
     this.#options = options
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } }
-    meter.createObservableCounter('entra_id.verifications', {
+    const verifications = meter.createObservableCounter('entra_id.verifications', {
       unit: '{verification}',
       description: 'Access tokens verified, by outcome (accepted or the refusal code), token version, caller type and whether the token cache answered'
-    }).addCallback((result) => { this.#observe(result) })
+    })
+    const observe = (result: ObservableResult): void => { this.#observe(result) }
+    verifications.addCallback(observe)
+    this.#unsubscribe.push(() => { verifications.removeCallback(observe) })
     this.#duration = meter.createHistogram('entra_id.verification.duration', {
       ...seconds, description: 'Duration of access-token verifications that checked a signature (token-cache hits are counted, not timed)'
     })
@@ -49,17 +52,17 @@ export class VerificationMetrics {
     this.#acquisitions = meter.createHistogram('entra_id.downstream.acquisition.duration', { ...seconds, description: 'Duration of token acquisitions for downstream calls, by flow and outcome' })
 
     // Only the events that end a verification: a subscriber to `start` would cost every verification a call.
-    const verifications = tracingChannel<VerificationMessage>(VERIFY_CHANNEL)
+    const verifying = tracingChannel<VerificationMessage>(VERIFY_CHANNEL)
     const ended = (message: unknown): void => {
       const verification = message as VerificationMessage
       if (verification.result !== undefined || verification.error !== undefined) this.#verified(verification)
     }
     const endedLater = (message: unknown): void => { this.#verified(message as VerificationMessage) }
-    verifications.end.subscribe(ended)
-    verifications.asyncEnd.subscribe(endedLater)
+    verifying.end.subscribe(ended)
+    verifying.asyncEnd.subscribe(endedLater)
     this.#unsubscribe.push(() => {
-      verifications.end.unsubscribe(ended)
-      verifications.asyncEnd.unsubscribe(endedLater)
+      verifying.end.unsubscribe(ended)
+      verifying.asyncEnd.unsubscribe(endedLater)
     })
     this.#on(REFUSAL_CHANNEL, (message) => {
       const event = message as RefusalEvent

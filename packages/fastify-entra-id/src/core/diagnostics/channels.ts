@@ -17,7 +17,7 @@ import { channel } from 'node:diagnostics_channel'
  */
 export const KEY_SET_CHANNEL = 'fastify-entra-id:keys'
 
-/** What {@link KEY_SET_CHANNEL} publishes after each fetch of a key set. */
+/** What `CHANNELS.keySet` publishes after each fetch of a key set. */
 export interface KeySetEvent {
   /** The JWKS URL. */
   readonly url: string
@@ -39,7 +39,7 @@ export interface KeySetEvent {
  */
 export const DISCOVERY_CHANNEL = 'fastify-entra-id:discovery'
 
-/** What {@link DISCOVERY_CHANNEL} publishes after each fetch of a discovery document. */
+/** What `CHANNELS.discovery` publishes after each fetch of a discovery document. */
 export interface DiscoveryEvent {
   /** The document's URL. */
   readonly url: string
@@ -58,7 +58,7 @@ export interface DiscoveryEvent {
  */
 export const TOKEN_CACHE_CHANNEL = 'fastify-entra-id:token-cache'
 
-/** What {@link TOKEN_CACHE_CHANNEL} publishes when entries leave the token cache. */
+/** What `CHANNELS.tokenCache` publishes when entries leave the token cache. */
 export interface TokenCacheEvictionEvent {
   /** Why they left. */
   readonly reason: 'capacity' | 'expired' | 'key-removed'
@@ -72,7 +72,7 @@ export interface TokenCacheEvictionEvent {
  */
 export const REFUSAL_CHANNEL = 'fastify-entra-id:refusal'
 
-/** What {@link REFUSAL_CHANNEL} publishes for each refusal. */
+/** What `CHANNELS.refusal` publishes for each refusal. */
 export interface RefusalEvent {
   /** The refusal's stable code, e.g. `ENTRA_TOKEN_EXPIRED` or `ENTRA_SCOPE_MISSING` ({@link EntraAuthErrorCode}). */
   readonly code: string
@@ -86,7 +86,7 @@ export interface RefusalEvent {
  */
 export const DOWNSTREAM_CHANNEL = 'fastify-entra-id:downstream'
 
-/** What {@link DOWNSTREAM_CHANNEL} publishes after each token acquisition. */
+/** What `CHANNELS.downstream` publishes after each token acquisition. */
 export interface DownstreamEvent {
   /** The OAuth 2.0 flow: `on-behalf-of`, the caller's token exchanged for one to the downstream API. */
   readonly flow: 'on-behalf-of'

@@ -7,19 +7,11 @@ import { RecordStore } from './record-store.js'
 import { TokenIndex, signatureStart } from './token-index.js'
 import { VerificationCounts, hashOf } from './verification-counts.js'
 import { publishEviction } from '../diagnostics/channels.js'
+import type { TokenCacheCodec } from './token-codec.js'
+
+export type { TokenCacheCodec } from './token-codec.js'
 
 const NONE = -1
-
-/**
- * How a cached value is kept while it is not in use: as a string (for identities, the token version and the
- * claims' JSON), turned back into a value equal to the first on a later hit.
- */
-export interface TokenCacheCodec<V> {
-  /** The record of `value`: everything {@link decode} needs. */
-  encode(value: V): string
-  /** A value equal to the one `record` was made of. */
-  decode(record: string): V
-}
 
 /**
  * Successful verifications of exact token strings. Only the verifier writes to it, after every rule passed; a

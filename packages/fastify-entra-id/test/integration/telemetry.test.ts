@@ -1,0 +1,220 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { hasSubscribers, tracingChannel } from 'node:diagnostics_channel'
+import { context, metrics, trace } from '@opentelemetry/api'
+import { MeterProvider } from '@opentelemetry/sdk-metrics'
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-node'
+import { FastifyOtelInstrumentation } from '@fastify/otel'
+import Fastify from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import { fastifyEntraId, requireScopes } from '../../src/index.js'
+import type { EntraIdPluginOptions } from '../../src/index.js'
+import { CHANNELS } from '../../src/core/index.js'
+import { startTestIssuer } from '../../src/testing/index.js'
+import type { TestIssuer } from '../../src/testing/index.js'
+import { bearer } from '../helpers.js'
+import { TestMetricReader } from '../telemetry-reader.js'
+import type { Point } from '../telemetry-reader.js'
+
+// The plugin's OpenTelemetry, through the SDK an application registers: real providers, a metric reader and a
+// span exporter in memory, tokens from the loopback issuer. Providers are registered for this file only.
+
+/** An app with `/me` (authenticated) and `/write` (Todo.Write), @fastify/otel tracing its requests. */
+async function tracedApp(issuer: TestIssuer, tracerProvider: NodeTracerProvider, options: Partial<EntraIdPluginOptions> = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  const otel = new FastifyOtelInstrumentation()
+  otel.setTracerProvider(tracerProvider)
+  await app.register(otel.plugin())
+  await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, ...options })
+  app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+  app.post('/write', { onRequest: requireScopes('Todo.Write') }, () => ({ ok: true }))
+  await app.ready()
+  return app
+}
+
+describe('telemetry without OpenTelemetry providers', () => {
+  it('subscribes to nothing, so a verification builds no message', async () => {
+    const issuer = await startTestIssuer()
+    const app = Fastify()
+    try {
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+      await app.ready()
+      assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) })).statusCode, 200)
+      assert.equal(tracingChannel(CHANNELS.verify).hasSubscribers, false)
+      for (const name of [CHANNELS.refusal, CHANNELS.keySet, CHANNELS.discovery, CHANNELS.tokenCache, CHANNELS.downstream]) {
+        assert.equal(hasSubscribers(name), false, name)
+      }
+    } finally {
+      await app.close()
+      await issuer.close()
+    }
+  })
+})
+
+describe('telemetry with OpenTelemetry providers registered', () => {
+  let issuer: TestIssuer
+  let reader: TestMetricReader
+  let meterProvider: MeterProvider
+  let spans: InMemorySpanExporter
+  let tracerProvider: NodeTracerProvider
+
+  before(async () => {
+    issuer = await startTestIssuer()
+    reader = new TestMetricReader()
+    meterProvider = new MeterProvider({ readers: [reader] })
+    metrics.setGlobalMeterProvider(meterProvider)
+    spans = new InMemorySpanExporter()
+    tracerProvider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })
+    tracerProvider.register()
+  })
+  after(async () => {
+    metrics.disable()
+    trace.disable()
+    context.disable()
+    await meterProvider.shutdown()
+    await tracerProvider.shutdown()
+    await issuer.close()
+  })
+
+  /** The `request` spans @fastify/otel ended since the last call, oldest first. */
+  function requestSpans(): ReadableSpan[] {
+    const ended = spans.getFinishedSpans().filter((span) => span.name === 'request')
+    spans.reset()
+    return ended
+  }
+
+  it('counts verifications and refusals by outcome, token version and caller type, and times the fetches', async () => {
+    const app = await tracedApp(issuer, tracerProvider)
+    const before = await reader.points()
+    try {
+      const user = await issuer.mint({ scopes: ['Todo.Read'] })
+      for (let i = 0; i < 3; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(user) })).statusCode, 200)
+      const appOnly = await issuer.mint({ version: 1, appOnly: true, roles: ['Todo.Read.All'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(appOnly) })).statusCode, 200)
+      const expired = await issuer.mint({ expiresIn: -600 })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(expired) })).statusCode, 401)
+      assert.equal((await app.inject({ method: 'POST', url: '/write', headers: bearer(user) })).statusCode, 403)
+      assert.equal((await app.inject({ url: '/me' })).statusCode, 401)
+
+      const points = delta(before, await reader.points())
+      // The user's token: verified twice (the token cache keeps a token seen twice), then answered by the cache
+      // (the third /me and the /write, whose guard authenticates first).
+      assert.deepEqual(sum(points, 'entra_id.verifications'), {
+        'accepted 2 user hit=false': 2,
+        'accepted 2 user hit=true': 2,
+        'accepted 1 app hit=false': 1,
+        'ENTRA_TOKEN_EXPIRED hit=false': 1
+      })
+      assert.deepEqual(sum(points, 'entra_id.refusals'), {
+        'ENTRA_TOKEN_EXPIRED 401': 1,
+        'ENTRA_INSUFFICIENT_SCOPE 403': 1,
+        'ENTRA_TOKEN_MISSING 401': 1
+      })
+      // Timed: the four verifications that checked a signature.
+      assert.deepEqual(sum(points, 'entra_id.verification.duration'), {
+        'accepted 2 user': 2,
+        'accepted 1 app': 1,
+        'ENTRA_TOKEN_EXPIRED': 1
+      })
+      assert.ok(points.filter((point) => point.name === 'entra_id.verification.duration').every((point) => point.unit === 's'))
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('times the key-set and discovery fetches by outcome and host, never by tenant', async () => {
+    const before = await reader.points()
+    const app = await tracedApp(issuer, tracerProvider)
+    await app.close()
+    const points = delta(before, await reader.points())
+    const host = new URL(issuer.url).hostname
+    // v1 and v2 discovery documents, and their key sets.
+    assert.deepEqual(sum(points, 'entra_id.discovery.fetch.duration'), { [`loaded ${host}`]: 2 })
+    assert.deepEqual(sum(points, 'entra_id.key_set.fetch.duration'), { [`loaded ${host}`]: 2 })
+  })
+
+  it('names no token, key, user, tenant or issuer in any metric attribute', async () => {
+    const app = await tracedApp(issuer, tracerProvider)
+    try {
+      const token = await issuer.mint({ scopes: ['Todo.Read'] })
+      await app.inject({ url: '/me', headers: bearer(token) })
+      const [header] = token.split('.')
+      const { kid } = JSON.parse(Buffer.from(header ?? '', 'base64url').toString()) as { kid: string }
+      const all = JSON.stringify((await reader.points()).map((point) => point.attributes))
+      for (const secret of [token, kid, issuer.tenantId, issuer.clientId, issuer.issuer(2)]) assert.ok(!all.includes(secret), secret)
+      assert.doesNotMatch(all, /eyJ|[0-9a-f]{8}-[0-9a-f]{4}-/)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('marks the request span with the outcome and caller type, and names the user only when asked', async () => {
+    const app = await tracedApp(issuer, tracerProvider)
+    const named = await tracedApp(issuer, tracerProvider, { telemetry: { enduserId: true } })
+    try {
+      requestSpans()
+      const objectId = '8a2c4b1e-0d6f-4e7a-9b3c-5d1e2f3a4b5c'
+      const user = await issuer.mint({ scopes: ['Todo.Read'], objectId })
+      await app.inject({ url: '/me', headers: bearer(user) })
+      await app.inject({ method: 'POST', url: '/write', headers: bearer(user) })
+      await app.inject({ url: '/me', headers: bearer(`${user}x`) })
+      await named.inject({ url: '/me', headers: bearer(user) })
+      const [accepted, forbidden, invalid, withUser] = requestSpans().map((span) => span.attributes)
+      assert.deepEqual(pick(accepted), { 'entra_id.outcome': 'accepted', 'entra_id.caller.type': 'user', 'entra_id.token.version': '2' })
+      assert.equal(forbidden?.['entra_id.outcome'], 'ENTRA_INSUFFICIENT_SCOPE')
+      assert.equal(invalid?.['entra_id.outcome'], 'ENTRA_TOKEN_MALFORMED')
+      assert.equal(withUser?.['enduser.id'], objectId)
+      assert.equal(accepted?.['enduser.id'], undefined)
+    } finally {
+      await app.close()
+      await named.close()
+    }
+  })
+
+  it('records nothing for a registration with telemetry: false', async () => {
+    const app = await tracedApp(issuer, tracerProvider, { telemetry: false })
+    try {
+      requestSpans()
+      const before = await reader.points()
+      await app.inject({ url: '/me', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) })
+      assert.deepEqual(delta(before, await reader.points()).filter((point) => point.name.startsWith('entra_id.')), [])
+      assert.equal(requestSpans()[0]?.attributes['entra_id.outcome'], undefined)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('refuses a telemetry option that is not true, false or an object of flags', async () => {
+    for (const telemetry of ['yes', { enduserId: 'yes' }]) {
+      await assert.rejects(tracedApp(issuer, tracerProvider, { telemetry } as unknown as Partial<EntraIdPluginOptions>), { name: 'EntraConfigError' })
+    }
+  })
+})
+
+/** The points of `after` less those of `before` (cumulative counts), keeping the ones that grew. */
+function delta(before: readonly Point[], after: readonly Point[]): Point[] {
+  const earlier = new Map(before.map((point) => [point.key, point.count]))
+  return after
+    .map((point) => ({ ...point, count: point.count - (earlier.get(point.key) ?? 0) }))
+    .filter((point) => point.count > 0)
+}
+
+/** `name`'s counts by a short label of their attributes. */
+function sum(points: readonly Point[], name: string): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const point of points) {
+    if (point.name !== name) continue
+    const a = point.attributes
+    const label = [a['entra_id.outcome'], a['entra_id.token.version'], a['entra_id.caller.type'], a['http.response.status_code'], a['server.address'],
+      a['entra_id.token_cache.hit'] === undefined ? undefined : `hit=${String(a['entra_id.token_cache.hit'])}`]
+      .filter((part) => part !== undefined).join(' ')
+    counts[label] = (counts[label] ?? 0) + point.count
+  }
+  return counts
+}
+
+function pick(attributes: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(attributes ?? {}).filter(([key]) => key.startsWith('entra_id.')))
+}
