@@ -2,6 +2,7 @@ import { test, before, after, beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { Agent } from 'node:https'
 import { inspect } from 'node:util'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +14,8 @@ import type { DownstreamOptions } from '../../src/downstream/index.js'
 import { GRAPH_APP_ID, selfSignedCertificate, startTestGraph, startTestIssuer, startTestTokenEndpoint } from '../../src/testing/index.js'
 import type { TestGraph, TestIssuer, TestTokenEndpoint } from '../../src/testing/index.js'
 import { bearer, outcome } from '../helpers.js'
+import { CHANNELS } from '../../src/core/index.js'
+import type { DownstreamEvent } from '../../src/core/index.js'
 
 const SECRET = 'test-secret-value'
 const USER_READ = 'https://graph.microsoft.com/User.Read'
@@ -117,6 +120,26 @@ test('reuses a cached token for the same caller\'s token and scopes, counted at 
   assert.equal(tokenEndpoint.count(), 2, 'another caller gets a token of their own')
   assert.equal(app.entraIdDownstream.cachedTokens, 2)
   await app.close()
+})
+
+test('publishes each acquisition on the downstream channel: acquired from Entra, from the cache, or the refusal\'s code', async () => {
+  const app = await buildApi()
+  const events: DownstreamEvent[] = []
+  const listener = (message: unknown): void => { events.push(message as DownstreamEvent) }
+  subscribe(CHANNELS.downstream, listener)
+  try {
+    const token = await user()
+    await app.inject({ url: '/token', headers: bearer(token) })
+    await app.inject({ url: '/token', headers: bearer(token) })
+    tokenEndpoint.setBehaviour('http-503')
+    await app.inject({ url: '/token', headers: bearer(await user()) })
+  } finally {
+    unsubscribe(CHANNELS.downstream, listener)
+    await app.close()
+  }
+  assert.deepEqual(events.map(({ flow, outcome }) => [flow, outcome]),
+    [['on-behalf-of', 'acquired'], ['on-behalf-of', 'cached'], ['on-behalf-of', 'ENTRA_DOWNSTREAM_UNAVAILABLE']])
+  assert.ok(events.every((event) => event.durationMs >= 0))
 })
 
 test('keeps at most maxCachedTokens in the cache, dropping the oldest', async () => {
