@@ -5,8 +5,12 @@ import { redactUrl } from 'fastify-entra-id/log'
 /** What replaces a secret. */
 const REDACTED = '[REDACTED]'
 
-/** Attributes whose value is a URL, or a path with its query (OpenTelemetry's stable and older HTTP conventions). */
-const URL_ATTRIBUTES: ReadonlySet<string> = new Set(['url.full', 'url.original', 'http.url', 'http.target'])
+/**
+ * Attributes whose value is a URL, or a path with its query (OpenTelemetry's stable and older HTTP conventions).
+ * `url.path` is a path only by the conventions, but `@fastify/otel` sets it to the raw URL, query included, on
+ * a request no route matched.
+ */
+const URL_ATTRIBUTES: ReadonlySet<string> = new Set(['url.full', 'url.original', 'url.path', 'http.url', 'http.target'])
 
 /** Attributes whose value is a query string without its `?`. */
 const QUERY_ATTRIBUTES: ReadonlySet<string> = new Set(['url.query'])
@@ -24,10 +28,11 @@ const COMPACT_JWT = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)*/g
  * A span processor that keeps secrets out of every exported span: before a span ends (`onEnding`, which runs before
  * any processor's `onEnd`, so before the exporter, Azure Monitor's standard metrics and live metrics read it):
  *
- * - URL attributes (`url.full`, `url.query`, and the older `http.url`, `http.target`) have their credential query
- *   parameters (`access_token`, `code`, `client_secret`...) and any JWT redacted by the plugin's `redactUrl`, the
- *   rule the service's logs follow. The HTTP instrumentation records the URL with its query string, incoming and
- *   outgoing; a token sent as `?access_token=eyJ...` would otherwise be exported.
+ * - URL attributes (`url.full`, `url.query`, `url.path`, and the older `http.url`, `http.target`) have their
+ *   credential query parameters (`access_token`, `code`, `client_secret`...) and any JWT redacted by the plugin's
+ *   `redactUrl`, the rule the service's logs follow. The HTTP instrumentation records the URL with its query
+ *   string, incoming and outgoing, and `@fastify/otel` an unmatched request's; a token sent as
+ *   `?access_token=eyJ...` would otherwise be exported.
  * - A captured `Authorization` or `Cookie` header's value is replaced.
  * - Any other string attribute, and any event attribute (an exception's message), has each JWT in it replaced.
  *
