@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 
-/** The service's shutdown state, as `fastify.shutdown`; src/server.ts moves it on at SIGTERM. */
+/** The service's shutdown state, as `fastify.shutdown`; src/start-server.ts moves it on at SIGTERM. */
 export interface Shutdown {
   /**
    * `true` once {@link Shutdown.begin} was called (the drain): `/health/ready` answers 503 and every response carries
@@ -33,7 +33,7 @@ const REFUSAL = JSON.stringify({
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Whether shutdown has begun; src/server.ts begins it. */
+    /** Whether shutdown has begun; src/start-server.ts begins it. */
     readonly shutdown: Shutdown
   }
   interface FastifyContextConfig {

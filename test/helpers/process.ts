@@ -73,8 +73,9 @@ export async function run(command: string, args: readonly string[], options: { c
   return { stdout: child.stdout, stderr: child.stderr }
 }
 
-// The service's own variables, and npm's (set when tests run under `npm test`, and read by child npm commands).
-const SERVICE_VARIABLES = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|SHUTDOWN_|npm_(?!config_nodedir$))/
+// The service's own variables, its telemetry's (Application Insights and the distro's switches, OpenTelemetry's,
+// App Service's site name), and npm's (set when tests run under `npm test`, and read by child npm commands).
+const SERVICE_VARIABLES = /^(AZURE_|AUTH_|DATABASE_URL|DATA_DIR|PORT|HOST|LOG_LEVEL|NODE_ENV|DEV_ISSUER_PORT|OPENAPI_|SHUTDOWN_|APPLICATIONINSIGHTS_|APPLICATION_INSIGHTS_|OTEL_|WEBSITE_|npm_(?!config_nodedir$))/
 
 /**
  * The environment of a child service or command: this process's, without anything that would change the

@@ -94,7 +94,7 @@ describe('logs of refused and failed requests', () => {
     const sink = logSink()
     const app = await buildApp({
       env: { ...envFor(issuer, dir.path), LOG_LEVEL: 'info' },
-      // src/server.ts's request serializer: logged URLs have their credentials redacted.
+      // src/start-server.ts's request serializer: logged URLs have their credentials redacted.
       fastify: { logger: { stream: sink.stream, serializers: { req: requestSerializer } } },
       ...(store === undefined ? {} : { store })
     })

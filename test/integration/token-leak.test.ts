@@ -41,7 +41,7 @@ const downStore: TodoStore = {
 
 interface Running { app: FastifyInstance, sink: ReturnType<typeof logSink>, close: () => Promise<void> }
 
-/** The app as src/server.ts configures its logger (the plugin's request serializer and redact paths), at debug level. */
+/** The app as src/start-server.ts configures its logger (the plugin's request serializer and redact paths), at debug level. */
 async function start(issuer: TestIssuer, store?: TodoStore): Promise<Running> {
   const dir = tempDir()
   const opened = store === undefined ? await openTestStore('sqlite', dir.path) : { store, dispose: () => Promise.resolve() }

@@ -34,8 +34,8 @@ function number(text: string, key: string): number {
 }
 
 // The numbers the service uses, read from its source so that a change there fails here.
-const serverSource = readFileSync(new URL('../../src/server.ts', import.meta.url), 'utf8')
-/** `const NAME = <ms>` of src/server.ts, in seconds. */
+const serverSource = readFileSync(new URL('../../src/start-server.ts', import.meta.url), 'utf8')
+/** `const NAME = <ms>` of src/start-server.ts, in seconds. */
 function serverSeconds(name: string): number {
   return Number(new RegExp(`const ${name} = ([\\d_]+)`).exec(serverSource)?.[1]?.replaceAll('_', '')) / 1000
 }
@@ -55,7 +55,7 @@ test('the Kubernetes probes ask /health/ready for traffic and /health/live for r
 
 test('the Kubernetes preStop delay, the service\'s drain and its close all fit in the termination grace period', () => {
   assert.ok(shutdownDrain > 0, 'the production drain is not 0')
-  assert.ok(shutdownClose > 0, 'SHUTDOWN_CLOSE is read from src/server.ts')
+  assert.ok(shutdownClose > 0, 'SHUTDOWN_CLOSE is read from src/start-server.ts')
   assert.doesNotMatch(under(deployment, 'env'), /SHUTDOWN_DRAIN_MS/, 'the drain is the default one, which this test reads')
   assert.doesNotMatch(under(kind('ConfigMap'), 'data'), /SHUTDOWN_DRAIN_MS/, 'the drain is the default one, which this test reads')
   const sleep = /command: \["sleep", "(\d+)"\]/.exec(under(under(deployment, 'lifecycle'), 'preStop'))
