@@ -18,6 +18,7 @@ export interface OpenTelemetryInUse {
  * application does not use OpenTelemetry, or registers its providers too late: after the plugin).
  */
 export async function openTelemetryInUse(): Promise<OpenTelemetryInUse | null> {
+  if (!registeredAnything()) return null
   let api: OpenTelemetry
   try {
     api = await import('@opentelemetry/api')
@@ -28,6 +29,17 @@ export async function openTelemetryInUse(): Promise<OpenTelemetryInUse | null> {
   const metrics = api.metrics.getMeterProvider().getMeter('fastify-entra-id') !== api.createNoopMeter()
   const traces = tracerProviderRegistered(api)
   return metrics || traces ? { api, metrics, traces } : null
+}
+
+/**
+ * Every copy of `@opentelemetry/api` 1.x keeps what is registered (providers, context manager, propagator) in one
+ * object on `globalThis`, under this key, made by the first registration. Without it nothing was registered, and
+ * the API is not even loaded: an application without OpenTelemetry loads none of it.
+ */
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1')
+
+function registeredAnything(): boolean {
+  return (globalThis as Record<symbol, unknown>)[API_GLOBAL] !== undefined
 }
 
 /**
