@@ -1,6 +1,9 @@
 // The servers under test, each a file in bench/servers/, and how their figures relate to one another.
 import type { PluginBuild } from './baseline-build.js'
 
+/** The load scenarios (bench/scenario.ts), by the tokens their requests carry. */
+export type ScenarioId = 'same-token' | 'distinct-tokens' | 'zipf'
+
 /** What a server is in the comparison. */
 export type ServerRole =
   /** No authentication: the ceiling its framework's authenticated servers are measured against. */
@@ -30,12 +33,40 @@ export interface ServerSpec {
   readonly file?: string
   /** The build of the plugin that `fastify-entra-id` resolves to in this server, when not this checkout's. */
   readonly pluginBuild?: PluginBuild
+  /**
+   * Modules of bench/servers/ (without `.ts`) imported before the server file (`node --import`), in this order:
+   * what the application sets up before it builds its app, such as OpenTelemetry's providers.
+   */
+  readonly preloads?: readonly string[]
+  /**
+   * The load scenarios the server runs in, when not all of them; such a server also sits out the cold starts and
+   * the peak-RSS run. The telemetry servers answer one question (what telemetry costs a request), asked in two.
+   */
+  readonly scenarios?: readonly ScenarioId[]
 }
 
 /** Every server of a run without a baseline, in table order. */
 export const SERVERS: readonly ServerSpec[] = [
   { id: 'fastify-bare', label: 'Fastify, no auth (the ceiling)', role: 'ceiling', bare: 'fastify-bare' },
   { id: 'fastify-entra-id', label: 'Fastify + fastify-entra-id', role: 'subject', bare: 'fastify-bare' },
+  {
+    id: 'fastify-entra-id-otel',
+    label: 'Fastify + fastify-entra-id, telemetry on (OpenTelemetry MeterProvider + TracerProvider, OTLP export)',
+    role: 'subject',
+    bare: 'fastify-bare',
+    file: 'fastify-entra-id',
+    preloads: ['otel-providers'],
+    scenarios: ['same-token', 'distinct-tokens']
+  },
+  {
+    id: 'fastify-entra-id-otel-stack',
+    label: 'Fastify + fastify-entra-id, telemetry on + @fastify/otel (the sample\'s stack, information)',
+    role: 'subject',
+    bare: 'fastify-bare',
+    file: 'fastify-entra-id',
+    preloads: ['otel-providers', 'otel-fastify'],
+    scenarios: ['same-token', 'distinct-tokens']
+  },
   { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', bare: 'fastify-bare' },
   { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', bare: 'fastify-bare' },
   { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', bare: 'fastify-bare' },
@@ -55,12 +86,30 @@ export const SUBJECT_ID = 'fastify-entra-id'
 /** The same server with `tokenCache: false`: what every new token costs, held to the floor target. */
 export const SUBJECT_NOCACHE_ID = 'fastify-entra-id-nocache'
 
+/**
+ * fastify-entra-id as shipped with OpenTelemetry's providers registered (telemetry "on"): the same server file as
+ * {@link SUBJECT_ID} (telemetry "off"), started with bench/servers/otel-providers.ts imported first.
+ */
+export const SUBJECT_OTEL_ID = 'fastify-entra-id-otel'
+/** The same with @fastify/otel registered too (a span per request and per hook), as the sample runs: information. */
+export const SUBJECT_OTEL_STACK_ID = 'fastify-entra-id-otel-stack'
+
 /** The subjects that `--baseline` runs a second time, on the baseline's build. */
 export const SUBJECT_IDS: readonly string[] = [SUBJECT_ID, SUBJECT_NOCACHE_ID]
 
 /** The id of `subjectId`'s server on the baseline build: `fastify-entra-id@00f4945`. */
 export function baselineIdOf(subjectId: string, build: Pick<PluginBuild, 'shortCommit'>): string {
   return `${subjectId}@${build.shortCommit}`
+}
+
+/** Whether `spec` runs in `scenario` (see {@link ServerSpec.scenarios}). */
+export function runsIn(spec: ServerSpec, scenario: ScenarioId): boolean {
+  return spec.scenarios === undefined || spec.scenarios.includes(scenario)
+}
+
+/** Whether `spec` runs in every scenario, and so in the cold starts and the peak-RSS run too. */
+export function runsEverywhere(spec: ServerSpec): boolean {
+  return spec.scenarios === undefined
 }
 
 /**

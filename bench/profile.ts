@@ -5,8 +5,9 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { SERVERS } from './catalog.js'
 import { pinCores } from './cores.js'
-import { openFixture } from './fixture.js'
+import { openFixture, serverConfigOf } from './fixture.js'
 import { TokenFeed, applyLoad } from './load.js'
+import { startOtlpReceiver } from './otlp-receiver.js'
 import { ServerProcess } from './server-process.js'
 
 interface ProfileNode {
@@ -35,8 +36,10 @@ await mkdir(scratch, { recursive: true })
 const fixture = await openFixture(10_000, (line) => process.stderr.write(`${line}\n`))
 const cores = pinCores()
 const { issuer } = fixture
+// Where the telemetry-on servers export (the others ignore it).
+const otlp = await startOtlpReceiver()
 try {
-  const config = { authorityHost: issuer.url, tenantId: issuer.tenantId, clientId: issuer.clientId, issuer: issuer.issuer(2), jwksUri: `${issuer.url}/${issuer.tenantId}/discovery/v2.0/keys` }
+  const config = { ...serverConfigOf(issuer), otlpEndpoint: otlp.url }
   const server = await ServerProcess.start(spec, config, { core: cores.serverCore, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${scratch}`] })
   const feed = new TokenFeed(same ? fixture.tokens.slice(0, 1) : fixture.tokens)
   await applyLoad(server.port, feed, { connections: 50, durationSeconds: WARMUP_SECONDS })
@@ -52,6 +55,7 @@ try {
   process.stdout.write(`${topFunctions(profile, 30)}\nprofile: ${target}\n`)
 } finally {
   await rm(scratch, { recursive: true, force: true })
+  await otlp.close()
   await issuer.close()
 }
 

@@ -1,13 +1,14 @@
 // The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
 // bench/RESULTS.md.
 import type { BaselineCommit } from './baseline-build.js'
-import { SUBJECT_ID, SUBJECT_NOCACHE_ID, baselineIdOf } from './catalog.js'
+import { SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID, baselineIdOf } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
+import type { OtlpCounts } from './otlp-receiver.js'
 import type { ScenarioDefinition, ServerScenarioResult } from './scenario.js'
 import type { BenchSettings } from './settings.js'
-import { formatHitRate } from './summary.js'
+import { formatHitRate, signed } from './summary.js'
 import type { ColdStartSummary, ScenarioSummary, ServerRow, TargetCheck } from './summary.js'
 import { TARGETS } from './targets.js'
 import type { ZipfSequence } from './zipf.js'
@@ -47,6 +48,8 @@ export interface BenchResults {
   }[]
   readonly coldStart: { readonly summaries: readonly ColdStartSummary[], readonly raw: Readonly<Record<string, readonly ColdStart[]>> }
   readonly memory: { readonly tokens: number, readonly runs: readonly (MemoryRun & { readonly id: string, readonly label: string })[] }
+  /** What the loopback OTLP receiver got from the telemetry-on servers over the whole run. */
+  readonly otlp: OtlpCounts
   readonly targets: readonly TargetCheck[]
 }
 
@@ -99,6 +102,7 @@ export function renderMarkdown(results: BenchResults): string {
     out.push('', floorLine, '')
   }
   out.push(...baselineComparison(results))
+  out.push(...telemetryComparison(results))
 
   for (const s of results.scenarios) {
     out.push(`## ${s.title}`, '')
@@ -159,7 +163,7 @@ export function renderMarkdown(results: BenchResults): string {
   }
   out.push('')
 
-  out.push(`## Targets (issue ${TARGETS.issue}, bench/targets.ts)`, '')
+  out.push(`## Targets (issues ${TARGETS.issues.join(' and ')}, bench/targets.ts)`, '')
   out.push('| target | measured | met |', '|---|---|---|')
   for (const t of results.targets) out.push(`| ${t.target} | ${t.measured} | ${t.met === null ? '?' : t.met ? 'yes' : '**no**'} |`)
   out.push('')
@@ -212,10 +216,59 @@ function baselineComparison(results: BenchResults): string[] {
   return out
 }
 
-/** `n` with its sign, `+1.2` or `-0.4`. */
-function signed(n: number, digits: number): string {
-  const text = n.toFixed(digits)
-  return n >= 0 && !text.startsWith('-') ? `+${text}` : text
+/**
+ * "Telemetry on vs off": fastify-entra-id with OpenTelemetry's providers registered (and with @fastify/otel too)
+ * beside the same server without them, in the scenarios they ran, and what the loopback OTLP receiver got.
+ */
+function telemetryComparison(results: BenchResults): string[] {
+  const variants = [
+    { id: SUBJECT_OTEL_ID, what: 'providers (target)' },
+    { id: SUBJECT_OTEL_STACK_ID, what: 'providers + @fastify/otel (information)' }
+  ]
+  const rows: string[] = []
+  for (const s of results.scenarios) {
+    const off = s.summary.rows.find((r) => r.id === SUBJECT_ID)
+    for (const { id, what } of variants) {
+      const on = s.summary.rows.find((r) => r.id === id)
+      if (off === undefined || on === undefined) continue
+      const sanity = on.sanityPassed && off.sanityPassed ? '' : ' ⚠ a sanity check failed'
+      const auth = on.authMicrosPerRequest === null || off.authMicrosPerRequest === null
+        ? '-'
+        : `${on.authMicrosPerRequest.toFixed(1)} / ${off.authMicrosPerRequest.toFixed(1)} (${signed(on.authMicrosPerRequest - off.authMicrosPerRequest, 1)})`
+      rows.push(`| ${s.id}${sanity} | ${what} | ${on.reqPerSec.toFixed(0)} / ${off.reqPerSec.toFixed(0)} (**${(on.reqPerSec / off.reqPerSec).toFixed(2)}**) | ` +
+        `${on.p99Ms} / ${off.p99Ms} | ${on.cpuMicrosPerRequest.toFixed(1)} / ${off.cpuMicrosPerRequest.toFixed(1)} (${signed(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest, 1)}) | ` +
+        `${auth} | ${on.peakRssMiB.toFixed(1)} / ${off.peakRssMiB.toFixed(1)} (${signed(on.peakRssMiB - off.peakRssMiB, 1)}) |`)
+    }
+  }
+  if (rows.length === 0) return []
+  const kB = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`
+  const none = { requests: 0, bytes: 0 }
+  const received = variants.map(({ id }) => {
+    const { metrics, traces } = results.otlp[id] ?? { metrics: none, traces: none }
+    return `\`${id}\` ${metrics.requests} metric export(s) (${kB(metrics.bytes)}) and ${traces.requests} trace export(s) (${kB(traces.bytes)})`
+  })
+  // A periodic reader skips an export when no instrument recorded anything: a telemetry-on server that exported
+  // no metrics ran a plugin that records none, and its "on" measured only the SDK's presence.
+  const silent = (results.otlp[SUBJECT_OTEL_ID]?.metrics.requests ?? 0) === 0
+  return [
+    '## Telemetry on vs off (issue 20)', '',
+    '| scenario | telemetry on: | req/s: on / off (ratio) | p99 ms: on / off | server CPU µs/req: on / off (Δ) | auth CPU µs/req: on / off (Δ) | peak RSS MiB: on / off (Δ) |',
+    '|---|---|---|---|---|---|---|',
+    ...rows, '',
+    'Off: fastify-entra-id as shipped (token cache on), no OpenTelemetry provider registered. On: the same server file, started with ' +
+    '`bench/servers/otel-providers.ts` imported first, which registers a MeterProvider (a periodic reader exporting every 5 s, 12 times as ' +
+    'often as the SDK\'s default) and a NodeTracerProvider (batch span processor, AsyncLocalStorage context manager), both exporting ' +
+    'OTLP/HTTP JSON to a loopback receiver in the orchestrator\'s process; no instrumentation, so no request span for the plugin to annotate: ' +
+    'the target prices the plugin\'s own telemetry. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
+    'and for the handler, as the sample runs): information, not a target. Ratio: on over off (below 1: slower with telemetry); Δ: on minus off. ' +
+    'The three take adjacent turns in each round (in reverse order every other round).', '',
+    `Received by the OTLP receiver over the run: ${received.join('; ')}. A server's last partial interval is not exported (it exits when the run is done with it).`, '',
+    ...(silent
+      ? ['> **Note:** the telemetry-on server exported no metrics: the metric reader skips an export when no instrument recorded anything, so ' +
+        'the plugin recorded none (a build without its OpenTelemetry metrics, or one that did not find the MeterProvider). Its "on" figures price ' +
+        'only the providers\' presence.', '']
+      : [])
+  ]
 }
 
 function scenarioRow(row: ServerRow, bestPeerId: string): string {

@@ -9,7 +9,7 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { buildBaseline, resolveBaseline } from './baseline-build.js'
 import type { BaselineCommit } from './baseline-build.js'
-import { CEILING_ID, serversOf } from './catalog.js'
+import { CEILING_ID, runsEverywhere, runsIn, serversOf } from './catalog.js'
 import { coldStart } from './cold-start.js'
 import type { ColdStart } from './cold-start.js'
 import { pinCores } from './cores.js'
@@ -18,6 +18,7 @@ import { openFixture, serverConfigOf } from './fixture.js'
 import { busyShare } from './machine.js'
 import { TokenFeed } from './load.js'
 import { peakRssUnderTokens } from './memory.js'
+import { startOtlpReceiver } from './otlp-receiver.js'
 import { renderMarkdown } from './report.js'
 import type { BenchResults } from './report.js'
 import { runScenario, startServers } from './scenario.js'
@@ -85,7 +86,9 @@ const busyBefore = await busyShare()
 if (busyBefore !== null && busyBefore > 0.1) {
   log(`warning: the machine was ${(busyBefore * 100).toFixed(0)}% busy before the run: other processes will distort the figures`)
 }
-const config: BenchServerConfig = serverConfigOf(issuer)
+// The telemetry-on servers' collector: loopback, in this process, on the load generator's core.
+const otlp = await startOtlpReceiver()
+const config: BenchServerConfig = { ...serverConfigOf(issuer), otlpEndpoint: otlp.url }
 
 try {
   log('floor: RS256 verify + payload decode...')
@@ -113,7 +116,8 @@ try {
     }
   ]
   const scenarioResults: BenchResults['scenarios'][number][] = []
-  let shared = settings.freshServersPerScenario ? undefined : await startServers(specs, config, cores.serverCore)
+  const sharedSpecs = specs.filter((spec) => scenarios.some((s) => s.freshServers !== true && runsIn(spec, s.id)))
+  let shared = settings.freshServersPerScenario ? undefined : await startServers(sharedSpecs, config, cores.serverCore)
   const stopShared = async (): Promise<void> => {
     const servers = shared ?? []
     shared = undefined
@@ -131,18 +135,20 @@ try {
     await stopShared()
   }
 
-  log(`cold start: ${settings.coldStartRepeats} × ${specs.length} servers, ${settings.coldStartBurst} concurrent requests each`)
+  // The servers that answer one question (the telemetry ones) sit out the cold starts and the peak-RSS run.
+  const everywhere = specs.filter(runsEverywhere)
+  log(`cold start: ${settings.coldStartRepeats} × ${everywhere.length} servers, ${settings.coldStartBurst} concurrent requests each`)
   const burst = tokens.slice(0, settings.coldStartBurst)
-  const coldRuns: Record<string, ColdStart[]> = Object.fromEntries(specs.map((s) => [s.id, []]))
+  const coldRuns: Record<string, ColdStart[]> = Object.fromEntries(everywhere.map((s) => [s.id, []]))
   for (let repeat = 0; repeat < settings.coldStartRepeats; repeat++) {
-    for (const spec of specs) coldRuns[spec.id]?.push(await coldStart(spec, config, issuer, burst, cores.serverCore))
+    for (const spec of everywhere) coldRuns[spec.id]?.push(await coldStart(spec, config, issuer, burst, cores.serverCore))
   }
-  const coldSummaries = specs.map((spec) => summarizeColdStarts(spec, coldRuns[spec.id] ?? []))
+  const coldSummaries = everywhere.map((spec) => summarizeColdStarts(spec, coldRuns[spec.id] ?? []))
 
   const memoryTokens = tokens.slice(0, settings.memoryTokens)
   log(`peak RSS: ${memoryTokens.length.toLocaleString('en-US')} distinct tokens, each once`)
   const memoryRuns = []
-  for (const spec of specs.filter((s) => s.id === CEILING_ID || s.role === 'subject')) {
+  for (const spec of everywhere.filter((s) => s.id === CEILING_ID || s.role === 'subject')) {
     memoryRuns.push({ id: spec.id, label: spec.label, ...await peakRssUnderTokens(spec, config, memoryTokens, cores.serverCore, settings.connections) })
   }
   const memory = { tokens: memoryTokens.length, runs: memoryRuns }
@@ -183,6 +189,7 @@ try {
     scenarios: scenarioResults,
     coldStart: { summaries: coldSummaries, raw: coldRuns },
     memory,
+    otlp: otlp.counts(),
     targets: checkTargets({ same: same.summary, distinct: distinct.summary, floor, coldStarts: coldSummaries, coldStartBurst: settings.coldStartBurst, memory })
   }
   const markdown = renderMarkdown(results)
@@ -195,5 +202,6 @@ try {
   process.stdout.write(`${markdown}\n`)
   log(`written: bench/results/${name}.md and .json${settings.mode === 'full' ? ', bench/RESULTS.md' : ''} (${results.meta.wallSeconds.toFixed(0)} s)`)
 } finally {
+  await otlp.close()
   await issuer.close()
 }

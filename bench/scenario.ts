@@ -2,7 +2,8 @@
 // and warmed up, then measured in rounds; within a round the servers take turns (in a rotating order), so that
 // drift of the machine hits all of them alike.
 import type { TokenCacheStats } from 'fastify-entra-id/core'
-import type { ServerSpec } from './catalog.js'
+import { runsIn } from './catalog.js'
+import type { ScenarioId, ServerSpec } from './catalog.js'
 import { applyLoad } from './load.js'
 import type { LoadResult, TokenFeed } from './load.js'
 import { checkServer } from './sanity.js'
@@ -42,7 +43,7 @@ export interface ServerScenarioResult {
 
 /** A scenario: which tokens the requests carry. */
 export interface ScenarioDefinition {
-  readonly id: 'same-token' | 'distinct-tokens' | 'zipf'
+  readonly id: ScenarioId
   readonly title: string
   /** A fresh feed for one server (each server walks the same sequence of tokens). */
   readonly feed: () => TokenFeed
@@ -63,15 +64,16 @@ export async function startServers(specs: readonly ServerSpec[], config: BenchSe
 }
 
 /**
- * The servers' turns in `round`: the list rotated by one place per round, so that drift hits all alike. A baseline
- * server (`--baseline`) keeps its turn right next to its subject's, and the two swap places every other round, so
- * that neither always goes first. Without a baseline, the plain rotation.
+ * The servers' turns in `round`: the list rotated by one place per round, so that drift hits all alike. A server
+ * that runs another's file (a baseline server of `--baseline`, a telemetry-on server) keeps its turn right next to
+ * that server's, listed after it, and the group plays in reverse order every other round, so that none always goes
+ * first. Servers each with a file of their own: the plain rotation.
  */
 export function turnOrder<T extends { readonly spec: ServerSpec }>(servers: readonly T[], round: number): T[] {
   const units: T[][] = []
   for (const server of servers) {
     const last = units.at(-1)
-    if (last !== undefined && server.spec.pluginBuild !== undefined && last[0]?.spec.id === server.spec.file) last.push(server)
+    if (last !== undefined && server.spec.file !== undefined && last[0]?.spec.id === server.spec.file) last.push(server)
     else units.push([server])
   }
   return units
@@ -80,14 +82,14 @@ export function turnOrder<T extends { readonly spec: ServerSpec }>(servers: read
 }
 
 /**
- * Runs `scenario` on every server of `specs`: on fresh processes (stopped at the end), or on `running` ones
- * (quick mode shares them between scenarios; their peak RSS then covers both).
+ * Runs `scenario` on every server of `specs` that runs in it ({@link runsIn}): on fresh processes (stopped at the
+ * end), or on `running` ones (quick mode shares them between scenarios; their peak RSS then covers both).
  */
 export async function runScenario(scenario: ScenarioDefinition, specs: readonly ServerSpec[], config: BenchServerConfig,
   settings: BenchSettings, core: number | null, log: (line: string) => void, running?: readonly ServerProcess[]): Promise<ServerScenarioResult[]> {
-  const servers: ServerProcess[] = running === undefined ? [] : [...running]
+  const servers: ServerProcess[] = running === undefined ? [] : running.filter((server) => runsIn(server.spec, scenario.id))
   try {
-    if (running === undefined) servers.push(...await startServers(specs, config, core))
+    if (running === undefined) servers.push(...await startServers(specs.filter((spec) => runsIn(spec, scenario.id)), config, core))
     const feeds = new Map(servers.map((server) => [server, scenario.feed()]))
     const feedOf = (server: ServerProcess): TokenFeed => feeds.get(server) as TokenFeed
     const load = { connections: settings.connections }

@@ -57,7 +57,8 @@ export class ServerProcess {
   /** Spawns the server of `spec` and resolves once it listens. */
   static async start(spec: ServerSpec, config: BenchServerConfig, options: StartOptions): Promise<ServerProcess> {
     const build = spec.pluginBuild === undefined ? [] : ['--import', fileURLToPath(new URL('./servers/use-plugin-build.ts', import.meta.url))]
-    const nodeArgs = [...(options.nodeFlags ?? []), '--import', 'tsx', ...build, fileURLToPath(new URL(`./servers/${spec.file ?? spec.id}.ts`, import.meta.url))]
+    const preloads = (spec.preloads ?? []).flatMap((name) => ['--import', fileURLToPath(new URL(`./servers/${name}.ts`, import.meta.url))])
+    const nodeArgs = [...(options.nodeFlags ?? []), '--import', 'tsx', ...build, ...preloads, fileURLToPath(new URL(`./servers/${spec.file ?? spec.id}.ts`, import.meta.url))]
     const [command, args] = options.core === null
       ? [process.execPath, nodeArgs]
       : ['taskset', ['-c', String(options.core), process.execPath, ...nodeArgs]]
@@ -69,6 +70,7 @@ export class ServerProcess {
         ...process.env,
         NODE_ENV: 'production',
         BENCH_SERVER_CONFIG: JSON.stringify(config),
+        BENCH_SERVER_ID: spec.id,
         ...(spec.pluginBuild === undefined ? {} : { BENCH_PLUGIN_BUILD: spec.pluginBuild.packageDir })
       }
     })

@@ -1,6 +1,6 @@
 // From raw measurements to the figures of the tables: medians over rounds, ratios, auth CPU, token-cache hit rates,
 // and the issue's targets (bench/targets.ts) checked against them.
-import { CEILING_ID, FLOOR_SERVER_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID } from './catalog.js'
+import { CEILING_ID, FLOOR_SERVER_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_ID } from './catalog.js'
 import type { ServerRole, ServerSpec } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
@@ -196,7 +196,7 @@ export function checkTargets(input: {
   const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`
   const times = (n: number): string => (n === 1 ? '' : `${n} × `)
   const notMeasured = (target: string): TargetCheck => ({ target, measured: 'not measured', met: null })
-  const { sameToken, distinctTokens, coldStart } = targets
+  const { sameToken, distinctTokens, coldStart, telemetry } = targets
 
   const same = row(input.same, SUBJECT_ID)
   const sameAuth = `same token: auth CPU ≤ ${sameToken.maxAuthMicros} µs`
@@ -279,7 +279,27 @@ export function checkTargets(input: {
       met: counts.every(([, n]) => n <= coldStart.maxRequestsPerDocument) && counts.some(([, n]) => n >= 1) && cold.notOk === 0
     })
   }
+
+  for (const [name, scenario] of [['same token', input.same], ['distinct tokens', input.distinct]] as const) {
+    const telemetryOff = row(scenario, SUBJECT_ID)
+    const telemetryOn = row(scenario, SUBJECT_OTEL_ID)
+    const target = `${name}, cache on: req/s with telemetry on ≥ ${telemetry.minRatioOnToOff.toFixed(2)} × off (issue 20)`
+    checks.push(telemetryOff === undefined || telemetryOn === undefined
+      ? notMeasured(target)
+      : {
+          target,
+          measured: `${(telemetryOn.reqPerSec / telemetryOff.reqPerSec).toFixed(2)} × (${telemetryOn.reqPerSec.toFixed(0)} vs ${telemetryOff.reqPerSec.toFixed(0)} req/s; ` +
+            `server CPU ${signed(telemetryOn.cpuMicrosPerRequest - telemetryOff.cpuMicrosPerRequest, 1)} µs per request)`,
+          met: telemetryOn.reqPerSec >= telemetry.minRatioOnToOff * telemetryOff.reqPerSec
+        })
+  }
   return checks
+}
+
+/** `n` with its sign, `+1.2` or `-0.4`. */
+export function signed(n: number, digits: number): string {
+  const text = n.toFixed(digits)
+  return n >= 0 && !text.startsWith('-') ? `+${text}` : text
 }
 
 /** " (hit rate 52.0%)" for a row whose cache made lookups; else nothing. */

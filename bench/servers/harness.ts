@@ -16,6 +16,11 @@ export interface BenchServerConfig {
   readonly issuer: string
   /** The tenant's v2 key set. */
   readonly jwksUri: string
+  /**
+   * Origin of the loopback OTLP receiver (bench/otlp-receiver.ts) the telemetry-on servers export to; absent from a
+   * run without one, where those servers refuse to start.
+   */
+  readonly otlpEndpoint?: string
 }
 
 /** A message from the orchestrator; `gc` asks for a full garbage collection first (needs `--expose-gc`). */
@@ -44,6 +49,13 @@ export const TODOS = [
 
 /** The route's URL path. */
 export const ROUTE = '/api/todos'
+
+/** The server's id in bench/catalog.ts, which the orchestrator passes in `BENCH_SERVER_ID`. */
+export function benchServerId(): string {
+  const id = process.env.BENCH_SERVER_ID
+  if (id === undefined || id === '') throw new Error('bench server: BENCH_SERVER_ID is not set; start servers through npm run bench')
+  return id
+}
 
 /** Reads the configuration the orchestrator passed. */
 export function benchConfig(): BenchServerConfig {
