@@ -107,6 +107,9 @@ describe('Application Insights (APPLICATIONINSIGHTS_CONNECTION_STRING), through 
     const durations = items.filter((m) => m.name === 'entra_id.verification.duration')
     assert.ok(durations.some((m) => m.properties['entra_id.outcome'] === 'accepted' && m.properties['entra_id.caller.type'] === 'user' && ['1', '2'].includes(m.properties['entra_id.token.version'] ?? '')), JSON.stringify(durations))
     assert.ok(durations.some((m) => m.properties['entra_id.outcome'] === 'ENTRA_TOKEN_EXPIRED'), JSON.stringify(durations))
+    // Counted verifications reach the last export at shutdown, though the application closed before it.
+    const verifications = items.filter((m) => m.name === 'entra_id.verifications')
+    assert.ok(verifications.some((m) => m.properties['entra_id.outcome'] === 'accepted' && m.properties['entra_id.token_cache.hit'] === 'false'), JSON.stringify(verifications))
     const allowed = new Set(['entra_id.outcome', 'entra_id.token.version', 'entra_id.caller.type', 'entra_id.token_cache.hit', 'http.response.status_code', 'error.type', 'server.address'])
     for (const item of items.filter((m) => m.name.startsWith('entra_id.'))) {
       assert.deepEqual(Object.keys(item.properties).filter((key) => !allowed.has(key) && !key.startsWith('_MS.')), [], item.name)

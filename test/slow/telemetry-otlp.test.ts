@@ -83,6 +83,8 @@ describe('OTLP over HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     assert.ok(refusals.some((p) => p.attributes['entra_id.outcome'] === 'ENTRA_INSUFFICIENT_SCOPE' && p.attributes['http.response.status_code'] === 403), JSON.stringify(refusals))
     const durations = points.filter((p) => p.metric === 'entra_id.verification.duration')
     assert.ok(durations.some((p) => p.attributes['entra_id.outcome'] === 'accepted' && p.attributes['entra_id.caller.type'] === 'user' && ['1', '2'].includes(String(p.attributes['entra_id.token.version']))), JSON.stringify(durations))
+    // Counted verifications reach the last export at shutdown, though the application closed before it.
+    assert.ok(points.some((p) => p.metric === 'entra_id.verifications' && p.attributes['entra_id.outcome'] === 'accepted'), JSON.stringify(points.map((p) => p.metric)))
     const allowed = new Set(['entra_id.outcome', 'entra_id.token.version', 'entra_id.caller.type', 'entra_id.token_cache.hit', 'http.response.status_code', 'error.type', 'server.address'])
     for (const point of points.filter((p) => p.metric.startsWith('entra_id.'))) {
       assert.deepEqual(Object.keys(point.attributes).filter((key) => !allowed.has(key)), [], point.metric)

@@ -18,10 +18,24 @@ const MAX_NAMED_TENANTS = 1000
 
 interface Tally { readonly attributes: Attributes, count: number }
 
-/** Subscribes the instruments to the channels; {@link VerificationMetrics.close} unsubscribes them. */
+/**
+ * The verification counts are the process's, like the channels they come from, and outlive the registration that
+ * made them: its application closes before the SDK's last export at shutdown, which must still read them.
+ */
+const tallies = new Map<string, Tally>()
+/** The meters that read {@link tallies}: one callback each, kept for the meter's life. */
+const counted = new WeakSet<Meter>()
+
+function observe(result: ObservableResult): void {
+  for (const { attributes, count } of tallies.values()) result.observe(count, attributes)
+}
+
+/**
+ * Subscribes the instruments to the channels; {@link VerificationMetrics.close} unsubscribes them (what was
+ * counted stays readable).
+ */
 export class VerificationMetrics {
   readonly #options: ResolvedTelemetryOptions
-  readonly #tallies = new Map<string, Tally>()
   readonly #attributes = new Map<string, Attributes>()
   readonly #tenants = new Set<string>()
   readonly #duration: Histogram
@@ -35,13 +49,13 @@ export class VerificationMetrics {
   constructor(meter: Meter, options: ResolvedTelemetryOptions) {
     this.#options = options
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } }
-    const verifications = meter.createObservableCounter('entra_id.verifications', {
-      unit: '{verification}',
-      description: 'Access tokens verified, by outcome (accepted or the refusal code), token version, caller type and whether the token cache answered'
-    })
-    const observe = (result: ObservableResult): void => { this.#observe(result) }
-    verifications.addCallback(observe)
-    this.#unsubscribe.push(() => { verifications.removeCallback(observe) })
+    if (!counted.has(meter)) {
+      counted.add(meter)
+      meter.createObservableCounter('entra_id.verifications', {
+        unit: '{verification}',
+        description: 'Access tokens verified, by outcome (accepted or the refusal code), token version, caller type and whether the token cache answered'
+      }).addCallback(observe)
+    }
     this.#duration = meter.createHistogram('entra_id.verification.duration', {
       ...seconds, description: 'Duration of access-token verifications that checked a signature (token-cache hits are counted, not timed)'
     })
@@ -102,16 +116,12 @@ export class VerificationMetrics {
     const tenant = this.#options.tenantAttribute && identity !== undefined ? this.#tenantName(identity.tenantId) : ''
     const key = `${outcome}|${version}|${callerType}|${tenant}`
     const hitKey = message.cached ? `${key}|h` : key
-    const tally = this.#tallies.get(hitKey)
+    const tally = tallies.get(hitKey)
     if (tally !== undefined) tally.count++
-    else this.#tallies.set(hitKey, { attributes: { ...verificationAttributes(outcome, version, callerType, tenant), 'entra_id.token_cache.hit': message.cached }, count: 1 })
+    else tallies.set(hitKey, { attributes: { ...verificationAttributes(outcome, version, callerType, tenant), 'entra_id.token_cache.hit': message.cached }, count: 1 })
     if (message.cached) return
     const attributes = this.#shared(key, () => verificationAttributes(outcome, version, callerType, tenant))
     this.#duration.record((performance.now() - message.startTime) / 1000, attributes)
-  }
-
-  #observe(result: ObservableResult): void {
-    for (const { attributes, count } of this.#tallies.values()) result.observe(count, attributes)
   }
 
   /** One attributes object per combination: the SDK reads them on every record, and need not see a new one. */
