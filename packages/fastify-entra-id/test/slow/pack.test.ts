@@ -246,6 +246,7 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   assert.ok(manifest.exports?.['./core'] !== undefined, 'the package exports ./core')
   assert.ok(manifest.exports?.['./downstream'] !== undefined, 'the package exports ./downstream')
   assert.equal(manifest.peerDependenciesMeta?.['@azure/msal-node']?.optional, true, '@azure/msal-node is an optional peer')
+  assert.equal(manifest.peerDependenciesMeta?.['@opentelemetry/api']?.optional, true, '@opentelemetry/api is an optional peer')
   // What the registry page shows and links to.
   assert.equal(manifest.license, 'MIT')
   assert.match(await readInstalled('LICENSE'), /^MIT License/)
@@ -255,13 +256,17 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   assert.match(manifest.bugs?.url ?? '', /^https:\/\//)
   assert.match(await readInstalled('CHANGELOG.md'), new RegExp(`^## \\[${(manifest.version ?? '').replace(/\./g, '\\.')}\\]`, 'm'), 'the CHANGELOG has an entry for the packed version')
   for (const js of paths.filter((p) => p.endsWith('.js'))) {
-    // What the shipped code imports at run time: Node built-ins, its own files and its two dependencies; and
-    // the optional peer @azure/msal-node, from the fastify-entra-id/downstream subpath only, which alone needs it.
+    // What the shipped code imports at run time: Node built-ins, its own files and its two dependencies; the
+    // optional peer @azure/msal-node, from the fastify-entra-id/downstream subpath only, which alone needs it; and
+    // the optional peer @opentelemetry/api from telemetry/ only, imported when the application registered a
+    // provider (this app installs neither, and answers).
     // TSDoc examples in comments import the package by name: only code counts.
     const code = (await readInstalled(js)).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
     // The framework-free folders need jose alone, whatever the package ships besides.
     const frameworkFree = /^dist\/(core|util|metadata|log|testing)\//.test(js)
-    const allowed = frameworkFree ? ['jose'] : js.startsWith('dist/downstream/') ? ['jose', 'fastify-plugin', '@azure/msal-node'] : ['jose', 'fastify-plugin']
+    const allowed = frameworkFree
+      ? ['jose']
+      : js.startsWith('dist/telemetry/') ? ['jose', '@opentelemetry/api'] : js.startsWith('dist/downstream/') ? ['jose', 'fastify-plugin', '@azure/msal-node'] : ['jose', 'fastify-plugin']
     for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) {
       const specifier = match[1] ?? ''
       assert.ok(specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('node:') ||
