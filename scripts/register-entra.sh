@@ -341,6 +341,7 @@ apply() {
   id="$(js field "$file" id)"
   if [ "$verdict" = changed ] && [ -n "$DRY_RUN" ]; then
     graph PATCH "/applications/$id" "$body" >/dev/null
+    say "  $what: would be updated"
     js merge "$file" "$body"
   elif [ "$verdict" = changed ]; then
     graph PATCH "/applications/$id" "$body" >/dev/null
