@@ -5,11 +5,15 @@
 # (Graph refuses to change the ID of an enabled scope) and changes only what differs.
 #
 #   az login                               # an account allowed to register applications in the tenant
-#   bash scripts/register-entra.sh --redirect-uri https://<host>/docs/oauth2-redirect.html
+#   bash scripts/register-entra.sh --public-base-url https://<host> --redirect-uri https://<host>/docs/oauth2-redirect.html
+#   bash scripts/register-entra.sh --public-base-url https://<host> --dry-run   # prints the writes, sends none
 #
 # What it sets up:
 #   - the API registration (default name todo-api): identifier URI api://<appId>, delegated scopes Todo.Read and
 #     Todo.Write, app roles Todo.Read.All and Todo.Write.All (for applications), api.requestedAccessTokenVersion 2;
+#   - with --public-base-url: the resource identifiers the service publishes (RFC 9728), <base>/api and <base>/mcp,
+#     as identifier URIs of the API too, so that the scopes are also <base>/mcp/Todo.Read...: MCP clients send the
+#     identifier to Entra as the resource parameter, which Entra refuses unless it is one (AADSTS9010010);
 #   - the Swagger UI registration (default name todo-api-swagger): a single-page application with the given
 #     redirect URIs, asking for both scopes;
 #   - the Azure CLI (04b07795-8ddb-461a-bbee-02f9e1bf7b46) and the Swagger UI client pre-authorized for both
@@ -34,6 +38,11 @@ Usage: bash scripts/register-entra.sh [options]
   --redirect-uri URI      a Swagger UI redirect URI, https://<host>/docs/oauth2-redirect.html; repeat for each
                           host. Added to those already registered. Default for a new registration:
                           http://localhost:8080/docs/oauth2-redirect.html (env ENTRA_REDIRECT_URIS, space-separated)
+  --public-base-url URL   the service's public origin, as its PUBLIC_BASE_URL (https://todo.contoso.com): adds
+                          URL/api and URL/mcp, the resources it publishes, as identifier URIs of the API
+                          (env PUBLIC_BASE_URL)
+  --dry-run               read the registrations, then print each write as the az command that would make it,
+                          sending none (a registration to create is shown with an app ID 00000000-0000-...)
   -h, --help              this help
 
 Environment: GRAPH_URL (default https://graph.microsoft.com; https://graph.microsoft.us for US Government),
@@ -52,6 +61,9 @@ read -r -a REDIRECT_URIS <<<"${ENTRA_REDIRECT_URIS:-}"
 GRAPH="${GRAPH_URL:-https://graph.microsoft.com}"
 GRAPH="${GRAPH%/}/v1.0"
 RETRY_DELAY="${ENTRA_RETRY_DELAY:-5}"
+PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-}"
+DRY_RUN=
+PLACEHOLDERS=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -60,6 +72,8 @@ while [ $# -gt 0 ]; do
     --api-app-id) API_APP_ID="${2:?--api-app-id needs a value}"; shift 2 ;;
     --spa-app-id) SPA_APP_ID="${2:?--spa-app-id needs a value}"; shift 2 ;;
     --redirect-uri) REDIRECT_URIS+=("${2:?--redirect-uri needs a value}"); shift 2 ;;
+    --public-base-url) PUBLIC_BASE_URL="${2:?--public-base-url needs a value}"; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -200,6 +214,37 @@ switch (command) {
     patch(app, { api: { ...app.api, oauth2PermissionScopes: app.api.oauth2PermissionScopes.map(writable), preAuthorizedApplications: list } }, out)
     break
   }
+  case 'identifier-uris': { // APP_FILE OUT URI...: the resource identifiers added to the identifier URIs
+    const [appFile, out, ...uris] = args
+    const app = read(appFile)
+    patch(app, { identifierUris: union(app.identifierUris, uris) }, out)
+    break
+  }
+  case 'base-url': { // URL: the origin without a final '/', or exit 1 unless an https origin (the identifiers' base)
+    let url
+    try { url = new URL(args[0]) } catch { process.exitCode = 1; break }
+    const origin = /^https:\/\/[^/?#\s@]+\/?$/i.test(args[0]) && url.protocol === 'https:'
+    if (!origin) { process.exitCode = 1; break }
+    console.log(args[0].replace(/\/$/, ''))
+    break
+  }
+  case 'placeholder': { // BODY_FILE OUT N: what a dry run takes the Nth registration it would create to be
+    const n = Number(args[2])
+    write(args[1], { id: `dry-run-${n}`, appId: `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`, identifierUris: [], appRoles: [], api: {}, ...read(args[0]) })
+    break
+  }
+  case 'merge': { // APP_FILE BODY_FILE: a dry run's registration after a PATCH it did not send (properties replaced whole)
+    write(args[0], { ...read(args[0]), ...read(args[1]) })
+    break
+  }
+  case 'command': { // METHOD URI [BODY_FILE]: the az command a dry run prints, quoted for a POSIX shell
+    const quote = (v) => /^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replaceAll('\'', '\'\\\'\'')}'`
+    const [method, uri, body] = args
+    const words = ['az', 'rest', '--method', method, '--uri', uri, '--output', 'json']
+    if (body !== undefined) words.push('--headers', 'Content-Type=application/json', '--body', JSON.stringify(read(body)))
+    console.log(words.map(quote).join(' '))
+    break
+  }
   case 'redirect-uri': { // URI: exit 1 unless Entra accepts it for a single-page application
     let url
     try { url = new URL(args[0]) } catch { process.exitCode = 1; break }
@@ -217,6 +262,15 @@ js() { node "$WORK/entra.mjs" "$@"; }
 # object created moments ago can fail until Entra has replicated it: those are retried.
 graph() {
   local method="$1" uri="$GRAPH$2" body="${3:-}" attempt=1
+  if [ -n "$DRY_RUN" ] && [ "$method" != GET ]; then
+    say "would run: $(js command "$method" "$uri" ${body:+"$body"})"
+    # A registration it would create stands in for the answer, so the next steps can show their writes too.
+    if [ "$method $2" = "POST /applications" ]; then
+      PLACEHOLDERS=$((PLACEHOLDERS + 1))
+      js placeholder "$body" "$WORK/placeholder.json" "$PLACEHOLDERS" && cat "$WORK/placeholder.json"
+    fi
+    return 0
+  fi
   local args=(rest --method "$method" --uri "$uri" --output json)
   if [ -n "$body" ]; then args+=(--headers 'Content-Type=application/json' --body "@$body"); fi
   while :; do
@@ -229,7 +283,7 @@ graph() {
       continue
     fi
     cat "$WORK/error" >&2
-    die "$method $uri failed"
+    die "$method $uri failed${GRAPH_HINT:+: $GRAPH_HINT}"
   done
 }
 
@@ -237,6 +291,10 @@ for uri in ${REDIRECT_URIS[@]+"${REDIRECT_URIS[@]}"}; do
   js redirect-uri "$uri" || die "redirect URI $uri: Entra accepts https:// URIs, or http://localhost, without a fragment (https://<host>/docs/oauth2-redirect.html)"
   case "$uri" in */docs/oauth2-redirect.html) ;; *) say "warning: $uri does not end in /docs/oauth2-redirect.html, where Swagger UI returns" ;; esac
 done
+if [ -n "$PUBLIC_BASE_URL" ]; then
+  PUBLIC_BASE_URL="$(js base-url "$PUBLIC_BASE_URL")" ||
+    die "--public-base-url must be the service's https origin, without a path (https://todo.contoso.com): Entra's identifier URIs are https:// (or api://)"
+fi
 for id in "$API_APP_ID" "$SPA_APP_ID"; do
   if [ -n "$id" ]; then js guid "$id" || die "$id is not an application (client) ID (a GUID)"; fi
 done
@@ -269,6 +327,7 @@ ensure_app() {
   else
     js new-app "$name" "$WORK/new.json"
     graph POST /applications "$WORK/new.json" >"$out"
+    if [ -n "$DRY_RUN" ]; then say "$name: would be created (shown below as appId $(js field "$out" appId))"; return; fi
     say "$name: created, appId $(js field "$out" appId)"
   fi
 }
@@ -280,7 +339,11 @@ apply() {
   shift 3
   verdict="$(js "$@")"
   id="$(js field "$file" id)"
-  if [ "$verdict" = changed ]; then
+  if [ "$verdict" = changed ] && [ -n "$DRY_RUN" ]; then
+    graph PATCH "/applications/$id" "$body" >/dev/null
+    say "  $what: would be updated"
+    js merge "$file" "$body"
+  elif [ "$verdict" = changed ]; then
     graph PATCH "/applications/$id" "$body" >/dev/null
     say "  $what: updated"
     graph GET "/applications/$id" >"$file"
@@ -292,6 +355,10 @@ apply() {
 ensure_service_principal() {
   local app_id="$1" name="$2"
   local verdict
+  if [ -n "$DRY_RUN" ] && [[ "$app_id" == 00000000-0000-0000-0000-* ]]; then
+    say "  $name: a service principal would be created once the registration exists"
+    return
+  fi
   graph GET "/servicePrincipals?\$filter=$(js filter appId "$app_id")" >"$WORK/sps.json"
   verdict="$(js pick "$WORK/sps.json" "$WORK/sp.json")"
   if [ "$verdict" = none ]; then
@@ -309,6 +376,13 @@ SPA="$WORK/spa.json"
 ensure_app "$API_NAME" "$API_APP_ID" "$API" --api-app-id
 apply "$API" "$WORK/api-patch.json" "identifier URI, scopes, app roles, token version 2" api "$API" "$WORK/api-patch.json"
 API_APP_ID="$(js field "$API" appId)"
+if [ -n "$PUBLIC_BASE_URL" ]; then
+  # After the step above: an https identifier URI off the tenant's verified domains is accepted for a single-tenant
+  # registration that asks for v2 tokens, so the version is saved first.
+  GRAPH_HINT="Entra accepts an https identifier URI on a verified domain of the tenant, or on any host for a single-tenant registration that asks for v2 tokens, unless a tenant policy restricts identifier URIs: use a PUBLIC_BASE_URL on a verified domain, or ask an administrator" \
+    apply "$API" "$WORK/uris-patch.json" "identifier URIs $PUBLIC_BASE_URL/api and $PUBLIC_BASE_URL/mcp" \
+    identifier-uris "$API" "$WORK/uris-patch.json" "$PUBLIC_BASE_URL/api" "$PUBLIC_BASE_URL/mcp"
+fi
 
 ensure_app "$SPA_NAME" "$SPA_APP_ID" "$SPA" --spa-app-id
 if [ "${#REDIRECT_URIS[@]}" -eq 0 ]; then
@@ -329,6 +403,12 @@ ensure_service_principal "$API_APP_ID" "$API_NAME"
 ensure_service_principal "$OPENAPI_CLIENT_ID" "$SPA_NAME"
 
 say ""
+if [ -n "$DRY_RUN" ]; then
+  say "Dry run: nothing was changed. Without --dry-run, the writes above are made."
+  exit 0
+fi
 say "Done. Set these variables for the service (App Service app settings, a Kubernetes ConfigMap, or your shell);"
 say "a token for a quick try: az account get-access-token --resource api://$API_APP_ID --query accessToken -o tsv"
+if [ -n "$PUBLIC_BASE_URL" ]; then say "one for the MCP server: az account get-access-token --scope $PUBLIC_BASE_URL/mcp/.default --query accessToken -o tsv"; fi
 printf 'AZURE_TENANT_ID=%s\nAZURE_CLIENT_ID=%s\nOPENAPI_CLIENT_ID=%s\n' "$TENANT_ID" "$API_APP_ID" "$OPENAPI_CLIENT_ID"
+if [ -n "$PUBLIC_BASE_URL" ]; then printf 'PUBLIC_BASE_URL=%s\n' "$PUBLIC_BASE_URL"; fi

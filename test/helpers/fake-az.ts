@@ -69,6 +69,8 @@ export interface FakeTenant {
   replicationLag: boolean
   /** Object IDs and app IDs not replicated yet. */
   lagging: string[]
+  /** The tenant's verified domains (an https identifier URI on one is accepted for any registration). Default none. */
+  verifiedDomains?: string[]
 }
 
 /** One `az` invocation, as recorded. */
@@ -184,6 +186,28 @@ function checkRedirectUri(uri: unknown): string {
   return uri
 }
 
+/**
+ * Graph's rules for an identifier URI (Application ID URI), as Microsoft documents them ("Restrictions on
+ * identifier URIs of Microsoft Entra applications"): no final `/`; `api://<this appId>`, so only once the appId
+ * exists; an `https` URI on a verified domain of the tenant or a subdomain of one; any `https` host for a
+ * single-tenant registration that asks for v2 tokens (whose `aud` is the appId whatever the URI), judged on the
+ * registration as saved before this request (whether Graph also counts a version set in the same request is not
+ * documented: the script sets it in an earlier one). Other `api://` forms are not faked.
+ */
+function checkIdentifierUri(tenant: FakeTenant, uri: string, current: Application | undefined): void {
+  if (uri.endsWith('/')) throw bad(`Application alias '${uri}' value is invalid: an identifier URI must not end with a slash`)
+  if (current !== undefined && uri === `api://${current.appId}`) return
+  let url: URL | undefined
+  try { url = new URL(uri) } catch { url = undefined }
+  if (current !== undefined && url?.protocol === 'https:' && url.username === '' && url.search === '' && url.hash === '') {
+    const host = url.hostname
+    const verified = (tenant.verifiedDomains ?? []).some((d) => host === d || host.endsWith(`.${d}`))
+    const exempt = current.signInAudience === 'AzureADMyOrg' && current.api.requestedAccessTokenVersion === 2
+    if (verified || exempt) return
+  }
+  throw new GraphError(400, 'HostNameNotOnVerifiedDomain', `Values of identifierUris property must use a verified domain of the organization or its subdomain, or api://${current?.appId ?? '<appId>'}: ${uri}`)
+}
+
 /** Checks a POST (`current` undefined) or PATCH body; returns the application it makes. */
 function applyApplicationBody(tenant: FakeTenant, body: unknown, current: Application | undefined): Application {
   if (!isObject(body)) throw bad('the body must be a JSON object')
@@ -268,13 +292,7 @@ function applyApplicationBody(tenant: FakeTenant, body: unknown, current: Applic
   }
   if (body.identifierUris !== undefined) {
     if (!Array.isArray(body.identifierUris) || !body.identifierUris.every(isString)) throw bad('identifierUris must be strings')
-    for (const uri of body.identifierUris) {
-      // The default app-instance property lock and tenant policy: api://<this appId> (the tenant has no verified
-      // domain here), so it can only be set once the appId exists.
-      if (current === undefined || uri !== `api://${current.appId}`) {
-        throw new GraphError(400, 'HostNameNotOnVerifiedDomain', `Values of identifierUris property must use a verified domain of the organization or its subdomain, or api://${current?.appId ?? '<appId>'}: ${uri}`)
-      }
-    }
+    for (const uri of body.identifierUris) checkIdentifierUri(tenant, uri, current)
     unique(body.identifierUris, 'identifier URI')
     app.identifierUris = body.identifierUris
   }
@@ -443,9 +461,9 @@ function main(argv: readonly string[], statePath: string, logPath: string): numb
     const bodyArg = o.get('--body')?.[0]
     let body: unknown
     if (bodyArg !== undefined) {
-      if (!bodyArg.startsWith('@')) throw new Unexpected('az rest: pass bodies as --body @file')
       if (o.get('--headers')?.[0] !== 'Content-Type=application/json') throw new Unexpected('az rest: a body needs --headers Content-Type=application/json')
-      body = JSON.parse(readFileSync(bodyArg.slice(1), 'utf8'))
+      // As az: @file, or the JSON itself (what a dry run prints).
+      body = JSON.parse(bodyArg.startsWith('@') ? readFileSync(bodyArg.slice(1), 'utf8') : bodyArg)
     }
     if ((method === 'GET') !== (body === undefined)) throw new Unexpected(`${method} ${uri}: a body is for POST and PATCH only`)
     const path = decodeURIComponent(url.pathname)

@@ -198,6 +198,85 @@ describe('scripts/register-entra.sh', { concurrency: true }, () => {
     }))
   })
 
+  test('--public-base-url adds the resources the service publishes as identifier URIs, once the registration asks for v2 tokens', withFake({}, async (fake) => {
+    const run = ok(await register(fake, ['--public-base-url', 'https://todo.example.com/']))
+    const t = fake.tenant()
+    const api = named(t, 'todo-api')
+    assert.deepEqual(api.identifierUris, [`api://${api.appId}`, 'https://todo.example.com/api', 'https://todo.example.com/mcp'])
+    // The scopes are the registration's: under each identifier URI (https://todo.example.com/mcp/Todo.Read).
+    assert.deepEqual(api.api.oauth2PermissionScopes.map((s) => s.value), ['Todo.Read', 'Todo.Write'])
+    assert.equal(run.printed.PUBLIC_BASE_URL, 'https://todo.example.com')
+    assert.match(run.stderr, /az account get-access-token --scope https:\/\/todo\.example\.com\/mcp\/\.default/)
+    // Off the tenant's verified domains, Graph takes an https URI only once the single-tenant registration asks
+    // for v2 tokens: the version is saved by an earlier PATCH than the one adding the URIs.
+    const patches = fake.calls().filter((c) => c.method === 'PATCH' && c.path === `/v1.0/applications/${api.id}`)
+    const version = patches.findIndex((c) => JSON.stringify(c.body).includes('"requestedAccessTokenVersion":2'))
+    const uris = patches.findIndex((c) => JSON.stringify(c.body).includes('https://todo.example.com/mcp'))
+    assert.ok(version !== -1 && uris > version, 'the version is saved before the URIs are added')
+
+    const calls = fake.calls().length
+    ok(await register(fake, [], { PUBLIC_BASE_URL: 'https://todo.example.com' }))
+    assert.deepEqual(writes(fake, calls), [], 'a rerun (PUBLIC_BASE_URL from the environment) changes nothing')
+  }))
+
+  test('an identifier URI Graph refuses stops the script with the way out', withFake({}, async (fake) => {
+    ok(await register(fake))
+    // A multi-tenant registration is not exempt from the verified-domain rule.
+    fake.update((t) => { named(t, 'todo-api').signInAudience = 'AzureADMultipleOrgs' })
+    const refused = await register(fake, ['--public-base-url', 'https://todo.example.com'])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /HostNameNotOnVerifiedDomain/)
+    assert.match(refused.stderr, /use a PUBLIC_BASE_URL on a verified domain, or ask an administrator/)
+    assert.deepEqual(named(fake.tenant(), 'todo-api').identifierUris.length, 1)
+    fake.update((t) => { t.verifiedDomains = ['example.com'] })
+    ok(await register(fake, ['--public-base-url', 'https://todo.example.com']))
+    assert.equal(named(fake.tenant(), 'todo-api').identifierUris.length, 3)
+  }))
+
+  test('a --public-base-url that is not an https origin is refused before any call', withFake({}, async (fake) => {
+    for (const url of ['http://todo.example.com', 'https://todo.example.com/todo', 'https://todo.example.com?x=1', 'todo.example.com']) {
+      const run = await register(fake, ['--public-base-url', url])
+      assert.equal(run.code, 1, url)
+      assert.match(run.stderr, /--public-base-url must be the service's https origin, without a path/, url)
+    }
+    assert.deepEqual(fake.calls(), [])
+  }))
+
+  test('--dry-run reads, prints each write as the az command that makes it, and sends none', withFake({}, async (fake) => {
+    const first = await register(fake, ['--dry-run', '--public-base-url', 'https://todo.example.com', '--redirect-uri', REDIRECT])
+    assert.equal(first.code, 0, first.stderr)
+    assert.deepEqual(writes(fake), [])
+    assert.deepEqual(fake.tenant().applications, [])
+    assert.equal(first.stdout, '', 'no variables: nothing was registered')
+    const commands = first.stderr.split('\n').filter((l) => l.startsWith('would run: ')).map((l) => l.slice('would run: '.length))
+    assert.deepEqual(commands.map((c) => /^az rest --method (\w+) --uri (\S+)/.exec(c)?.slice(1).join(' ')), [
+      'POST https://graph.microsoft.com/v1.0/applications',
+      'PATCH https://graph.microsoft.com/v1.0/applications/dry-run-1',
+      'PATCH https://graph.microsoft.com/v1.0/applications/dry-run-1',
+      'POST https://graph.microsoft.com/v1.0/applications',
+      'PATCH https://graph.microsoft.com/v1.0/applications/dry-run-2',
+      'PATCH https://graph.microsoft.com/v1.0/applications/dry-run-1'
+    ])
+    assert.ok(commands.some((c) => c.includes('"identifierUris":["api://00000000-0000-0000-0000-000000000001","https://todo.example.com/api","https://todo.example.com/mcp"]')))
+    assert.match(first.stderr, /Dry run: nothing was changed/)
+
+    // On a registered API, the one write left; the printed command, run by a shell, makes it.
+    ok(await register(fake, ['--redirect-uri', REDIRECT]))
+    const calls = fake.calls().length
+    const dry = await register(fake, ['--dry-run', '--public-base-url', 'https://todo.example.com'])
+    assert.equal(dry.code, 0, dry.stderr)
+    assert.deepEqual(writes(fake, calls), [])
+    const [command, ...more] = dry.stderr.split('\n').filter((l) => l.startsWith('would run: ')).map((l) => l.slice('would run: '.length))
+    assert.ok(command !== undefined && more.length === 0, dry.stderr)
+    const shell = new Child('bash', ['-c', command], { cwd: REPO_ROOT, env: { PATH: [fake.bin, dirname(process.execPath), '/usr/bin', '/bin'].join(':'), ...fake.env } })
+    assert.equal(await shell.exited, 0, shell.stderr)
+    const api = named(fake.tenant(), 'todo-api')
+    assert.deepEqual(api.identifierUris, [`api://${api.appId}`, 'https://todo.example.com/api', 'https://todo.example.com/mcp'])
+    const after = fake.calls().length
+    ok(await register(fake, ['--public-base-url', 'https://todo.example.com']))
+    assert.deepEqual(writes(fake, after), [], 'the printed command did what the script would have done')
+  }))
+
   test('the fake Graph refuses the bodies Microsoft Graph refuses', withFake({}, async (fake) => {
     ok(await register(fake))
     const api = named(fake.tenant(), 'todo-api')
@@ -213,6 +292,7 @@ describe('scripts/register-entra.sh', { concurrency: true }, () => {
       ['a read-only origin', { appRoles: api.appRoles.map((r) => ({ ...r, origin: 'Application' })) }, /read-only/],
       ['a scope ID that is no GUID', { api: { ...api.api, oauth2PermissionScopes: [...scopes, { ...newScope, id: 'todo-export' }] } }, /must be a GUID/],
       ['an identifier URI of another app', { identifierUris: ['api://todo'] }, /verified domain/],
+      ['an identifier URI ending with a slash', { identifierUris: [`api://${api.appId}`, 'https://todo.example.com/mcp/'] }, /must not end with a slash/],
       ['an http redirect URI', { spa: { redirectUris: ['http://todo.example.com/docs/oauth2-redirect.html'] } }, /must use https/]
     ]
     for (const [what, body, message] of refused) {

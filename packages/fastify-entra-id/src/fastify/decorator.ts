@@ -35,8 +35,11 @@ export interface EntraIdPluginOptions extends EntraIdOptions {
    * Protected resources whose RFC 9728 metadata the plugin publishes, at `/.well-known/oauth-protected-resource`
    * followed by each resource identifier's path (`https://todo.contoso.com/mcp` is described at
    * `/.well-known/oauth-protected-resource/mcp`), and whose requests' challenges (401, 400 and 403) carry
-   * `resource_metadata` with that document's URL, as the MCP authorization specification requires. Register the
-   * plugin on the root instance for these routes to sit at the root. Default: none.
+   * `resource_metadata` with that document's URL, as the MCP authorization specification requires. Each identifier
+   * must be one of `audience`, exactly (an Application ID URI of the API's registration, without a final `/`), and
+   * each scope written under a URI must be under one of `audience`: Entra refuses clients otherwise
+   * (AADSTS9010010), so registration fails with an `EntraConfigError` naming the resource. Register the plugin on
+   * the root instance for these routes to sit at the root. Default: none.
    */
   protectedResources?: readonly ProtectedResourceOptions[] | undefined
   /**

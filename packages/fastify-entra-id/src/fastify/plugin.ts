@@ -14,6 +14,7 @@ import { MissingTokenError } from '../core/errors/refusals.js'
 import { authorityEndpoint } from '../util/entra-urls.js'
 import { guestRefusal } from './claim-guards.js'
 import { resolveProtectedResources, resourceOf } from '../metadata/protected-resource.js'
+import { checkResourcesAreAudiences } from '../metadata/resource-audiences.js'
 import { publishProtectedResources } from './resource-metadata-routes.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
 import { optionalFunction } from '../util/option-checks.js'
@@ -64,6 +65,8 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   const allowGuests = options.allowGuests ?? true
   if (typeof allowGuests !== 'boolean') throw new EntraConfigError('allowGuests', 'must be true or false')
   const resources = resolveProtectedResources(options.protectedResources)
+  // A resource Entra cannot issue tokens for (AADSTS9010010) fails here, not at a client's first sign-in.
+  checkResourcesAreAudiences(resources, verifier.options.audiences)
   const telemetry = await startTelemetry(resolveTelemetryOptions(options.telemetry))
   const spans = telemetry?.spans ?? null
 

@@ -11,7 +11,9 @@ export interface ProtectedResourceOptions {
    * The resource identifier, exactly as clients name it and as the metadata's `resource` says: an absolute
    * `https` URL (`http` only for loopback hosts), without query or fragment, e.g. `https://todo.contoso.com/mcp`.
    * Configured, never built from a request's `Host` header. Requests whose path is the identifier's path, or
-   * under it, are this resource's: their challenges carry `resource_metadata`. Required.
+   * under it, are this resource's: their challenges carry `resource_metadata`. It must be one of the plugin's
+   * `audience` values, exactly, and must not end with `/`: clients send it to Entra as the `resource` parameter,
+   * which Entra accepts only when it is an Application ID URI of the API (else AADSTS9010010). Required.
    */
   resource: string
   /**
@@ -30,6 +32,8 @@ export interface ProtectedResourceOptions {
 /** A validated protected resource: its metadata document's path and URL, and the request paths it covers. */
 export interface ProtectedResource {
   readonly resource: string
+  /** The option it was given as, `protectedResources[1]`: what an error about it names. */
+  readonly option: string
   /** The request path the resource covers: `/mcp` (and `/mcp/...`), or `/` for the whole origin. */
   readonly path: string
   /** Where its metadata is served, `/.well-known/oauth-protected-resource` + the resource's path. */
@@ -76,6 +80,7 @@ function resolveOne(entry: unknown, option: string): ProtectedResource {
   const metadataPath = path === '/' ? WELL_KNOWN : `${WELL_KNOWN}${path}`
   return {
     resource: resource as string,
+    option,
     path,
     metadataPath,
     metadataUrl: `${url.origin}${metadataPath}`,

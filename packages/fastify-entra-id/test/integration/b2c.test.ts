@@ -202,7 +202,7 @@ describe('Azure AD B2C protected-resource metadata', () => {
   it('names the issuer only once discovery has, even for a GUID tenant', async () => {
     await withIssuer(async (issuer) => {
       issuer.setBehaviour('down')
-      const app = await buildApp(issuer, { b2c: { policies: [SIGN_UP_SIGN_IN] }, cooldownDuration: 1, protectedResources: [{ resource: 'https://todo.contoso.com/api' }] })
+      const app = await buildApp(issuer, { b2c: { policies: [SIGN_UP_SIGN_IN] }, cooldownDuration: 1, audience: [issuer.clientId, 'https://todo.contoso.com/api'], protectedResources: [{ resource: 'https://todo.contoso.com/api' }] })
       try {
         await app.ready()
         // A workforce API with a GUID tenant answers at once; B2C's issuer is not {authorityHost}/{tenant}/v2.0.

@@ -17,7 +17,7 @@ describe('Microsoft Entra External ID', () => {
 
   before(async () => {
     issuer = await startTestIssuer({ tenantId, issuerBaseUrl: 'https://{tenantid}.ciamlogin.com', domains: { [DOMAIN]: tenantId } })
-    app = await buildApp(issuer, { tenantId: DOMAIN, tokenVersions: [2], protectedResources: [{ resource: 'https://todo.contoso.com/api' }] })
+    app = await buildApp(issuer, { tenantId: DOMAIN, tokenVersions: [2], audience: [issuer.clientId, 'https://todo.contoso.com/api'], protectedResources: [{ resource: 'https://todo.contoso.com/api' }] })
     await app.ready()
   })
   after(async () => {

@@ -22,6 +22,7 @@ describe('RFC 9728 protected-resource metadata', () => {
     app = Fastify()
     await app.register(fastifyEntraId, {
       tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url,
+      audience: [issuer.clientId, `api://${issuer.clientId}`, MCP, API],
       protectedResources: [
         { resource: MCP, scopes: [`api://${issuer.clientId}/Todo.Read`, `api://${issuer.clientId}/Todo.Write`], resourceName: 'Todo MCP server', resourceDocumentation: 'https://todo.contoso.example/docs' },
         { resource: API }
@@ -91,7 +92,7 @@ describe('RFC 9728 protected-resource metadata', () => {
   })
 
   it('names a scope the resource does not list, or an app role, as it is', async () => {
-    const local = await entraApp(issuer, { protectedResources: [{ resource: MCP, scopes: ['https://todo.contoso.example/mcp/Todo.Read'] }] })
+    const local = await entraApp(issuer, { audience: [issuer.clientId, MCP], protectedResources: [{ resource: MCP, scopes: ['https://todo.contoso.example/mcp/Todo.Read'] }] })
     local.get('/mcp/x', { onRequest: requireScopes({ anyOf: ['Todo.Read', 'Todo.Admin'] }) }, () => ({ ok: true }))
     try {
       assert.match(String(outcome(await local.inject({ url: '/mcp/x', headers: bearer(await issuer.mint({ scopes: ['Other'] })) })).challenge),
@@ -114,7 +115,7 @@ describe('protected-resource metadata: authorization servers and start-up', () =
   after(async () => { await issuer.close() })
 
   async function appWith(options: Partial<EntraIdPluginOptions>): Promise<FastifyInstance> {
-    const app = await entraApp(issuer, { protectedResources: [{ resource: 'https://api.contoso.example' }], ...options })
+    const app = await entraApp(issuer, { audience: [issuer.clientId, 'https://api.contoso.example'], protectedResources: [{ resource: 'https://api.contoso.example' }], ...options })
     return app
   }
 
@@ -154,7 +155,7 @@ describe('protected-resource metadata: authorization servers and start-up', () =
     const issuer = await startTestIssuer()
     // The router options under which Fastify matches these variants to the metadata route.
     const app = Fastify({ routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false } })
-    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, protectedResources: [{ resource: API }, { resource: MCP }] })
+    await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, audience: [issuer.clientId, API, MCP], protectedResources: [{ resource: API }, { resource: MCP }] })
     try {
       for (const path of ['/api', '/mcp']) {
         assert.equal((await app.inject({ url: `/.well-known/oauth-protected-resource${path}` })).statusCode, 200, path)
@@ -197,12 +198,88 @@ describe('protected-resource metadata: authorization servers and start-up', () =
     for (const [protectedResources, option] of bad) {
       const app = Fastify()
       await assert.rejects(async () => {
-        await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, protectedResources: protectedResources as ProtectedResourceOptions[] })
+        await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, audience: [issuer.clientId, MCP, 'https://other.example/mcp'], protectedResources: protectedResources as ProtectedResourceOptions[] })
       }, (error: unknown) => error instanceof EntraConfigError && error.option === option, JSON.stringify(protectedResources))
       await app.close()
     }
     // Loopback http is allowed, for development.
-    const local = await appWith({ protectedResources: [{ resource: 'http://localhost:8080/mcp' }] })
+    const local = await appWith({ audience: [issuer.clientId, 'http://localhost:8080/mcp'], protectedResources: [{ resource: 'http://localhost:8080/mcp' }] })
     await local.close()
+  })
+})
+
+describe('protected resources Entra can issue tokens for (AADSTS9010010 caught at start-up)', () => {
+  let issuer: TestIssuer
+  before(async () => { issuer = await startTestIssuer() })
+  after(async () => { await issuer.close() })
+
+  /** Registers the plugin with `options`; the EntraConfigError it fails with, or undefined once it started. */
+  async function register(options: Partial<EntraIdPluginOptions>): Promise<EntraConfigError | undefined> {
+    const app = Fastify()
+    try {
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, ...options })
+      await app.ready()
+      return undefined
+    } catch (error) {
+      if (error instanceof EntraConfigError) return error
+      throw error
+    } finally {
+      await app.close()
+    }
+  }
+
+  it('refuses a resource that is not an accepted audience, in one line naming the option and the fix', async () => {
+    // The default audiences, the client ID and api://<client ID>, as in an app registration with no other URI.
+    const error = await register({ protectedResources: [{ resource: API }, { resource: MCP, scopes: [`${MCP}/Todo.Read`] }] })
+    assert.ok(error !== undefined, 'registration fails')
+    assert.equal(error.code, 'ENTRA_CONFIG_INVALID')
+    // The written index, though the resources are kept sorted by path length.
+    assert.equal(error.option, 'protectedResources[0].resource')
+    assert.equal(error.message,
+      `fastify-entra-id: "protectedResources[0].resource" ("${API}") is not one of the accepted audiences, so Entra refuses clients asking for it (AADSTS9010010): add it to "audience" and as an Application ID URI (identifierUris) of the API's app registration, or name a resource that is one`)
+    assert.ok(!error.message.includes('\n'))
+    const second = await register({ audience: [issuer.clientId, API], protectedResources: [{ resource: API }, { resource: MCP }] })
+    assert.equal(second?.option, 'protectedResources[1].resource')
+  })
+
+  it('compares exactly, as Entra does: another case, a final slash or an api:// twin is not the resource', async () => {
+    const cases: Array<[string, string]> = [
+      [MCP, 'https://TODO.contoso.example/mcp'],
+      [MCP, `${MCP}/`],
+      [MCP, 'https://todo.contoso.example'],
+      [MCP, 'api://todo.contoso.example/mcp']
+    ]
+    for (const [resource, audience] of cases) {
+      assert.equal((await register({ audience: [issuer.clientId, audience], protectedResources: [{ resource }] }))?.option,
+        'protectedResources[0].resource', `${resource} against ${audience}`)
+    }
+  })
+
+  it('refuses a resource ending with "/", which Entra refuses as an Application ID URI, even when listed', async () => {
+    for (const resource of [`${MCP}/`, 'https://todo.contoso.example/']) {
+      const error = await register({ audience: [issuer.clientId, resource], protectedResources: [{ resource }] })
+      assert.equal(error?.option, 'protectedResources[0].resource', resource)
+      assert.match(error.message, /must not end with "\/": Entra refuses an Application ID URI that does/)
+      assert.ok(error.message.endsWith(`use "${resource.replace(/\/$/, '')}" (and list it in "audience")`), error.message)
+    }
+  })
+
+  it('refuses a scope under a URI that is not an accepted audience: another application\'s scope', async () => {
+    const error = await register({ audience: [issuer.clientId, MCP], protectedResources: [{ resource: MCP, scopes: [`${MCP}/Todo.Read`, 'api://other-api/Todo.Write'] }] })
+    assert.equal(error?.option, 'protectedResources[0].scopes')
+    assert.equal(error.message,
+      `fastify-entra-id: "protectedResources[0].scopes" has "api://other-api/Todo.Write", under "api://other-api", which is not one of the accepted audiences: Entra refuses the resource "${MCP}" with another application's scope (AADSTS9010010); write it under the resource ("${MCP}/Todo.Write")`)
+  })
+
+  it('accepts each resource listed in the audiences, its scopes under it or under another of the API\'s URIs, and bare scopes', async () => {
+    const accepted: Array<Partial<EntraIdPluginOptions>> = [
+      { audience: [issuer.clientId, `api://${issuer.clientId}`, API, MCP], protectedResources: [{ resource: API, scopes: [`${API}/Todo.Read`] }, { resource: MCP, scopes: [`${MCP}/Todo.Read`, `${MCP}/.default`] }] },
+      { audience: [issuer.clientId, `api://${issuer.clientId}`, MCP], protectedResources: [{ resource: MCP, scopes: [`api://${issuer.clientId}/Todo.Read`, `${issuer.clientId}/Todo.Write`] }] },
+      { audience: [issuer.clientId, 'https://todo.contoso.example'], protectedResources: [{ resource: 'https://todo.contoso.example', scopes: ['https://todo.contoso.example/Todo.Read'] }] },
+      { audience: [issuer.clientId, MCP], protectedResources: [{ resource: MCP, scopes: ['Todo.Read', 'offline_access'] }] },
+      { audience: 'http://localhost:8080/mcp', protectedResources: [{ resource: 'http://localhost:8080/mcp' }] },
+      {}
+    ]
+    for (const options of accepted) assert.equal(await register(options), undefined, JSON.stringify(options))
   })
 })
