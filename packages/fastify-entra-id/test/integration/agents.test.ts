@@ -313,7 +313,7 @@ describe('guards and agents', () => {
     const required = forbidden(`This route accepts agents of the blueprint ${TEST_BLUEPRINT_APP_ID} only`)
     const other = await call('/blueprint', await agent(['Todo.Read.All'], OTHER_BLUEPRINT))
     assert.deepEqual(other, { status: 403, code: 'ENTRA_AGENT_BLUEPRINT_REQUIRED', challenge: required })
-    assert.ok(!String(other.challenge).includes(OTHER_BLUEPRINT))
+    assert.ok(!other.challenge.includes(OTHER_BLUEPRINT), 'the caller\'s blueprint is never named')
     assert.deepEqual(await call('/blueprint', await agent(['Todo.Read.All'], null)), { status: 403, code: 'ENTRA_AGENT_BLUEPRINT_REQUIRED', challenge: required },
       'an agent token without xms_par_app_azp')
     assert.deepEqual(await call('/blueprint', await issuer.mint({ agent: 'agentForUser', scopes: ['Todo.Read'], blueprintAppId: OTHER_BLUEPRINT })),
