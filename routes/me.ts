@@ -8,7 +8,10 @@ import { HttpError } from '../src/http/http-errors.js'
 // The delegated Graph permission the API's registration needs (with consent) for /me.
 const USER_READ = 'https://graph.microsoft.com/User.Read'
 
-/** `GET /api/me`: who the caller is, as the verified token says. Absent claims are `null`. */
+/**
+ * `GET /api/me`: who the caller is, as the verified token says, and what kind of caller (a user, an application, or
+ * an agent of Microsoft Entra Agent ID with its blueprint). Absent claims are `null`.
+ */
 export default function me(fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.get('', {
@@ -28,6 +31,8 @@ export default function me(fastify: FastifyInstance, _options: unknown, done: (e
       username: identity.username,
       appId: identity.clientAppId,
       isAppOnly: identity.isAppOnly,
+      callerType: identity.callerType,
+      agent: identity.agent === null ? null : { appId: identity.agent.appId, blueprintAppId: identity.agent.blueprintAppId },
       scopes: [...identity.scopes].sort(),
       roles: [...identity.roles].sort(),
       tokenVersion: identity.tokenVersion,

@@ -10,7 +10,17 @@ export const MeSchema = Type.Object({
   name: Nullable(Type.String()),
   username: Nullable(Type.String()),
   appId: Nullable(Type.String({ description: 'The calling application (azp or appid)' })),
-  isAppOnly: Type.Boolean(),
+  isAppOnly: Type.Boolean({ description: 'An application or agent acting as itself: its app roles count, not scopes' }),
+  callerType: Type.Union([Type.Literal('user'), Type.Literal('app'), Type.Literal('agent'), Type.Literal('agentForUser'), Type.Literal('agentUser')], {
+    description: 'Who is calling: a user through an application, an application as itself, or an agent (Microsoft Entra Agent ID) acting on its own, for a user, or through its own user account'
+  }),
+  agent: Type.Union([
+    Type.Object({
+      appId: Nullable(Type.String({ description: 'The agent identity\'s application ID (azp or appid)' })),
+      blueprintAppId: Nullable(Type.String({ description: 'Its agent identity blueprint\'s application ID (xms_par_app_azp)' }))
+    }),
+    Type.Null()
+  ], { description: 'The agent behind the token; null for users and applications' }),
   scopes: Type.Array(Type.String()),
   roles: Type.Array(Type.String()),
   tokenVersion: Type.Union([Type.Literal(1), Type.Literal(2)]),

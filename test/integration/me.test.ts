@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { TEST_CLIENT_APP_ID } from 'fastify-entra-id/testing'
+import { TEST_BLUEPRINT_APP_ID, TEST_CLIENT_APP_ID } from 'fastify-entra-id/testing'
 import { bearer, startHarness } from '../helpers/app.js'
 import type { Harness } from '../helpers/app.js'
 
@@ -24,6 +24,8 @@ describe('GET /api/me', () => {
       username: 'alice@contoso.example',
       appId: TEST_CLIENT_APP_ID,
       isAppOnly: false,
+      callerType: 'user',
+      agent: null,
       scopes: ['Todo.Read', 'Todo.Write'],
       roles: [],
       tokenVersion: 2,
@@ -53,12 +55,46 @@ describe('GET /api/me', () => {
     assert.equal(res.statusCode, 200)
     const body = res.json<Record<string, unknown>>()
     assert.equal(body.isAppOnly, true)
+    assert.equal(body.callerType, 'app')
+    assert.equal(body.agent, null)
     assert.equal(body.name, null)
     assert.equal(body.username, null)
     assert.deepEqual(body.scopes, [])
     assert.deepEqual(body.roles, ['Todo.Read.All'])
     assert.equal(body.oid, h.callers.daemon)
     assert.equal(body.accountType, null)
+  })
+
+  test('says which agent calls, how, and from which blueprint (Microsoft Entra Agent ID), in v1 and v2 tokens', async () => {
+    const agentAppId = 'aaaaaaaa-1111-2222-3333-444444444444'
+    for (const version of [1, 2] as const) {
+      const audience = version === 1 ? `api://${h.issuer.clientId}` : h.issuer.clientId
+      const cases = [
+        [{ agent: 'agent', roles: ['Todo.Read.All'] }, 'agent', true],
+        [{ agent: 'agentForUser', scopes: ['Todo.Read'], objectId: h.callers.alice }, 'agentForUser', false],
+        [{ agent: 'agentUser', scopes: ['Todo.Read'] }, 'agentUser', false]
+      ] as const
+      for (const [options, callerType, isAppOnly] of cases) {
+        const token = await h.issuer.mint({ version, audience, clientAppId: agentAppId, ...options })
+        const res = await h.app.inject({ url: '/api/me', headers: bearer(token) })
+        assert.equal(res.statusCode, 200)
+        const body = res.json<{ callerType: string, isAppOnly: boolean, appId: string, agent: unknown }>()
+        assert.deepEqual([body.callerType, body.isAppOnly, body.appId, body.agent],
+          [callerType, isAppOnly, agentAppId, { appId: agentAppId, blueprintAppId: TEST_BLUEPRINT_APP_ID }], `v${version} ${callerType}`)
+      }
+    }
+  })
+
+  test('reads an agent as a caller like any other on the todo routes: by its app role alone, by the scopes for a user', async () => {
+    const alone = await h.issuer.mint({ agent: 'agent', roles: ['Todo.Read.All'] })
+    assert.equal((await h.app.inject({ url: '/api/todos', headers: bearer(alone) })).statusCode, 200)
+    const forAlice = await h.issuer.mint({ agent: 'agentForUser', scopes: ['Todo.Read'], objectId: h.callers.alice })
+    assert.equal((await h.app.inject({ url: '/api/todos', headers: bearer(forAlice) })).statusCode, 200)
+    const withoutRole = await h.issuer.mint({ agent: 'agent', roles: ['Other.Role'] })
+    const res = await h.app.inject({ url: '/api/todos', headers: bearer(withoutRole) })
+    assert.equal(res.statusCode, 403)
+    assert.equal(res.headers['www-authenticate'],
+      'Bearer realm="api", error="insufficient_scope", error_description="The token lacks the required app role: Todo.Read.All", scope="Todo.Read.All"')
   })
 
   test('says whether a user is a guest (acct)', async () => {

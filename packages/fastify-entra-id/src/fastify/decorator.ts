@@ -14,8 +14,10 @@ import type { EntraHook } from './dual-hook.js'
 /** Options of the plugin: the verifier's {@link EntraIdOptions}, plus how the plugin logs. */
 export interface EntraIdPluginOptions extends EntraIdOptions {
   /**
-   * Bind the verified caller's `tid`, `oid` and `azp` to the request's logger, so every later log line of the
-   * request (including Fastify's "request completed") names the caller. Default `true`.
+   * Bind the verified caller's `tid`, `oid`, `azp` and `caller` (its `callerType`: `user`, `app`, `agent`,
+   * `agentForUser` or `agentUser`), and an agent's `blueprint` (`xms_par_app_azp`, or `null`), to the request's
+   * logger, so every later log line of the request (including Fastify's "request completed") names the caller.
+   * Default `true`.
    */
   logCaller?: boolean | undefined
   /**

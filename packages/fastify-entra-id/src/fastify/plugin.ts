@@ -87,7 +87,11 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     request.auth = identity
     if (spans !== null) spans.accepted(identity, requestSpanOf(request))
     if (logCaller) {
-      const bindings = { tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId }
+      // `caller` names the caller type; an agent's blueprint is logged for audit, as Entra's sign-in logs do.
+      const agent = identity.agent
+      const bindings = agent === null
+        ? { tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId, caller: identity.callerType }
+        : { tid: identity.tenantId, oid: identity.objectId, azp: identity.clientAppId, caller: identity.callerType, blueprint: agent.blueprintAppId }
       const log = request.log as FastifyBaseLogger & { setBindings?: (bindings: object) => void }
       // Fastify gives each request a child logger of its own (childLoggerFactory), so its bindings can grow in
       // place: pino's setBindings costs a sixth of a grandchild logger (about 1 µs against 7 µs a request).

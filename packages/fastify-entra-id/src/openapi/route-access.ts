@@ -13,6 +13,12 @@ export interface RouteAccess {
   readonly user: readonly Alternative[]
   /** The ways an app-only caller passes; empty when none does. */
   readonly app: readonly Alternative[]
+  /** The ways an agent acting on its own passes (Microsoft Entra Agent ID); empty when none does. */
+  readonly agent: readonly Alternative[]
+  /** The ways an agent acting for a user passes; empty when none does. */
+  readonly agentForUser: readonly Alternative[]
+  /** The ways an agent's user account passes; empty when none does. */
+  readonly agentUser: readonly Alternative[]
   readonly conditions: readonly string[]
   /** True only when every hook lets an anonymous request through. */
   readonly optional: boolean
@@ -30,13 +36,20 @@ const ANYONE: readonly Alternative[] = [{ scopes: [], roles: [] }]
 export function routeAccess(descriptions: readonly GuardDescription[]): RouteAccess {
   let user = ANYONE
   let app = ANYONE
+  let agent = ANYONE
+  let agentForUser = ANYONE
+  let agentUser = ANYONE
   const conditions: string[] = []
   for (const description of descriptions) {
     user = product(user, alternativesOf(description.user))
     app = product(app, alternativesOf(description.app))
+    // An agent type the hook does not describe passes as the callers of its token's shape do.
+    agent = product(agent, alternativesOf(description.agent ?? description.app))
+    agentForUser = product(agentForUser, alternativesOf(description.agentForUser ?? description.user))
+    agentUser = product(agentUser, alternativesOf(description.agentUser ?? description.user))
     for (const condition of description.conditions) if (!conditions.includes(condition)) conditions.push(condition)
   }
-  return { user, app, conditions, optional: descriptions.length > 0 && descriptions.every((d) => d.optional) }
+  return { user, app, agent, agentForUser, agentUser, conditions, optional: descriptions.length > 0 && descriptions.every((d) => d.optional) }
 }
 
 function alternativesOf(paths: readonly AccessPath[]): Alternative[] {
@@ -104,10 +117,13 @@ export function securityOf(access: RouteAccess, naming: SecurityNaming): Securit
     const key = JSON.stringify(requirement)
     if (!requirements.some((r) => JSON.stringify(r) === key)) requirements.push(requirement)
   }
+  // Agents acting for a user or through their user account hold delegated tokens, as users do; an agent acting
+  // on its own holds an app-only token, as an application does.
+  const delegated = [...access.user, ...access.agentForUser, ...access.agentUser]
   if (naming.oauth2 !== null) {
-    for (const way of access.user) add({ [naming.oauth2]: way.scopes.map((s) => naming.scopePrefix + s) })
+    for (const way of delegated) add({ [naming.oauth2]: way.scopes.map((s) => naming.scopePrefix + s) })
   }
-  const ways = [...access.user, ...access.app]
+  const ways = [...delegated, ...access.app, ...access.agent]
   if (!naming.rolesInRequirements || ways.length === 0 || ways.some((way) => way.roles.length === 0)) {
     add({ [naming.bearer]: [] })
   } else {
@@ -122,7 +138,7 @@ export function accessSentence(access: RouteAccess): string {
   const sentences: string[] = []
   const anyUser = isAnyone(access.user)
   const anyApp = isAnyone(access.app)
-  if (access.user.length === 0 && access.app.length === 0) {
+  if ([access.user, access.app, access.agent, access.agentForUser, access.agentUser].every((ways) => ways.length === 0)) {
     sentences.push('No token can satisfy every guard of this operation.')
   } else if (anyUser && anyApp) {
     sentences.push('Any valid access token for this API.')
@@ -134,11 +150,36 @@ export function accessSentence(access: RouteAccess): string {
       ? 'App-only tokens are refused.'
       : anyApp ? 'Any application calling as itself.' : `Applications calling as themselves need ${waysPhrase(access.app)}.`)
   }
+  sentences.push(...agentSentences(access))
   if (access.conditions.length > 0) sentences.push(`Also required: ${access.conditions.join('; ')}.`)
   if (access.optional) {
     sentences.push('The token is optional: without one the operation answers anonymously, and a token that is sent must be valid.')
   }
   return sentences.join(' ')
+}
+
+// How the description names each agent type, and the caller type whose token shape it shares.
+const AGENT_TYPES = [
+  { type: 'agent', shape: 'app', name: 'Agents acting on their own' },
+  { type: 'agentForUser', shape: 'user', name: 'Agents acting for a user' },
+  { type: 'agentUser', shape: 'user', name: 'Agents\' user accounts' }
+] as const
+
+/** A sentence for each agent type that this route treats otherwise than the callers of its token's shape. */
+function agentSentences(access: RouteAccess): string[] {
+  const sentences: string[] = []
+  for (const { type, shape, name } of AGENT_TYPES) {
+    const ways = access[type]
+    if (sameWays(ways, access[shape])) continue
+    sentences.push(ways.length === 0 ? `${name} (Microsoft Entra Agent ID) are refused.`
+      : isAnyone(ways) ? `${name} (Microsoft Entra Agent ID) need any valid token.`
+        : `${name} (Microsoft Entra Agent ID) need ${waysPhrase(ways)}.`)
+  }
+  return sentences
+}
+
+function sameWays(a: readonly Alternative[], b: readonly Alternative[]): boolean {
+  return a.length === b.length && a.every((way) => b.some((other) => within(way, other) && within(other, way)))
 }
 
 function isAnyone(ways: readonly Alternative[]): boolean {
@@ -174,5 +215,6 @@ function code(name: string): string {
 
 /** True when a caller with a verified token can still be refused (403). */
 export function canForbid(access: RouteAccess): boolean {
-  return access.conditions.length > 0 || !isAnyone(access.user) || !isAnyone(access.app)
+  return access.conditions.length > 0 || !isAnyone(access.user) || !isAnyone(access.app) || !isAnyone(access.agent) ||
+    !isAnyone(access.agentForUser) || !isAnyone(access.agentUser)
 }

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { TestIssuer, startTestIssuer } from './test-issuer.js'
-export { TEST_CLIENT_APP_ID } from './options.js'
+export { TEST_BLUEPRINT_APP_ID, TEST_CLIENT_APP_ID } from './options.js'
 export type { B2cMintOptions, BehaviourOptions, EndpointKind, IdTokenOptions, IssuerBehaviour, IssuerRequest, MintOptions, TestB2cOptions, TestIssuerOptions } from './options.js'
 export { GRAPH_APP_ID } from '../util/microsoft-graph.js'
 export { TestTokenEndpoint, startTestTokenEndpoint } from './test-token-endpoint.js'

@@ -2,7 +2,7 @@
 
 import { randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
-import { TEST_CLIENT_APP_ID } from './options.js'
+import { TEST_BLUEPRINT_APP_ID, TEST_CLIENT_APP_ID } from './options.js'
 import type { B2cMintOptions, IdTokenOptions, MintOptions } from './options.js'
 import type { SigningKey } from './signing-keys.js'
 
@@ -21,6 +21,7 @@ export function accessTokenClaims(issuer: MintingIssuer, options: MintOptions): 
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const oid = options.objectId ?? randomUUID()
   const clientAppId = options.clientAppId ?? TEST_CLIENT_APP_ID
+  const appOnly = options.appOnly === true || options.agent === 'agent'
   const claims: Record<string, unknown> = {
     aud: options.audience ?? issuer.clientId,
     iss: issuer.issuer(version, tid),
@@ -29,22 +30,40 @@ export function accessTokenClaims(issuer: MintingIssuer, options: MintOptions): 
     exp: now + (options.expiresIn ?? 3600),
     tid,
     oid,
-    sub: options.appOnly === true ? oid : randomUUID(),
+    sub: appOnly ? oid : randomUUID(),
     ver: version === 2 ? '2.0' : '1.0',
     uti: randomUUID().replace(/-/g, '').slice(0, 22),
     rh: '0.AAAA-test-issuer.'
   }
   claims[version === 2 ? 'azp' : 'appid'] = clientAppId
   claims[version === 2 ? 'azpacr' : 'appidacr'] = '1'
-  if (options.appOnly === true) {
+  if (appOnly) {
     claims.idtyp = 'app'
   } else {
     claims.name = options.name ?? 'Test User'
     claims[version === 2 ? 'preferred_username' : 'upn'] = options.username ?? `user@${tid.slice(0, 8)}.example`
   }
+  if (options.agent !== undefined) Object.assign(claims, agentClaims(options.agent, options.blueprintAppId), { [version === 2 ? 'azpacr' : 'appidacr']: '2' })
   if (options.scopes !== undefined && options.scopes.length > 0) claims.scp = options.scopes.join(' ')
   if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles]
   return claims
+}
+
+/**
+ * The claims Microsoft Entra Agent ID adds for each way an agent calls, as "Token claims reference for agents"
+ * (Microsoft Learn) shows them: its example token for an agent acting on its own, its scenario tables for the
+ * others. The agent authenticates with its blueprint's credential, a certificate or federated one (`azpacr` 2).
+ */
+function agentClaims(agent: NonNullable<MintOptions['agent']>, blueprintAppId: string | null | undefined): Record<string, unknown> {
+  const blueprint = blueprintAppId === null ? {} : { xms_par_app_azp: blueprintAppId ?? TEST_BLUEPRINT_APP_ID }
+  switch (agent) {
+    case 'agent':
+      return { idtyp: 'app', xms_act_fct: '3 9 11', xms_sub_fct: '9 3 11', xms_tnt_fct: '3 9', xms_idrel: '7 10', ...blueprint }
+    case 'agentForUser':
+      return { idtyp: 'user', xms_act_fct: '11', xms_idrel: '1', ...blueprint }
+    case 'agentUser':
+      return { idtyp: 'user', xms_act_fct: '11', xms_sub_fct: '13', xms_idrel: '1', ...blueprint }
+  }
 }
 
 /** The claims of an ID token (see TestIssuer.mintIdToken), before the `claims` overrides. */

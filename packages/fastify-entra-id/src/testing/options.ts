@@ -107,6 +107,24 @@ export interface MintOptions {
    * (a delegated user token).
    */
   appOnly?: boolean
+  /**
+   * A token of Microsoft Entra Agent ID, with the claims Microsoft Learn's "Token claims reference for agents" shows
+   * for each way an agent calls (`xms_act_fct`, `xms_sub_fct`, `xms_idrel`, `idtyp`, `xms_par_app_azp`; the agent
+   * identity's application ID is {@link clientAppId}, as `azp` in v2 and `appid` in v1):
+   * - `'agent'`: acting on its own, the reference's example token: `idtyp: "app"`, `xms_act_fct: "3 9 11"`,
+   *   `xms_sub_fct: "9 3 11"`, `xms_tnt_fct: "3 9"`, `xms_idrel: "7 10"`, no user claims (as {@link appOnly}).
+   * - `'agentForUser'`: acting for a signed-in user ({@link objectId}): `idtyp: "user"`, `xms_act_fct: "11"`,
+   *   `xms_idrel: "1"`.
+   * - `'agentUser'`: acting through its own user account ({@link objectId}): `idtyp: "user"`, `xms_act_fct: "11"`,
+   *   `xms_sub_fct: "13"`, `xms_idrel: "1"`.
+   * Default: none (a user's or an application's token).
+   */
+  agent?: 'agent' | 'agentForUser' | 'agentUser'
+  /**
+   * The agent identity blueprint's application ID, as `xms_par_app_azp` (agent tokens only); `null` leaves the
+   * claim out. Default {@link TEST_BLUEPRINT_APP_ID}.
+   */
+  blueprintAppId?: string | null
   /** `oid`. Default: a GUID derived from nothing (random per call). */
   objectId?: string
   /** `name` of the user (delegated tokens). Default `"Test User"`. */
@@ -152,3 +170,6 @@ export interface IssuerRequest {
 
 /** The client ID that minted tokens name as their calling application unless told otherwise. */
 export const TEST_CLIENT_APP_ID = '0c2c3f6e-7d3a-4b8e-9a51-5f0d7f3b6c01'
+
+/** The agent identity blueprint that minted agent tokens name (`xms_par_app_azp`) unless told otherwise. */
+export const TEST_BLUEPRINT_APP_ID = '5b1f9a2e-3c4d-4e6f-8a7b-9c0d1e2f3a4b'

@@ -124,6 +124,25 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     }
   })
 
+  it('counts and marks agents by their caller type (agent, agentForUser, agentUser): still a fixed list of values', async () => {
+    const app = await tracedApp(issuer, tracerProvider)
+    const before = await reader.points()
+    try {
+      requestSpans()
+      for (const options of [{ agent: 'agent', roles: ['Todo.Read.All'] }, { agent: 'agentForUser', scopes: ['Todo.Read'] }, { agent: 'agentUser', scopes: ['Todo.Read'] }] as const) {
+        assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint(options)) })).statusCode, 200)
+      }
+      assert.deepEqual(sum(delta(before, await reader.points()), 'entra_id.verifications'), {
+        'accepted 2 agent hit=false': 1,
+        'accepted 2 agentForUser hit=false': 1,
+        'accepted 2 agentUser hit=false': 1
+      })
+      assert.deepEqual(requestSpans().map((span) => span.attributes['entra_id.caller.type']), ['agent', 'agentForUser', 'agentUser'])
+    } finally {
+      await app.close()
+    }
+  })
+
   it('times the key-set and discovery fetches by outcome and host, never by tenant', async () => {
     const before = await reader.points()
     const app = await tracedApp(issuer, tracerProvider)

@@ -20,6 +20,15 @@ export interface GuardDescription {
   /** The ways an app-only caller passes, any one of them enough; empty when app-only tokens are refused. */
   readonly app: readonly AccessPath[]
   /**
+   * The ways an agent acting on its own (Microsoft Entra Agent ID, an app-only token) passes; absent when the hook
+   * treats it as any app-only caller ({@link app}), as every hook but `requireByCallerType` with agent entries does.
+   */
+  readonly agent?: readonly AccessPath[]
+  /** The ways an agent acting for a user passes; absent when the same as {@link user}'s. */
+  readonly agentForUser?: readonly AccessPath[]
+  /** The ways an agent's user account passes; absent when the same as {@link user}'s. */
+  readonly agentUser?: readonly AccessPath[]
+  /**
    * What the hook requires beyond scopes and roles, one phrase each, as its 403 would name it (for example
    * `"authentication context c1"`, `"no guest accounts"`). Empty when nothing.
    */
@@ -47,9 +56,13 @@ export function describeGuard(hook: unknown): GuardDescription | undefined {
 
 /** Records what `hook` requires; returns `hook`. */
 export function described<T extends object>(hook: T, description: GuardDescription): T {
+  const paths = (list: readonly AccessPath[]): readonly AccessPath[] => Object.freeze(list.map((path) => Object.freeze({ ...path })))
   descriptions.set(hook, Object.freeze({
-    user: Object.freeze(description.user.map((path) => Object.freeze({ ...path }))),
-    app: Object.freeze(description.app.map((path) => Object.freeze({ ...path }))),
+    user: paths(description.user),
+    app: paths(description.app),
+    ...(description.agent === undefined ? {} : { agent: paths(description.agent) }),
+    ...(description.agentForUser === undefined ? {} : { agentForUser: paths(description.agentForUser) }),
+    ...(description.agentUser === undefined ? {} : { agentUser: paths(description.agentUser) }),
     conditions: Object.freeze([...description.conditions]),
     optional: description.optional
   }))

@@ -36,6 +36,8 @@ export type AccessDeniedCode =
   | 'ENTRA_GUEST_NOT_ALLOWED'
   | 'ENTRA_CONSENT_REQUIRED'
   | 'ENTRA_USER_REQUIRED'
+  | 'ENTRA_AGENT_NOT_ALLOWED'
+  | 'ENTRA_AGENT_BLUEPRINT_REQUIRED'
 
 /** Codes of the 503 answers: something the answer depends on is unavailable now, not the caller's fault. */
 export type UnavailableCode = 'ENTRA_KEYS_UNAVAILABLE' | 'ENTRA_DOWNSTREAM_UNAVAILABLE' | 'ENTRA_TENANT_LOOKUP_FAILED'

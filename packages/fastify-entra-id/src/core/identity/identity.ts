@@ -1,5 +1,7 @@
 import type { TokenVersion } from '../options/entra-id-options.js'
-import { TENANT_IN_ISSUER_PATH } from '../../util/guid.js'
+import { TENANT_IN_ISSUER_PATH, isGuid } from '../../util/guid.js'
+import { FACETS, facetValues } from './agent-claims.js'
+import type { EntraAgent, EntraFacets } from './agent-claims.js'
 
 /**
  * Claims of an Entra ID access token, as documented in "Access token claims reference" (Microsoft identity
@@ -62,6 +64,16 @@ export interface EntraAccessTokenClaims {
   readonly groups?: readonly string[]
   /** Token identifier. */
   readonly uti?: string
+  /** Entra Agent ID: facets of the actor (`azp`/`appid`), space-separated numbers (`11`: an agent identity). */
+  readonly xms_act_fct?: string
+  /** Entra Agent ID: facets of the subject, space-separated numbers (`11` an agent identity, `13` an agent's user account). */
+  readonly xms_sub_fct?: string
+  /** Entra Agent ID: facets of the tenant, space-separated numbers. */
+  readonly xms_tnt_fct?: string
+  /** The subject's relationship with the resource tenant, space-separated numbers (`1` member user, `7` service principal...). */
+  readonly xms_idrel?: string
+  /** Entra Agent ID: the actor's parent application, the agent identity blueprint's application ID. */
+  readonly xms_par_app_azp?: string
   /** Any other claim. */
   readonly [claim: string]: unknown
 }
@@ -91,8 +103,18 @@ class FrozenSet implements ReadonlySet<string> {
 
 const EMPTY: ReadonlySet<string> = new FrozenSet([])
 
-/** The types of caller an identity can be: see {@link EntraIdentity.callerType}. */
-export type CallerType = 'user' | 'app'
+/**
+ * Who is calling, one word: see {@link EntraIdentity.callerType}.
+ * - `user`: a user, through an application (a delegated token).
+ * - `app`: an application, as itself (an app-only token).
+ * - `agent`: an agent identity (Microsoft Entra Agent ID) acting alone, as itself (an app-only token).
+ * - `agentForUser`: an agent identity acting for a signed-in user (a delegated token).
+ * - `agentUser`: an agent identity acting through its own user account, an "agent user" (a delegated token).
+ */
+export type CallerType = 'user' | 'app' | 'agent' | 'agentForUser' | 'agentUser'
+
+// Facets are read once per identity and kept here, not on the frozen identity: most requests never ask.
+const facetsOf = new WeakMap<EntraIdentity, EntraFacets>()
 
 /**
  * The verified caller, set as `request.auth` once the bearer token has been verified. Absent claims are `null`.
@@ -114,7 +136,7 @@ class EntraIdentity {
   readonly name: string | null
   /** The user's sign-in name: `preferred_username` (v2), else `upn` or `unique_name` (v1). */
   readonly username: string | null
-  /** Delegated scopes from `scp` (never from `roles`). */
+  /** Delegated scopes from `scp` (never from `roles`); `/` (an agent's "unscoped") is none. */
   readonly scopes: ReadonlySet<string>
   /** App roles from `roles` (never from `scp`). */
   readonly roles: ReadonlySet<string>
@@ -132,10 +154,25 @@ class EntraIdentity {
    * signed in with a social account named by `idp`, is an account of the B2C tenant).
    */
   readonly accountType: 'member' | 'guest' | null
+  /**
+   * Who is calling. A user or an application, as before agents: `user` (a delegated token) or `app`
+   * ({@link isAppOnly}). An agent of Microsoft Entra Agent ID, told by the facet claims: `agentUser` when the
+   * subject is an agent's user account (`xms_sub_fct` holds `13`); else, when the actor or the subject is an agent
+   * identity (`xms_act_fct` or `xms_sub_fct` holds `11`), `agent` for an app-only token (the agent acting alone)
+   * and `agentForUser` for a delegated one. {@link isAppOnly} still says how permissions are read: `roles` for
+   * `app` and `agent`, `scp` for the others.
+   */
+  readonly callerType: CallerType
+  /**
+   * The agent behind the token (its identity's application ID and its blueprint), when {@link callerType} is
+   * `agent`, `agentForUser` or `agentUser`; else `null`.
+   */
+  readonly agent: EntraAgent | null
 
   constructor(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant: string | undefined) {
     this.claims = deepFreeze(claims)
-    this.scopes = typeof claims.scp === 'string' ? new FrozenSet(claims.scp.split(' ').filter((s) => s !== '')) : EMPTY
+    // An agent acting alone may carry `scp: "/"`, which the agent claims reference defines as "unscoped": no scope.
+    this.scopes = typeof claims.scp === 'string' ? new FrozenSet(claims.scp.split(' ').filter((s) => s !== '' && s !== '/')) : EMPTY
     this.roles = Array.isArray(claims.roles) ? new FrozenSet(claims.roles) : EMPTY
     const b2c = b2cTenant !== undefined
     this.tenantId = b2c ? str(claims.tid) ?? (TENANT_IN_ISSUER_PATH.exec(claims.iss)?.[1] ?? b2cTenant) : claims.tid
@@ -149,17 +186,35 @@ class EntraIdentity {
       (claims.idtyp !== 'user' && this.scopes.size === 0 && this.objectId !== null && this.objectId === this.subject)
     this.tokenVersion = tokenVersion
     this.accountType = this.isAppOnly ? null : b2c ? 'member' : accountTypeOf(claims)
+    this.callerType = callerTypeOf(claims, this.isAppOnly)
+    this.agent = this.callerType === 'user' || this.callerType === 'app'
+      ? null
+      : Object.freeze({ appId: this.clientAppId, blueprintAppId: isGuid(claims.xms_par_app_azp) ? claims.xms_par_app_azp : null })
     Object.freeze(this)
   }
 
+  /** True for the three agent caller types: `agent`, `agentForUser`, `agentUser` (see {@link callerType}). */
+  get isAgent(): boolean {
+    return this.agent !== null
+  }
+
   /**
-   * The caller type: `user` (a delegated token, an application acting for a signed-in user) or `app` (an
-   * application acting as itself, {@link isAppOnly}). The one word the package uses for this distinction, as in
-   * `requireByCallerType`; agents' identities will be a third type.
+   * The facet claims (`xms_act_fct`, `xms_sub_fct`, `xms_tnt_fct`, `xms_idrel`) as numbers, unknown values
+   * included, each list empty when its claim is absent. Read once, on first use.
    */
-  get callerType(): CallerType {
-    // Read from isAppOnly, so cached identities carry nothing more.
-    return this.isAppOnly ? 'app' : 'user'
+  get facets(): EntraFacets {
+    let facets = facetsOf.get(this)
+    if (facets === undefined) {
+      const { claims } = this
+      facets = Object.freeze({
+        actor: facetValues(claims.xms_act_fct),
+        subject: facetValues(claims.xms_sub_fct),
+        tenant: facetValues(claims.xms_tnt_fct),
+        identityRelationship: facetValues(claims.xms_idrel)
+      })
+      facetsOf.set(this, facets)
+    }
+    return facets
   }
 
   /** When the token expires (`exp`). */
@@ -175,6 +230,17 @@ class EntraIdentity {
  */
 export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant?: string): EntraIdentity {
   return new EntraIdentity(claims, tokenVersion, b2cTenant)
+}
+
+/** See {@link EntraIdentity.callerType}. Tokens without facet claims (all but agents') take the first branch. */
+function callerTypeOf(claims: EntraAccessTokenClaims, isAppOnly: boolean): CallerType {
+  if (claims.xms_act_fct === undefined && claims.xms_sub_fct === undefined) return isAppOnly ? 'app' : 'user'
+  const subject = facetValues(claims.xms_sub_fct)
+  if (subject.includes(FACETS.agentUser)) return 'agentUser'
+  if (subject.includes(FACETS.agentIdentity) || facetValues(claims.xms_act_fct).includes(FACETS.agentIdentity)) {
+    return isAppOnly ? 'agent' : 'agentForUser'
+  }
+  return isAppOnly ? 'app' : 'user'
 }
 
 function accountTypeOf(claims: EntraAccessTokenClaims): 'member' | 'guest' {

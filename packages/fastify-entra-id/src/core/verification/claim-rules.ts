@@ -5,6 +5,7 @@ import { TENANT_TEMPLATE, fillTenant } from '../../util/entra-urls.js'
 import { GUID_WITHIN, isGuid } from '../../util/guid.js'
 import { checkPermissions, checkPurpose } from './purpose-rules.js'
 import { checkTime } from './time-rules.js'
+import { checkAgentClaims } from './agent-rules.js'
 
 /**
  * What the claims of a token are checked against: the accepted issuers (from discovery) and the options. Built
@@ -92,6 +93,7 @@ export function checkClaims(claims: Readonly<Record<string, unknown>>, context: 
     }
   }
   checkPermissions(claims)
+  checkAgentClaims(claims)
   return version
 }
 
