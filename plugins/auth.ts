@@ -30,6 +30,19 @@ export interface AuthSettings {
   readonly devIssuer: DevIssuer | null
   /** Azure AD B2C's user flows (`AZURE_B2C_POLICIES`), or `null` for Entra ID and External ID. */
   readonly b2cPolicies: readonly string[] | null
+  /**
+   * The protected resources (RFC 9728) the service publishes, the REST API (`{base}/api`) and the MCP server
+   * (`{base}/mcp`), or `null` when it publishes none (no `PUBLIC_BASE_URL`).
+   */
+  readonly resources: { readonly api: PublishedResource, readonly mcp: PublishedResource } | null
+}
+
+/** A protected resource the service publishes metadata for. */
+export interface PublishedResource {
+  /** Its identifier, an accepted audience: `{PUBLIC_BASE_URL}/mcp`. */
+  readonly resource: string
+  /** The scopes clients request for it, under its identifier: `{PUBLIC_BASE_URL}/mcp/Todo.Read`. */
+  readonly scopes: readonly string[]
 }
 
 /** Who may call what: one hook per kind of route, which the OpenAPI document describes from the hook itself. */
@@ -117,6 +130,7 @@ async function auth(app: FastifyInstance): Promise<void> {
   // for a token of that App ID URI. Development mode defaults to the local URL; with Entra ID, no default: a URL
   // guessed from the request's Host header would be an injection vector.
   const base = publicBaseUrl(c, devIssuer !== null)
+  let resources: AuthSettings['resources'] = null
   if (base === undefined) {
     app.log.info('PUBLIC_BASE_URL is not set: no protected-resource metadata (RFC 9728) is published and challenges name none; MCP clients cannot discover the authorization server')
   } else {
@@ -125,6 +139,7 @@ async function auth(app: FastifyInstance): Promise<void> {
     const scopesOf = (resource: string) => [c.AUTH_SCOPE_READ, c.AUTH_SCOPE_WRITE].map((scope) => `${resource}/${scope}`)
     const api = `${base}/api`
     const mcp = `${base}/mcp`
+    resources = { api: { resource: api, scopes: scopesOf(api) }, mcp: { resource: mcp, scopes: scopesOf(mcp) } }
     options = {
       ...options,
       // v2 tokens carry the client ID whatever URI was asked for; v1 tokens carry the URI.
@@ -161,7 +176,8 @@ async function auth(app: FastifyInstance): Promise<void> {
     scopes: { read: c.AUTH_SCOPE_READ, write: c.AUTH_SCOPE_WRITE },
     roles: { readAll: c.AUTH_ROLE_READ_ALL, writeAll: c.AUTH_ROLE_WRITE_ALL },
     devIssuer,
-    b2cPolicies: resolved.b2cPolicies
+    b2cPolicies: resolved.b2cPolicies,
+    resources
   }
   app.decorate('authSettings', settings)
   app.decorate('access', {

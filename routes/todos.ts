@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { InsufficientScopeError, requireAuthContext, requireGroups } from 'fastify-entra-id'
+import { InsufficientScopeError } from 'fastify-entra-id'
 import { callerOf } from '../src/auth/caller.js'
-import { list } from '../plugins/config.js'
+import { todoGuards } from '../src/auth/todo-guards.js'
 import { Type } from 'typebox'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { decodeCursor, encodeCursor } from '../src/store/cursor.js'
@@ -20,14 +20,12 @@ export const REPLAYED_HEADER = 'idempotent-replayed'
  */
 export default function todos(fastify: FastifyInstance, _options: unknown, done: (error?: Error) => void): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const { read, write } = app.access
   const realm = app.entraId.realm
-  // AUTH_REQUIRED_GROUPS: only users in one of these groups use the todos; applications go by their app roles. On
-  // each route rather than with addHook, so the OpenAPI document (built from the routes' hooks) shows it.
-  const groups = app.config.AUTH_REQUIRED_GROUPS
-  const inGroups = groups === undefined ? [] : [requireGroups({ anyOf: list(groups) }, { appOnly: 'allow' })]
-  const readers = [read, ...inGroups]
-  const writers = [write, ...inGroups]
+  // On each route rather than with addHook, so the OpenAPI document (built from the routes' hooks) shows them; the
+  // MCP tools declare the same lists.
+  const guards = todoGuards(app)
+  const readers = [...guards.read]
+  const writers = [...guards.write]
 
   app.get('', {
     onRequest: readers,
@@ -129,11 +127,8 @@ export default function todos(fastify: FastifyInstance, _options: unknown, done:
     return view(todo)
   })
 
-  // Deleting may need a Conditional Access step-up from users (AUTH_DELETE_AUTH_CONTEXT); applications are trusted
-  // through their app role, as no user signs in to step up.
-  const deleteContext = app.config.AUTH_DELETE_AUTH_CONTEXT
   app.delete('/:id', {
-    onRequest: deleteContext === undefined ? writers : [...writers, requireAuthContext(deleteContext, { appOnly: 'allow' })],
+    onRequest: [...guards.delete],
     schema: {
       tags: ['todos'],
       summary: 'Delete a todo',

@@ -1,7 +1,7 @@
 /**
- * A session of the MCP SDK's own client against a running service, printed as a Markdown transcript: the 401
- * without a token and the protected-resource metadata its challenge names, then initialize, tools/list and tool
- * calls with a token. Each HTTP exchange is shown (method, status, the JSON-RPC method, the answer); the token
+ * A session of the MCP SDK's own client (v2, pinned to revision 2026-07-28) against a running service, printed as
+ * a Markdown transcript: the 401 without a token and the protected-resource metadata its challenge names, then
+ * server/discover, tools/list (with what each tool requires) and tool calls with a token. Each HTTP exchange is shown (method, status, the JSON-RPC method, the answer); the token
  * never is.
  *
  *   TOKEN=$(npm run -s token -- --scope Todo.Read --scope Todo.Write) npm run -s mcp-demo
@@ -10,8 +10,13 @@
  */
 import '../src/config/refuse-unsupported-node.js'
 import { parseArgs } from 'node:util'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { AUTHORIZATION_META_KEY } from '../src/mcp/tool-authorization.js'
+import type { ToolAuthorization } from '../src/mcp/tool-authorization.js'
+
+/** The revision the client speaks: no initialize, every request with its `_meta` envelope and MCP headers. */
+const REVISION = '2026-07-28'
+const clientOptions = { versionNegotiation: { mode: { pin: REVISION } } }
 
 const { values } = parseArgs({ options: { url: { type: 'string', default: 'http://localhost:8080/mcp' }, help: { type: 'boolean', short: 'h' } } })
 if (values.help === true) {
@@ -57,14 +62,19 @@ async function logged(input: string | URL | Request, init?: RequestInit): Promis
 
 print(`# MCP session against ${url.href}`)
 print()
-print(`${new Date().toISOString()}, @modelcontextprotocol/sdk client`)
+print(`${new Date().toISOString()}, @modelcontextprotocol/client (v2) at revision ${REVISION}`)
 print()
 print('## Without a token')
 print()
 const refused = await logged(url, {
   method: 'POST',
-  headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-  body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'mcp-demo', version: '1.0.0' } } })
+  headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': REVISION, 'mcp-method': 'server/discover' },
+  body: JSON.stringify({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'server/discover',
+    params: { _meta: { 'io.modelcontextprotocol/protocolVersion': REVISION, 'io.modelcontextprotocol/clientInfo': { name: 'mcp-demo', version: '1.0.0' }, 'io.modelcontextprotocol/clientCapabilities': {} } }
+  })
 })
 const metadata = /resource_metadata="([^"]+)"/.exec(refused.headers.get('www-authenticate') ?? '')?.[1]
 if (metadata === undefined) {
@@ -78,10 +88,16 @@ if (metadata === undefined) {
 print('## With a token: the SDK client')
 print()
 const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${token}` } }, fetch: logged })
-const client = new Client({ name: 'mcp-demo', version: '1.0.0' })
+const client = new Client({ name: 'mcp-demo', version: '1.0.0' }, clientOptions)
 await client.connect(transport)
 const { tools } = await client.listTools()
-print(`tools/list: ${tools.map((t) => `\`${t.name}\`(${Object.keys(t.inputSchema.properties ?? {}).join(', ')})`).join(', ')}`)
+print('tools/list, with what each tool requires (its `_meta`):\n')
+print('| tool | arguments | users | applications | conditions |\n|---|---|---|---|---|')
+for (const t of tools) {
+  const access = t._meta?.[AUTHORIZATION_META_KEY] as ToolAuthorization | undefined
+  const ways = (paths: ToolAuthorization['user'] | undefined): string => (paths ?? []).map((p) => [...p.scopes, ...p.appRoles].join(' + ')).join(' or ')
+  print(`| \`${t.name}\` | ${Object.keys(t.inputSchema.properties ?? {}).join(', ')} | ${ways(access?.user)} | ${ways(access?.app)} | ${(access?.conditions ?? []).join('; ')} |`)
+}
 print()
 await client.callTool({ name: 'create_todo', arguments: { title: 'Try the MCP server' } })
 await client.callTool({ name: 'list_todos', arguments: { limit: 5 } })
@@ -91,7 +107,7 @@ const readToken = process.env.READ_TOKEN
 if (readToken !== undefined && readToken !== '') {
   print('## A read-only token calls create_todo: the step-up challenge')
   print()
-  const readOnly = new Client({ name: 'mcp-demo', version: '1.0.0' })
+  const readOnly = new Client({ name: 'mcp-demo', version: '1.0.0' }, clientOptions)
   quiet = true
   await readOnly.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${readToken}` } }, fetch: logged }))
   quiet = false
