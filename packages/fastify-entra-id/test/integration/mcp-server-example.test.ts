@@ -77,7 +77,7 @@ describe('the node:http MCP server of docs/how-to/mcp-servers.md', () => {
       authProvider: { token: () => Promise.resolve(token) },
       fetch: async (input, init) => {
         const answer = await fetch(input, init)
-        const body = init?.method === 'POST' ? String(init.body) : ''
+        const body = typeof init?.body === 'string' ? init.body : ''
         const method = /"method":"([^"]+)"/.exec(body)?.[1] ?? init?.method ?? 'GET'
         exchanges.push({ request: method, status: answer.status, challenge: answer.headers.get('www-authenticate'), body: await answer.clone().text() })
         return answer
