@@ -18,6 +18,8 @@ const source = (file: string): string => pathToFileURL(fileURLToPath(new URL(`..
 /** One HTTP exchange as the client saw it. */
 interface Exchange {
   readonly request: string
+  /** The request's `MCP-Protocol-Version` header. */
+  readonly revision: string | null
   readonly status: number
   readonly challenge: string | null
   readonly body: string
@@ -71,7 +73,7 @@ describe('the node:http MCP server of docs/how-to/mcp-servers.md', () => {
   })
 
   /** The SDK's client with a bearer token, recording every exchange its transport makes. */
-  function clientWith(token: string): { client: Client, transport: StreamableHTTPClientTransport, exchanges: Exchange[] } {
+  function clientWith(token: string, revision?: string): { client: Client, transport: StreamableHTTPClientTransport, exchanges: Exchange[] } {
     const exchanges: Exchange[] = []
     const transport = new StreamableHTTPClientTransport(url, {
       authProvider: { token: () => Promise.resolve(token) },
@@ -79,26 +81,39 @@ describe('the node:http MCP server of docs/how-to/mcp-servers.md', () => {
         const answer = await fetch(input, init)
         const body = typeof init?.body === 'string' ? init.body : ''
         const method = /"method":"([^"]+)"/.exec(body)?.[1] ?? init?.method ?? 'GET'
-        exchanges.push({ request: method, status: answer.status, challenge: answer.headers.get('www-authenticate'), body: await answer.clone().text() })
+        exchanges.push({
+          request: method,
+          revision: new Headers(init?.headers).get('mcp-protocol-version'),
+          status: answer.status,
+          challenge: answer.headers.get('www-authenticate'),
+          body: await answer.clone().text()
+        })
         return answer
       }
     })
-    return { client: new Client({ name: 'example-test', version: '1.0.0' }), transport, exchanges }
+    const client = new Client({ name: 'example-test', version: '1.0.0' }, revision === undefined ? {} : { versionNegotiation: { mode: { pin: revision } } })
+    return { client, transport, exchanges }
   }
 
-  it('lists and calls the tools for a token with the scope, the tool reading the caller from AuthInfo', async () => {
-    const token = await issuer.mint({ scopes: ['Todo.Read'], name: 'Alice', objectId: '11111111-2222-3333-4444-555555555555' })
-    const { client, transport } = clientWith(token)
-    await client.connect(transport)
-    try {
-      const { tools } = await client.listTools()
-      assert.deepEqual(tools.map((tool) => tool.name), ['whoami'])
-      const result = await client.callTool({ name: 'whoami', arguments: {} })
-      assert.deepEqual(result.content, [{ type: 'text', text: 'Alice (11111111-2222-3333-4444-555555555555)' }])
-    } finally {
-      await client.close()
-    }
-  })
+  // The SDK's handler serves 2026-07-28 on its modern path and 2025-11-25 (the client's default) on its fallback:
+  // AuthInfo reaches the tool on both.
+  for (const revision of ['2025-11-25', '2026-07-28']) {
+    it(`lists and calls the tools for a token with the scope at ${revision}, the tool reading the caller from AuthInfo`, async () => {
+      const token = await issuer.mint({ scopes: ['Todo.Read'], name: 'Alice', objectId: '11111111-2222-3333-4444-555555555555' })
+      const { client, transport, exchanges } = clientWith(token, revision === '2025-11-25' ? undefined : revision)
+      await client.connect(transport)
+      try {
+        const { tools } = await client.listTools()
+        assert.deepEqual(tools.map((tool) => tool.name), ['whoami'])
+        const result = await client.callTool({ name: 'whoami', arguments: {} })
+        assert.deepEqual(result.content, [{ type: 'text', text: 'Alice (11111111-2222-3333-4444-555555555555)' }])
+        assert.deepEqual(exchanges.filter((e) => e.request === 'tools/list' || e.request === 'tools/call').map((e) => [e.request, e.revision, e.status]),
+          [['tools/list', revision, 200], ['tools/call', revision, 200]])
+      } finally {
+        await client.close()
+      }
+    })
+  }
 
   it('refuses a token for another audience 401, naming the resource metadata', async () => {
     const token = await issuer.mint({ scopes: ['Todo.Read'], audience: 'api://another-api' })
