@@ -13,7 +13,7 @@ import { InsufficientClaimsError } from '../core/errors/claims-challenge.js'
 import { MissingTokenError } from '../core/errors/refusals.js'
 import { authorityEndpoint } from '../util/entra-urls.js'
 import { guestRefusal } from './claim-guards.js'
-import { resolveProtectedResources, resourceOf } from '../metadata/protected-resource.js'
+import { authorizationServerOf, resolveProtectedResources, resourceOf } from '../metadata/protected-resource.js'
 import { checkResourcesAreAudiences } from '../metadata/resource-audiences.js'
 import { publishProtectedResources } from './resource-metadata-routes.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
@@ -164,15 +164,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     }))
   }
 
-  publishProtectedResources(fastify, resources, {
-    authorityHost,
-    tenantId,
-    multiTenant: verifier.options.multiTenant,
-    // External ID's issuer host is the tenant ID (https://{tid}.ciamlogin.com/{tid}/v2.0), B2C's is its own:
-    // neither can be built from the authority, so their metadata waits for discovery.
-    issuerFollowsAuthority: verifier.options.b2cPolicies === null && !new URL(authorityHost).hostname.endsWith('.ciamlogin.com'),
-    loadedIssuer: () => verifier.v2Issuer
-  })
+  publishProtectedResources(fastify, resources, authorizationServerOf(verifier))
 
   fastify.decorate('entraId', {
     verifier,

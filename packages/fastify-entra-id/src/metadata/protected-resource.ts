@@ -1,6 +1,7 @@
 import { EntraConfigError } from '../util/config-error.js'
 import { isGuid } from '../util/guid.js'
 import { httpsUrl } from '../util/https-url.js'
+import type { EntraTokenVerifier } from '../core/verification/verifier.js'
 
 /**
  * A protected resource whose RFC 9728 metadata the plugin publishes: what an OAuth client (an MCP client, say)
@@ -118,6 +119,20 @@ export interface AuthorizationServerSource {
   readonly issuerFollowsAuthority?: boolean | undefined
   /** The v2 issuer of the loaded discovery document, or undefined before it has loaded. */
   loadedIssuer(): string | undefined
+}
+
+/** What `verifier`'s resources' metadata documents name as their authorization server. */
+export function authorizationServerOf(verifier: EntraTokenVerifier): AuthorizationServerSource {
+  const { authorityHost, tenantId, multiTenant, b2cPolicies } = verifier.options
+  return {
+    authorityHost,
+    tenantId,
+    multiTenant,
+    // External ID's issuer host is the tenant ID (https://{tid}.ciamlogin.com/{tid}/v2.0), B2C's is its own:
+    // neither can be built from the authority, so their metadata waits for discovery.
+    issuerFollowsAuthority: b2cPolicies === null && !new URL(authorityHost).hostname.endsWith('.ciamlogin.com'),
+    loadedIssuer: () => verifier.v2Issuer
+  }
 }
 
 /**

@@ -149,6 +149,12 @@ await app.close()
 await issuer.close()
 `
 
+// The one MCP SDK module each mcp entry loads: the SDK line's own errors, and nothing of the other line.
+const MCP_SDK_IMPORTS: Readonly<Record<string, string>> = {
+  'dist/mcp/index.js': '@modelcontextprotocol/server',
+  'dist/mcp/v1.js': '@modelcontextprotocol/sdk/server/auth/errors.js'
+}
+
 /**
  * The scripts npm runs by itself, on install, pack, publish or version (docs.npmjs.com, "scripts": life cycle
  * scripts and operations), with their `pre`/`post` forms. A published manifest carries none of them: npm would
@@ -247,6 +253,9 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   assert.ok(manifest.exports?.['./downstream'] !== undefined, 'the package exports ./downstream')
   assert.equal(manifest.peerDependenciesMeta?.['@azure/msal-node']?.optional, true, '@azure/msal-node is an optional peer')
   assert.equal(manifest.peerDependenciesMeta?.['@opentelemetry/api']?.optional, true, '@opentelemetry/api is an optional peer')
+  for (const sdk of ['@modelcontextprotocol/server', '@modelcontextprotocol/sdk']) {
+    assert.equal(manifest.peerDependenciesMeta?.[sdk]?.optional, true, `${sdk} is an optional peer`)
+  }
   // What the registry page shows and links to.
   assert.equal(manifest.license, 'MIT')
   assert.match(await readInstalled('LICENSE'), /^MIT License/)
@@ -257,16 +266,19 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   assert.match(await readInstalled('CHANGELOG.md'), new RegExp(`^## \\[${(manifest.version ?? '').replace(/\./g, '\\.')}\\]`, 'm'), 'the CHANGELOG has an entry for the packed version')
   for (const js of paths.filter((p) => p.endsWith('.js'))) {
     // What the shipped code imports at run time: Node built-ins, its own files and its two dependencies; the
-    // optional peer @azure/msal-node, from the fastify-entra-id/downstream subpath only, which alone needs it; and
-    // the optional peer @opentelemetry/api from telemetry/ only, imported when the application registered a
-    // provider (this app installs neither, and answers).
+    // optional peer @azure/msal-node, from the fastify-entra-id/downstream subpath only, which alone needs it; the
+    // MCP SDK from the two mcp entries only, each its own line's; and the optional peer @opentelemetry/api from
+    // telemetry/ only, imported when the application registered a provider (this app installs neither, and answers).
     // TSDoc examples in comments import the package by name: only code counts.
     const code = (await readInstalled(js)).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
     // The framework-free folders need jose alone, whatever the package ships besides.
-    const frameworkFree = /^dist\/(core|util|metadata|log|testing)\//.test(js)
-    const allowed = frameworkFree
-      ? ['jose']
-      : js.startsWith('dist/telemetry/') ? ['jose', '@opentelemetry/api'] : js.startsWith('dist/downstream/') ? ['jose', 'fastify-plugin', '@azure/msal-node'] : ['jose', 'fastify-plugin']
+    const frameworkFree = /^dist\/(core|util|metadata|log|testing|mcp)\//.test(js)
+    const sdk = MCP_SDK_IMPORTS[js]
+    const allowed = sdk !== undefined
+      ? ['jose', sdk]
+      : frameworkFree
+        ? ['jose']
+        : js.startsWith('dist/telemetry/') ? ['jose', '@opentelemetry/api'] : js.startsWith('dist/downstream/') ? ['jose', 'fastify-plugin', '@azure/msal-node'] : ['jose', 'fastify-plugin']
     for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) {
       const specifier = match[1] ?? ''
       assert.ok(specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('node:') ||

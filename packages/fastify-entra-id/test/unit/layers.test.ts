@@ -25,6 +25,8 @@ const RANKS: Readonly<Record<string, number>> = {
   core: 8,
   // OpenTelemetry from the core's channels: framework-free, for the Fastify adapter and any other.
   telemetry: 8,
+  // The MCP SDK's token verifier over the core: framework-free, beside the Fastify adapter.
+  mcp: 9,
   fastify: 9,
   openapi: 10,
   downstream: 10
@@ -32,8 +34,10 @@ const RANKS: Readonly<Record<string, number>> = {
 
 // What runs without Fastify: everything but the adapter and the subpaths built on it. The MCP SDK's verifier, a
 // node:http server or another framework's adapter use these without Fastify installed.
-const FRAMEWORK_FREE = ['util', 'core', 'metadata', 'log', 'testing', 'telemetry']
+const FRAMEWORK_FREE = ['util', 'core', 'metadata', 'log', 'testing', 'telemetry', 'mcp']
 const FRAMEWORK = /^(fastify|fastify-plugin|@fastify\/.*|@azure\/msal-node)$/
+// The MCP SDK, an optional peer: loaded by the mcp/ subpaths only, so no other entry needs it installed.
+const MCP_SDK = /^@modelcontextprotocol\//
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
 
@@ -122,6 +126,14 @@ describe('the plugin\'s layers', () => {
       .filter((f) => FRAMEWORK_FREE.some((top) => f.path.startsWith(`${top}/`)))
       .flatMap((f) => f.packages.filter((p) => FRAMEWORK.test(p)).map((p) => `${f.path} imports ${p}`))
     assert.deepEqual(found, [])
+  })
+
+  it('imports the MCP SDK in mcp/ only', () => {
+    const found = files
+      .filter((f) => f.folder !== 'mcp')
+      .flatMap((f) => f.packages.filter((p) => MCP_SDK.test(p)).map((p) => `${f.path} imports ${p}`))
+    assert.deepEqual(found, [])
+    assert.ok(files.some((f) => f.folder === 'mcp' && f.packages.some((p) => MCP_SDK.test(p))), 'the check sees mcp/ import it')
   })
 
   it('reads every import this test should see (a check of the parser itself)', () => {

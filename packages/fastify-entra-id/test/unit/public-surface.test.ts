@@ -30,7 +30,9 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
   './openapi': ['AccessPath', 'EntraIdOpenApiOptions', 'GuardDescription', 'OpenApiBearerOptions', 'OpenApiOAuth2Options',
     'describeGuard', 'withEntraIdSecurity'],
   './downstream': ['DownstreamCredential', 'DownstreamFetchInit', 'DownstreamOptions', 'DownstreamToken', 'EntraIdDownstream',
-    'certificateCredentialFromPem', 'claimsOfChallenge', 'default', 'fastifyEntraIdDownstream']
+    'certificateCredentialFromPem', 'claimsOfChallenge', 'default', 'fastifyEntraIdDownstream'],
+  './mcp': ['AuthInfoLike', 'EntraAuthInfo', 'EntraMcpVerifier', 'EntraMcpVerifierOptions', 'entraIdentityOf', 'entraTokenVerifier'],
+  './mcp/v1': ['AuthInfoLike', 'EntraAuthInfo', 'EntraMcpVerifier', 'EntraMcpVerifierOptions', 'entraIdentityOf', 'entraTokenVerifier']
 }
 
 const PACKAGE = new URL('../../', import.meta.url)

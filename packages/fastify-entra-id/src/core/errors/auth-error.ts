@@ -12,6 +12,7 @@
 
 import { DEFAULT_REALM, bearerChallenge } from './challenge.js'
 import type { BearerErrorCode, EntraAuthErrorCode } from './codes.js'
+import { fullScope } from '../../util/full-scope.js'
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
@@ -128,8 +129,7 @@ export abstract class EntraAuthError extends Error {
    * must request from Entra; any other name (an app role) stays as it is.
    */
   protected qualifiedScopes(names: readonly string[]): string[] {
-    const scopes = this.#resourceScopes
-    return names.map((name) => scopes.find((scope) => scope === name || scope.endsWith(`/${name}`)) ?? name)
+    return names.map((name) => fullScope(this.#resourceScopes, name))
   }
 
   /**

@@ -14,13 +14,17 @@ export const DEFAULT_REALM = 'api'
  * character, or one outside printable ASCII, is replaced rather than escaped.
  */
 export function bearerChallenge(realm: string, params: Readonly<Record<string, string | undefined>> = {}): string {
-  let challenge = `Bearer realm="${sanitize(realm)}"`
+  let challenge = `Bearer realm="${challengeSafe(realm)}"`
   for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined) challenge += `, ${name}="${sanitize(value)}"`
+    if (value !== undefined) challenge += `, ${name}="${challengeSafe(value)}"`
   }
   return challenge
 }
 
-function sanitize(value: string): string {
+/**
+ * `value` as a quoted challenge parameter may carry it: `"` becomes `'`, `\` and anything outside printable ASCII a
+ * space.
+ */
+export function challengeSafe(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, (c) => (c === '"' ? "'" : ' '))
 }
