@@ -25,8 +25,9 @@ export const FACET_CLAIMS = ['xms_act_fct', 'xms_sub_fct', 'xms_tnt_fct', 'xms_i
 
 /**
  * The facet claims of a token, as numbers in the token's order, unknown values included; an empty list when the
- * token does not carry the claim. Documented values: see {@link FACETS} (and, for `identityRelationship`, the
- * `xms_idrel` table: `1` member user, `5` guest user, `7` service principal...).
+ * token does not carry the claim. Documented values: `11` an agent identity, `13` an agent user, `15` an agentic
+ * app builder platform, `17` a service principal an app-only client requires (and, for `identityRelationship`,
+ * the `xms_idrel` table: `1` member user, `5` guest user, `7` service principal...).
  */
 export interface EntraFacets {
   /** `xms_act_fct`: facts about the actor, the application named by `azp` (v2) or `appid` (v1). */
