@@ -1,6 +1,8 @@
 import type { TokenVersion } from '../options/entra-id-options.js'
 import { TENANT_IN_ISSUER_PATH, isGuid } from '../../util/guid.js'
-import { FACETS, facetValues } from './agent-claims.js'
+import { callerTypeOf, facetValues } from './agent-claims.js'
+import { accountTypeOf } from './account-type.js'
+import { deepFreeze } from '../../util/deep-freeze.js'
 import type { EntraAgent, EntraFacets } from './agent-claims.js'
 
 /**
@@ -230,38 +232,6 @@ class EntraIdentity {
  */
 export function toIdentity(claims: EntraAccessTokenClaims, tokenVersion: TokenVersion, b2cTenant?: string): EntraIdentity {
   return new EntraIdentity(claims, tokenVersion, b2cTenant)
-}
-
-/** See {@link EntraIdentity.callerType}. Tokens without facet claims (all but agents') take the first branch. */
-function callerTypeOf(claims: EntraAccessTokenClaims, isAppOnly: boolean): CallerType {
-  if (claims.xms_act_fct === undefined && claims.xms_sub_fct === undefined) return isAppOnly ? 'app' : 'user'
-  const subject = facetValues(claims.xms_sub_fct)
-  if (subject.includes(FACETS.agentUser)) return 'agentUser'
-  if (subject.includes(FACETS.agentIdentity) || facetValues(claims.xms_act_fct).includes(FACETS.agentIdentity)) {
-    return isAppOnly ? 'agent' : 'agentForUser'
-  }
-  return isAppOnly ? 'app' : 'user'
-}
-
-function accountTypeOf(claims: EntraAccessTokenClaims): 'member' | 'guest' {
-  if (claims.acct === 1) return 'guest'
-  if (claims.acct === 0) return 'member'
-  const { idp, iss, tid } = claims
-  if (typeof idp !== 'string' || idp === iss) return 'member'
-  // v2 tokens of members may name the tenant's v1 issuer as idp: still the home tenant.
-  return idp === `https://sts.windows.net/${tid}/` || idp === `https://login.microsoftonline.com/${tid}/v2.0` ? 'member' : 'guest'
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    if (Array.isArray(value)) {
-      for (const item of value) deepFreeze(item)
-    } else {
-      for (const key in value) deepFreeze(value[key])
-    }
-  }
-  return value
 }
 
 function str(value: unknown): string | null {
