@@ -33,39 +33,45 @@ export function verificationTraced(): boolean {
   return verifyTracing.hasSubscribers
 }
 
+/** What {@link traceVerification} runs: the verifier's own step, given the token and the message to mark. */
+export type TracedVerify = (token: string, message: VerificationMessage) => EntraIdentity | Promise<EntraIdentity>
+
 /**
- * Runs `verify` as one traced verification: published at start and end, and at asyncStart and asyncEnd when it
- * returns a promise. `verify` marks the message `cached` when the token cache answers.
+ * Runs `verify` on `token` as one traced verification: published at start and end, and at asyncStart and asyncEnd
+ * when it returns a promise. `verify` marks the message `cached` when the token cache answers. No closure is made
+ * per call: a verification costs its message and the events.
  */
-export function traceVerification(verify: (message: VerificationMessage) => EntraIdentity | Promise<EntraIdentity>): EntraIdentity | Promise<EntraIdentity> {
+export function traceVerification(verify: TracedVerify, token: string): EntraIdentity | Promise<EntraIdentity> {
   const message: VerificationMessage = { startTime: performance.now(), cached: false }
-  return verifyTracing.start.runStores(message, () => {
-    let outcome: EntraIdentity | Promise<EntraIdentity>
-    try {
-      outcome = verify(message)
-    } catch (error) {
-      message.error = error
-      verifyTracing.error.publish(message)
-      verifyTracing.end.publish(message)
-      throw error
-    }
-    if (!(outcome instanceof Promise)) {
-      message.result = outcome
-      verifyTracing.end.publish(message)
-      return outcome
-    }
+  return verifyTracing.start.runStores(message, traced, undefined, verify, token, message)
+}
+
+function traced(verify: TracedVerify, token: string, message: VerificationMessage): EntraIdentity | Promise<EntraIdentity> {
+  let outcome: EntraIdentity | Promise<EntraIdentity>
+  try {
+    outcome = verify(token, message)
+  } catch (error) {
+    message.error = error
+    verifyTracing.error.publish(message)
     verifyTracing.end.publish(message)
-    return outcome.then((identity) => {
-      message.result = identity
-      verifyTracing.asyncStart.publish(message)
-      verifyTracing.asyncEnd.publish(message)
-      return identity
-    }, (error: unknown) => {
-      message.error = error
-      verifyTracing.error.publish(message)
-      verifyTracing.asyncStart.publish(message)
-      verifyTracing.asyncEnd.publish(message)
-      throw error
-    })
+    throw error
+  }
+  if (!(outcome instanceof Promise)) {
+    message.result = outcome
+    verifyTracing.end.publish(message)
+    return outcome
+  }
+  verifyTracing.end.publish(message)
+  return outcome.then((identity) => {
+    message.result = identity
+    verifyTracing.asyncStart.publish(message)
+    verifyTracing.asyncEnd.publish(message)
+    return identity
+  }, (error: unknown) => {
+    message.error = error
+    verifyTracing.error.publish(message)
+    verifyTracing.asyncStart.publish(message)
+    verifyTracing.asyncEnd.publish(message)
+    throw error
   })
 }

@@ -19,7 +19,7 @@ import type { B2cMetadata, Metadata } from './metadata-loader.js'
 import { checkB2cClaims, policyOf } from './b2c-rules.js'
 import { TenantAdmission } from './tenant-admission.js'
 import { traceVerification, verificationTraced } from './tracing.js'
-import type { VerificationMessage } from './tracing.js'
+import type { TracedVerify, VerificationMessage } from './tracing.js'
 
 /**
  * Verifies Entra ID access tokens: made once (at start-up), then asked for each request. Knows nothing of HTTP:
@@ -39,6 +39,8 @@ export class EntraTokenVerifier {
   readonly #loader: MetadataLoader
   /** The `allowedTenants` function and its cache, or null when the tenants are a list (or any, or one). */
   readonly #tenants: TenantAdmission | null
+  /** {@link identify} for the tracing channel, made once rather than per traced verification. */
+  readonly #traced: TracedVerify = (token, message) => this.#identify(token, message)
 
   private constructor(options: ResolvedOptions) {
     this.options = options
@@ -118,7 +120,7 @@ export class EntraTokenVerifier {
    * no promise, microtask or closure for a token that needs no I/O.
    */
   identify(token: string): EntraIdentity | Promise<EntraIdentity> {
-    if (verificationTraced()) return traceVerification((message) => this.#identify(token, message))
+    if (verificationTraced()) return traceVerification(this.#traced, token)
     return this.#identify(token, undefined)
   }
 
