@@ -1,10 +1,8 @@
-import type { EntraAccessTokenClaims } from './identity.js'
-
 /**
  * Whether the caller belongs to the token's tenant: `acct` when the token carries it, else whether the identity
  * provider (`idp`) is the tenant itself.
  */
-export function accountTypeOf(claims: EntraAccessTokenClaims): 'member' | 'guest' {
+export function accountTypeOf(claims: Readonly<{ acct?: unknown, idp?: unknown, iss?: unknown, tid: string }>): 'member' | 'guest' {
   if (claims.acct === 1) return 'guest'
   if (claims.acct === 0) return 'member'
   const { idp, iss, tid } = claims

@@ -1,5 +1,3 @@
-import type { CallerType, EntraAccessTokenClaims } from './identity.js'
-
 // The claims Microsoft Entra Agent ID adds to access tokens, read as Microsoft Learn documents them ("Token claims
 // reference for agents", "Tokens in Microsoft agent identity platform"): the facet claims `xms_act_fct` (the actor,
 // `azp`/`appid`), `xms_sub_fct` (the subject, `sub`/`oid`) and `xms_tnt_fct` (the tenant), the relationship claim
@@ -72,15 +70,4 @@ const NONE: readonly number[] = Object.freeze([])
 export function facetValues(value: unknown): readonly number[] {
   if (!isFacetList(value)) return NONE
   return Object.freeze(value.split(' ').filter((part) => part !== '').map(Number))
-}
-
-/** See {@link EntraIdentity.callerType}. Tokens without facet claims (all but agents') take the first branch. */
-export function callerTypeOf(claims: EntraAccessTokenClaims, isAppOnly: boolean): CallerType {
-  if (claims.xms_act_fct === undefined && claims.xms_sub_fct === undefined) return isAppOnly ? 'app' : 'user'
-  const subject = facetValues(claims.xms_sub_fct)
-  if (subject.includes(FACETS.agentUser)) return 'agentUser'
-  if (subject.includes(FACETS.agentIdentity) || facetValues(claims.xms_act_fct).includes(FACETS.agentIdentity)) {
-    return isAppOnly ? 'agent' : 'agentForUser'
-  }
-  return isAppOnly ? 'app' : 'user'
 }

@@ -1,6 +1,8 @@
 import type { TokenVersion } from '../options/entra-id-options.js'
 import { TENANT_IN_ISSUER_PATH, isGuid } from '../../util/guid.js'
-import { callerTypeOf, facetValues } from './agent-claims.js'
+import { facetValues } from './agent-claims.js'
+import { callerTypeOf } from './caller-type.js'
+import type { CallerType } from './caller-type.js'
 import { accountTypeOf } from './account-type.js'
 import { deepFreeze } from '../../util/deep-freeze.js'
 import type { EntraAgent, EntraFacets } from './agent-claims.js'
@@ -105,15 +107,6 @@ class FrozenSet implements ReadonlySet<string> {
 
 const EMPTY: ReadonlySet<string> = new FrozenSet([])
 
-/**
- * Who is calling, one word: see {@link EntraIdentity.callerType}.
- * - `user`: a user, through an application (a delegated token).
- * - `app`: an application, as itself (an app-only token).
- * - `agent`: an agent identity (Microsoft Entra Agent ID) acting alone, as itself (an app-only token).
- * - `agentForUser`: an agent identity acting for a signed-in user (a delegated token).
- * - `agentUser`: an agent identity acting through its own user account, an "agent user" (a delegated token).
- */
-export type CallerType = 'user' | 'app' | 'agent' | 'agentForUser' | 'agentUser'
 
 // Facets are read once per identity and kept here, not on the frozen identity: most requests never ask.
 const facetsOf = new WeakMap<EntraIdentity, EntraFacets>()
@@ -238,4 +231,4 @@ function str(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null
 }
 
-export type { EntraIdentity }
+export type { EntraIdentity, CallerType }
