@@ -7,6 +7,7 @@ import type { EntraTokenVerifier } from '../core/verification/verifier.js'
 import type { TelemetryOptions } from '../core/options/telemetry-options.js'
 import type { ProtectedResourceOptions } from '../metadata/protected-resource.js'
 import type { EntraHook } from './dual-hook.js'
+import type { CertificateBindingOptions } from './client-certificate.js'
 
 // The plugin's types, apart from the plugin itself: guards and the downstream subpath need the decorator's type,
 // and the plugin needs the guards, so the type lives where both can import it without a cycle.
@@ -52,6 +53,12 @@ export interface EntraIdPluginOptions extends EntraIdOptions {
    * channels are listed in the README's Telemetry section. Default `true`.
    */
   telemetry?: boolean | TelemetryOptions | undefined
+  /**
+   * Certificate-bound access tokens (RFC 8705): whether a token whose `cnf` claim carries `x5t#S256` must come over
+   * a connection authenticated with that client certificate, and where a trusted proxy forwards it
+   * ({@link CertificateBindingOptions}). Default: `ignored`.
+   */
+  certificateBinding?: CertificateBindingOptions | undefined
 }
 
 /** What the plugin adds to the Fastify instance, as `fastify.entraId`. */

@@ -25,6 +25,7 @@ import { publishRefusal } from '../core/diagnostics/channels.js'
 import { startTelemetry } from '../telemetry/index.js'
 import { resolveTelemetryOptions } from '../core/options/telemetry-options.js'
 import { requestSpanOf } from './request-span.js'
+import { certificateBindingCheck } from './client-certificate.js'
 
 // Async: a throw from option validation then rejects `register` with the EntraConfigError (from a callback-style
 // plugin it would escape as an uncaught exception), and OpenTelemetry, an optional peer, is imported only if used.
@@ -64,6 +65,8 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   const logCaller = options.logCaller ?? true
   const allowGuests = options.allowGuests ?? true
   if (typeof allowGuests !== 'boolean') throw new EntraConfigError('allowGuests', 'must be true or false')
+  // `null` unless configured: then requests pay nothing for it.
+  const certificateBinding = certificateBindingCheck(options.certificateBinding)
   const resources = resolveProtectedResources(options.protectedResources)
   // A resource Entra cannot issue tokens for (AADSTS9010010) fails here, not at a client's first sign-in.
   checkResourcesAreAudiences(resources, verifier.options.audiences)
@@ -83,6 +86,9 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
 
   /** Sets the caller, or returns the refusal of a guest when guests are not allowed. */
   function accept(request: FastifyRequest, reply: FastifyReply, identity: EntraIdentity): EntraAuthError | undefined {
+    // Per request, not cached with the token: the certificate is the connection's (RFC 8705 §3).
+    const unbound = certificateBinding === null ? undefined : certificateBinding(request, identity)
+    if (unbound !== undefined) return refuse(request, reply, unbound) as EntraAuthError
     if (!allowGuests && identity.accountType === 'guest') return refuse(request, reply, guestRefusal()) as EntraAuthError
     request.auth = identity
     if (spans !== null) spans.accepted(identity, requestSpanOf(request))

@@ -22,6 +22,7 @@ export type EntraAuthErrorCode =
   | 'ENTRA_TOKEN_INVALID_CLAIMS'
   | 'ENTRA_TOKEN_FOR_GRAPH'
   | 'ENTRA_TOKEN_ID_TOKEN'
+  | CertificateBindingCode
   | 'ENTRA_INSUFFICIENT_SCOPE'
   | 'ENTRA_INSUFFICIENT_CLAIMS'
   | AccessDeniedCode
@@ -38,6 +39,12 @@ export type AccessDeniedCode =
   | 'ENTRA_USER_REQUIRED'
   | 'ENTRA_AGENT_NOT_ALLOWED'
   | 'ENTRA_AGENT_BLUEPRINT_REQUIRED'
+
+/** Codes of the refusals of a certificate-bound token (RFC 8705) by the connection's client certificate. */
+export type CertificateBindingCode =
+  | 'ENTRA_TOKEN_CERTIFICATE_MISSING'
+  | 'ENTRA_TOKEN_CERTIFICATE_MISMATCH'
+  | 'ENTRA_TOKEN_NOT_CERTIFICATE_BOUND'
 
 /** Codes of the 503 answers: something the answer depends on is unavailable now, not the caller's fault. */
 export type UnavailableCode = 'ENTRA_KEYS_UNAVAILABLE' | 'ENTRA_DOWNSTREAM_UNAVAILABLE' | 'ENTRA_TENANT_LOOKUP_FAILED'
