@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { calculateJwkThumbprint } from 'jose'
 import { EntraConfigError, EntraTokenVerifier } from '../../src/core/index.js'
 import type { EntraIdOptions, SigningKeysOptions } from '../../src/core/index.js'
-import { parseKeyText } from '../../src/core/keys/key-text.js'
+import { parseKeyText } from '../../src/core/options/key-text.js'
 
 const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47'
 const clientId = '3a691ed5-bdea-43b1-be30-dcee49f19605'
@@ -58,7 +58,7 @@ describe('signingKeys option', () => {
   })
 
   it('gives a PEM key its RFC 7638 thumbprint as kid, unless a kid: line names it', async () => {
-    const thumbprint = await calculateJwkThumbprint(publicJwk as Parameters<typeof calculateJwkThumbprint>[0], 'sha256')
+    const thumbprint = await calculateJwkThumbprint(publicJwk, 'sha256')
     assert.equal(parseKeyText(publicPem as string).keys[0]?.kid, thumbprint)
     assert.equal(parseKeyText(`kid: abc\n${publicPem as string}`).keys[0]?.kid, 'abc')
     // A JWKS key without kid gets it too.

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { KeySetFetchError } from './key-set.js'
-import { parseKeyText } from './key-text.js'
-import type { JwkSet } from './key-text.js'
+import { parseKeyText } from '../options/key-text.js'
+import type { JwkSet } from '../options/key-text.js'
 
 /** A key file is a few KiB; a larger one is refused rather than read. The same cap as a fetched key set. */
 const MAX_KEY_FILE_BYTES = 256 * 1024

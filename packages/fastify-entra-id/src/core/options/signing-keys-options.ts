@@ -2,8 +2,8 @@
 // verifier makes no network call at all (no discovery, no key-set fetch).
 
 import { resolve } from 'node:path'
-import { checkJwkSet, parseKeyText } from '../keys/key-text.js'
-import type { JwkSet } from '../keys/key-text.js'
+import { checkJwkSet, parseKeyText } from './key-text.js'
+import type { JwkSet } from './key-text.js'
 import { EntraConfigError } from '../../util/config-error.js'
 import { TENANT_TEMPLATE } from '../../util/entra-urls.js'
 import { httpsUrl } from '../../util/https-url.js'
