@@ -72,7 +72,11 @@ const VARIABLE_OF_OPTION: Readonly<Record<string, string>> = {
   audience: 'AUTH_AUDIENCES',
   allowedTenants: 'AUTH_ALLOWED_TENANTS',
   allowGuests: 'AUTH_ALLOW_GUESTS',
-  tokenVersions: 'AUTH_TOKEN_VERSIONS'
+  tokenVersions: 'AUTH_TOKEN_VERSIONS',
+  signingKeys: 'AUTH_SIGNING_KEYS_FILE',
+  'signingKeys.file': 'AUTH_SIGNING_KEYS_FILE',
+  'signingKeys.issuer': 'AUTH_ISSUER',
+  'signingKeys.v1Issuer': 'AUTH_V1_ISSUER'
 }
 
 async function auth(app: FastifyInstance): Promise<void> {
@@ -120,6 +124,10 @@ async function auth(app: FastifyInstance): Promise<void> {
       // value accepted), so adding to the defaults means naming them: the client ID and `api://<client ID>`.
       ...(c.AUTH_AUDIENCES === undefined ? {} : { audience: [clientId, `api://${clientId}`, ...list(c.AUTH_AUDIENCES)] }),
       ...(allowedTenants === undefined ? {} : { allowedTenants }),
+      // A closed network: the keys from a file (re-read when it changes), the issuers stated; no discovery.
+      ...(c.AUTH_SIGNING_KEYS_FILE === undefined
+        ? {}
+        : { signingKeys: { issuer: c.AUTH_ISSUER ?? '', file: c.AUTH_SIGNING_KEYS_FILE, ...(c.AUTH_V1_ISSUER === undefined ? {} : { v1Issuer: c.AUTH_V1_ISSUER }) } }),
       // Logs that say which setting to check (a tenant Entra does not know) name the variable, not the option.
       settingName: (option) => VARIABLE_OF_OPTION[option] ?? option
     }

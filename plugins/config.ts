@@ -31,6 +31,11 @@ export const configSchema = Type.Object({
   AUTH_ROLE_WRITE_ALL: Type.String({ default: 'Todo.Write.All', pattern: PERMISSION }),
   // Accepted token versions: "1,2" (default), "2" for an API registered with requestedAccessTokenVersion 2.
   AUTH_TOKEN_VERSIONS: Type.Optional(Type.String({ pattern: '^\\s*[12]\\s*(?:,\\s*[12]\\s*)?$' })),
+  // Closed networks: the signing keys (a JWKS document or PEM public keys) in a file, re-read when it changes; with
+  // it, no discovery and no key-set fetch. AUTH_ISSUER (and AUTH_V1_ISSUER for v1.0 tokens) say the issuers.
+  AUTH_SIGNING_KEYS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  AUTH_ISSUER: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
+  AUTH_V1_ISSUER: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
   // Whether guest accounts (B2B users, invited personal accounts) may call the API.
   AUTH_ALLOW_GUESTS: Type.Boolean({ default: true }),
   // Group object IDs: when set, users must be in one of them (applications are not concerned).
@@ -76,6 +81,9 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_ROLE_READ_ALL: 'an app role name without spaces or quotes',
   AUTH_ROLE_WRITE_ALL: 'an app role name without spaces or quotes',
   AUTH_TOKEN_VERSIONS: '1, 2 or 1,2: the accepted token versions',
+  AUTH_SIGNING_KEYS_FILE: 'the path of a file holding the signing keys: a JWKS document or PEM public keys',
+  AUTH_ISSUER: 'the issuer (iss) of v2.0 tokens, such as https://login.microsoftonline.com/<tenant ID>/v2.0',
+  AUTH_V1_ISSUER: 'the issuer (iss) of v1.0 tokens, such as https://sts.windows.net/<tenant ID>/',
   AUTH_ALLOW_GUESTS: 'true or false',
   AUTH_REQUIRED_GROUPS: 'a comma-separated list of group object IDs (GUIDs)',
   AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',
@@ -168,6 +176,9 @@ function crossCheck(c: Config): string[] {
   }
   if (!multiTenant && c.AUTH_ALLOWED_TENANTS !== undefined) {
     problems.push('AUTH_ALLOWED_TENANTS is only for a multi-tenant API (AZURE_TENANT_ID=organizations or common)')
+  }
+  if ((c.AUTH_SIGNING_KEYS_FILE === undefined) !== (c.AUTH_ISSUER === undefined)) {
+    problems.push('AUTH_SIGNING_KEYS_FILE and AUTH_ISSUER go together: the keys and the issuer of the tokens they sign (no discovery then)')
   }
   if (c.AZURE_B2C_POLICIES !== undefined) {
     if (multiTenant) problems.push('AZURE_TENANT_ID must be the B2C tenant (such as contoso.onmicrosoft.com) when AZURE_B2C_POLICIES is set')

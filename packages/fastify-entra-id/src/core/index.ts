@@ -26,6 +26,7 @@
  */
 export { EntraTokenVerifier } from './verification/verifier.js'
 export type { B2cOptions, EntraIdOptions, LoadAttempt, LoadSuccess, TenantPolicy, TenantPolicyCacheOptions, TokenVersion } from './options/entra-id-options.js'
+export type { SigningKeysOptions } from './options/signing-keys-options.js'
 export type { TokenCacheOptions, TokenCacheStats } from './token-cache/cache-options.js'
 export type { CallerType, EntraAccessTokenClaims, EntraIdentity } from './identity/identity.js'
 export type { EntraAgent, EntraFacets } from './identity/agent-claims.js'

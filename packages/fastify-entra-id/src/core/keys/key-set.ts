@@ -68,8 +68,11 @@ export class KeySet {
   #failedAt = Number.NEGATIVE_INFINITY
   #loading: Promise<void> | null = null
 
-  /** `onRemoved` is called with the `kid`s that disappeared (or changed key) whenever a fetch replaces the keys. */
-  constructor(url: URL, timing: KeySetTiming, onRemoved: (removedKids: readonly string[]) => void) {
+  /**
+   * `onRemoved` is called with the `kid`s that disappeared (or changed key) whenever a fetch replaces the keys.
+   * `source`, when given, answers instead of fetching `url` (keys given in the options: no network call).
+   */
+  constructor(url: URL, timing: KeySetTiming, onRemoved: (removedKids: readonly string[]) => void, source?: () => Promise<Response>) {
     this.url = url
     this.#cooldownDuration = timing.cooldownDuration
     this.#onRemoved = onRemoved
@@ -77,7 +80,7 @@ export class KeySet {
       timeoutDuration: timing.timeoutDuration,
       cooldownDuration: timing.cooldownDuration,
       cacheMaxAge: timing.cacheMaxAge,
-      [customFetch]: (input, init) => fetchBounded(input, init)
+      [customFetch]: source === undefined ? (input, init) => fetchBounded(input, init) : () => source()
     })
   }
 

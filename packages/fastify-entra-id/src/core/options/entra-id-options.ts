@@ -2,6 +2,7 @@
 // checks them.
 
 import type { TokenCacheOptions } from '../token-cache/cache-options.js'
+import type { SigningKeysOptions } from './signing-keys-options.js'
 
 /** An Entra token version: 1 (`ver: "1.0"`, issuer `https://sts.windows.net/{tid}/`) or 2 (`ver: "2.0"`). */
 export type TokenVersion = 1 | 2
@@ -94,6 +95,12 @@ export interface EntraIdOptions {
    * claims-mapping policy (or a custom signing key) with keys published only there. Default `false`. Not with `b2c`.
    */
   appSpecificKeys?: boolean | undefined
+  /**
+   * Signing keys and issuers given instead of discovered, for closed networks and disconnected clouds: no
+   * discovery document or key set is fetched, ever. See {@link SigningKeysOptions}. Not with `b2c` or
+   * `appSpecificKeys`. Default: none (discovery at `authorityHost`).
+   */
+  signingKeys?: SigningKeysOptions | undefined
   /**
    * The `realm` of `WWW-Authenticate` challenges, rendered by the Fastify plugin (the verifier itself raises
    * errors without one, see `EntraAuthError.inRealm`). Default `"api"`.

@@ -11,6 +11,8 @@ import { MULTI_TENANT } from '../../util/entra-urls.js'
 import { isGuid } from '../../util/guid.js'
 import { duration, optionalFunction } from '../../util/option-checks.js'
 import { authorityOrigin } from '../../util/authority-origin.js'
+import { checkSigningKeyVersions, defaultTokenVersions, resolveSigningKeys } from './signing-keys-options.js'
+import type { ResolvedSigningKeys } from './signing-keys-options.js'
 
 /** The options after validation, with every default applied and every lookup structure built once. */
 export interface ResolvedOptions {
@@ -26,6 +28,8 @@ export interface ResolvedOptions {
   /** B2C's policies, as configured (their case kept for URLs), or null for Entra ID. */
   readonly b2cPolicies: readonly string[] | null
   readonly appSpecificKeys: boolean
+  /** Keys and issuers given (no discovery, no key-set fetch), or null for discovery. */
+  readonly signingKeys: ResolvedSigningKeys | null
   readonly tokenVersions: ReadonlySet<TokenVersion>
   readonly clockTolerance: number
   readonly timeoutDuration: number
@@ -92,14 +96,18 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     throw new EntraConfigError('appSpecificKeys', 'does not apply to B2C (b2c): B2C publishes no application-specific keys')
   }
 
+  const signingKeys = resolveSigningKeys(options.signingKeys, { multiTenant, b2c: b2cPolicies !== null, appSpecificKeys })
+
   // B2C serves one (v2.0) endpoint per policy; its tokens say `ver: "1.0"` whatever, so versions do not apply.
-  const versions = options.tokenVersions ?? (b2cPolicies === null ? [1, 2] : [2])
+  const versions = options.tokenVersions ?? defaultTokenVersions(signingKeys) ?? (b2cPolicies === null ? [1, 2] : [2])
   if (!Array.isArray(versions) || versions.length === 0 || !versions.every((v) => v === 1 || v === 2)) {
     throw new EntraConfigError('tokenVersions', 'must be a non-empty array of 1 and/or 2')
   }
   if (b2cPolicies !== null && (versions.length !== 1 || versions[0] !== 2)) {
     throw new EntraConfigError('tokenVersions', 'does not apply to B2C (b2c), whose policies have v2.0 endpoints only: leave it out')
   }
+
+  checkSigningKeyVersions(signingKeys, versions)
 
   const clockTolerance = options.clockTolerance ?? 300
   if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0) {
@@ -125,6 +133,7 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     tenantPolicy,
     b2cPolicies,
     appSpecificKeys,
+    signingKeys,
     tokenVersions: new Set(versions),
     clockTolerance,
     timeoutDuration: duration(options.timeoutDuration, 5000, 'timeoutDuration'),

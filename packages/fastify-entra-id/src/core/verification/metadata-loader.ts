@@ -7,6 +7,7 @@ import type { ClaimContext } from './claim-rules.js'
 import { LEGACY_B2C_ISSUER } from './b2c-rules.js'
 import type { B2cClaimContext } from './b2c-rules.js'
 import { TENANT_TEMPLATE } from '../../util/entra-urls.js'
+import { offlineMetadata } from './offline-metadata.js'
 
 
 /** What verification needs from the identity provider: the discovery documents, their key sets, the issuers. */
@@ -145,6 +146,7 @@ export class MetadataLoader {
 
   async #loadMetadata(): Promise<Metadata> {
     const options = this.#options
+    if (options.signingKeys !== null) return offlineMetadata(options, options.signingKeys, this.#onKeysRemoved)
     if (options.b2cPolicies !== null) return this.#loadB2cMetadata(options.b2cPolicies)
     const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration } = options
     // Application-specific documents name the application's key set (`jwks_uri` with the same `appid`).
