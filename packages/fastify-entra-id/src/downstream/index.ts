@@ -55,7 +55,12 @@ export interface DownstreamOptions {
    * process's memory. The plugin's store then holds what it is given: bound it there.
    */
   cachePlugin?: ICachePlugin | undefined
-  /** The `https.Agent` for requests to Entra (a proxy, a private CA). Default: Node's global agent. */
+  /**
+   * An `https.Agent` for the requests to Entra's token endpoint only, in place of the fastify-entra-id plugin's
+   * `network` option (which covers them, the discovery and key requests and the downstream calls: prefer it).
+   * When given, those requests go through node:https with this agent, and `network` does not apply to them.
+   * Default: none (the `network` option).
+   */
   agent?: Agent | undefined
 }
 
@@ -120,6 +125,7 @@ const downstream: FastifyPluginAsync<DownstreamOptions> = async (fastify: Fastif
   const retryAfterSeconds = positive(options.retryAfterSeconds ?? 5, 'retryAfterSeconds')
   const maxCachedTokens = positive(options.maxCachedTokens ?? 10_000, 'maxCachedTokens')
 
+  const network = entraId.verifier.options.network
   const host = new URL(authorityHost).host
   const client = new ConfidentialClientApplication({
     auth: {
@@ -133,7 +139,7 @@ const downstream: FastifyPluginAsync<DownstreamOptions> = async (fastify: Fastif
       authorityMetadata: JSON.stringify(endpointsOf(authorityHost))
     },
     ...(options.cachePlugin === undefined ? {} : { cache: { cachePlugin: options.cachePlugin } }),
-    system: { networkClient: new TimedNetworkClient(timeoutMs, options.agent) }
+    system: { networkClient: new TimedNetworkClient(timeoutMs, options.agent, network.fetch) }
   })
   const bound = new CacheBound(client.getTokenCache(), maxCachedTokens)
 
@@ -178,7 +184,7 @@ const downstream: FastifyPluginAsync<DownstreamOptions> = async (fastify: Fastif
     headers.set('authorization', `Bearer ${token.accessToken}`)
     let response: Response
     try {
-      response = await fetch(url, { ...rest, headers, signal: rest.signal ?? AbortSignal.timeout(timeoutMs) })
+      response = await network.fetch(String(url), { ...rest, headers, signal: rest.signal ?? AbortSignal.timeout(timeoutMs) })
     } catch (error) {
       if (rest.signal == null && error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError' || error.name === 'TypeError')) {
         throw new DownstreamUnavailableError(retryAfterSeconds, 'A downstream API did not answer; retry later', { cause: error })

@@ -239,7 +239,7 @@ void test('the packed package installs into a fresh Fastify app whose README exa
   assert.equal(manifest.type, 'module')
   assert.deepEqual(Object.keys(manifest.scripts ?? {}).filter((name) => LIFECYCLE_SCRIPTS.has(name)), [],
     'the published manifest carries no lifecycle script')
-  assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['fastify-plugin', 'jose'])
+  assert.deepEqual(Object.keys(manifest.dependencies ?? {}).sort(), ['fastify-plugin', 'jose', 'undici'])
   assert.ok(manifest.peerDependencies?.fastify !== undefined, 'fastify is a peer dependency')
   assert.equal(manifest.dependencies?.fastify, undefined, 'fastify is not a runtime dependency')
   for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
@@ -271,14 +271,17 @@ void test('the packed package installs into a fresh Fastify app whose README exa
     // telemetry/ only, imported when the application registered a provider (this app installs neither, and answers).
     // TSDoc examples in comments import the package by name: only code counts.
     const code = (await readInstalled(js)).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
-    // The framework-free folders need jose alone, whatever the package ships besides.
+    // The framework-free folders need jose alone, whatever the package ships besides; the outbound network path
+    // alone imports undici (when a proxy or CA certificates are configured).
     const frameworkFree = /^dist\/(core|util|metadata|log|testing|mcp)\//.test(js)
     const sdk = MCP_SDK_IMPORTS[js]
     const allowed = sdk !== undefined
       ? ['jose', sdk]
-      : frameworkFree
-        ? ['jose']
-        : js.startsWith('dist/telemetry/') ? ['jose', '@opentelemetry/api'] : js.startsWith('dist/downstream/') ? ['jose', 'fastify-plugin', '@azure/msal-node'] : ['jose', 'fastify-plugin']
+      : js === 'dist/core/network/network-options.js'
+        ? ['jose', 'undici']
+        : frameworkFree
+          ? ['jose']
+          : js.startsWith('dist/telemetry/') ? ['jose', '@opentelemetry/api'] : js.startsWith('dist/downstream/') ? ['jose', 'fastify-plugin', '@azure/msal-node'] : ['jose', 'fastify-plugin']
     for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm)) {
       const specifier = match[1] ?? ''
       assert.ok(specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('node:') ||

@@ -17,7 +17,7 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
     'EntraAgent', 'EntraAuthError', 'EntraAuthErrorCode', 'EntraAuthErrorOptions', 'EntraConfigError', 'EntraIdOptions', 'EntraIdentity',
     'EntraTokenVerifier', 'EntraUsageError', 'EntraUsageErrorCode', 'InsufficientClaimsError', 'InsufficientClaimsErrorOptions',
     'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenCode', 'InvalidTokenError', 'CHANNELS', 'KeySetEvent', 'VerificationMessage', 'DiscoveryEvent', 'TokenCacheEvictionEvent', 'RefusalEvent', 'DownstreamEvent', 'TelemetryOptions', 'EntraFacets',
-    'KeySetFetchError', 'KeysUnavailableError', 'LoadAttempt', 'LoadSuccess', 'MissingTokenError', 'ProtectedResourceOptions',
+    'KeySetFetchError', 'KeysUnavailableError', 'LoadAttempt', 'LoadSuccess', 'MissingTokenError', 'NetworkOptions', 'OutboundFetch', 'ProtectedResourceOptions',
     'ProviderError', 'RefusalDetails', 'SigningKeysOptions', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
     'TokenCacheStats', 'TokenVersion', 'UnavailableCode', 'bearerChallenge', 'bearerTokenFromHeader', 'canHandleClaimsChallenges', 'readBearerToken',
     'CertificateBindingCode', 'CertificateBindingMode', 'ForwardedCertificateFormat', 'boundCertificateThumbprint', 'certificateThumbprint', 'checkCertificateBinding', 'decodeForwardedCertificate'],

@@ -1,4 +1,5 @@
 import { isLoopbackHost } from '../../util/https-url.js'
+import type { OutboundFetch } from '../network/network-options.js'
 import { millisecondsSince, publishDiscoveryEvent } from '../diagnostics/channels.js'
 
 /** What the verifier takes from an OpenID Provider Configuration document. */
@@ -104,10 +105,10 @@ export function b2cDiscoveryUrl(authorityHost: string, tenant: string, policy: s
  * Fetches and checks one discovery document. Redirects are not followed: Entra answers these URLs directly,
  * and following one would let a compromised hop choose our keys.
  */
-export async function fetchOpenIdMetadata(url: string, timeoutDuration: number): Promise<OpenIdMetadata> {
+export async function fetchOpenIdMetadata(url: string, timeoutDuration: number, send: OutboundFetch = fetch): Promise<OpenIdMetadata> {
   const start = performance.now()
   try {
-    const metadata = await fetchAndCheck(url, timeoutDuration)
+    const metadata = await fetchAndCheck(url, timeoutDuration, send)
     publishDiscoveryEvent(() => ({ url, outcome: 'loaded', durationMs: millisecondsSince(start) }))
     return metadata
   } catch (error) {
@@ -116,10 +117,10 @@ export async function fetchOpenIdMetadata(url: string, timeoutDuration: number):
   }
 }
 
-async function fetchAndCheck(url: string, timeoutDuration: number): Promise<OpenIdMetadata> {
+async function fetchAndCheck(url: string, timeoutDuration: number, send: OutboundFetch): Promise<OpenIdMetadata> {
   let body: string
   try {
-    const response = await fetch(url, {
+    const response = await send(url, {
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutDuration),
       headers: { accept: 'application/json' }

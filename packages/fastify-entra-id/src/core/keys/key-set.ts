@@ -3,6 +3,7 @@ import { createRemoteJWKSet, customFetch } from 'jose'
 import type { RemoteJWKSet } from 'jose'
 import { KeysUnavailableError } from '../errors/unavailable.js'
 import { readBounded } from './discovery.js'
+import type { OutboundFetch } from '../network/network-options.js'
 import { millisecondsSince, publishKeySetEvent } from '../diagnostics/channels.js'
 
 /** A verification key of the set, ready for `node:crypto`. */
@@ -18,6 +19,8 @@ export interface KeySetTiming {
   readonly timeoutDuration: number
   readonly cooldownDuration: number
   readonly cacheMaxAge: number
+  /** Where the set is fetched through (the `network` option); default the global fetch. */
+  readonly network?: { readonly fetch: OutboundFetch } | undefined
 }
 
 /** Entra's key sets are a few KiB; a set larger than this is refused rather than parsed. */
@@ -80,7 +83,7 @@ export class KeySet {
       timeoutDuration: timing.timeoutDuration,
       cooldownDuration: timing.cooldownDuration,
       cacheMaxAge: timing.cacheMaxAge,
-      [customFetch]: source === undefined ? (input, init) => fetchBounded(input, init) : () => source()
+      [customFetch]: source === undefined ? (input, init) => fetchBounded(input, init, timing.network?.fetch ?? fetch) : () => source()
     })
   }
 
@@ -212,8 +215,8 @@ function toVerificationKey(kid: string, selected: unknown, issuer: string | unde
  * jose's fetch, with the answer refused unless it is a 200 of at most {@link MAX_KEY_SET_BYTES} (jose asks for
  * `redirect: 'manual'`, so a redirect is a refusal too, never followed).
  */
-async function fetchBounded(url: string, init: RequestInit): Promise<Response> {
-  const response = await fetch(url, init)
+async function fetchBounded(url: string, init: RequestInit, send: OutboundFetch): Promise<Response> {
+  const response = await send(url, init)
   if (response.status !== 200) {
     await response.body?.cancel()
     throw new KeySetFetchError(`Key set ${url} answered HTTP ${response.status}`)

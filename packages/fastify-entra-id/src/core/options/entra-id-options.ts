@@ -3,6 +3,7 @@
 
 import type { TokenCacheOptions } from '../token-cache/cache-options.js'
 import type { SigningKeysOptions } from './signing-keys-options.js'
+import type { NetworkOptions } from '../network/network-options.js'
 
 /** An Entra token version: 1 (`ver: "1.0"`, issuer `https://sts.windows.net/{tid}/`) or 2 (`ver: "2.0"`). */
 export type TokenVersion = 1 | 2
@@ -66,6 +67,12 @@ export interface EntraIdOptions {
   clockTolerance?: number | undefined
   /** Timeout of one discovery or JWKS HTTP request, in milliseconds. Default 5000 (jose's default). */
   timeoutDuration?: number | undefined
+  /**
+   * How the plugin's requests (discovery, key sets, and fastify-entra-id/downstream's) reach the identity provider:
+   * a forward proxy, extra trusted CA certificates, or a fetch of your own. Default: direct, unless the standard
+   * proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) name a proxy. See {@link NetworkOptions}.
+   */
+  network?: NetworkOptions | undefined
   /**
    * Minimum time between two key-set fetches caused by an unknown `kid`, in milliseconds; also the longest wait
    * between retries while the identity provider is unreachable. Default 30000 (jose's default).

@@ -13,6 +13,8 @@ import { duration, optionalFunction } from '../../util/option-checks.js'
 import { authorityOrigin } from '../../util/authority-origin.js'
 import { checkSigningKeyVersions, defaultTokenVersions, resolveSigningKeys } from './signing-keys-options.js'
 import type { ResolvedSigningKeys } from './signing-keys-options.js'
+import { resolveNetwork } from '../network/network-options.js'
+import type { ResolvedNetwork } from '../network/network-options.js'
 
 /** The options after validation, with every default applied and every lookup structure built once. */
 export interface ResolvedOptions {
@@ -40,6 +42,8 @@ export interface ResolvedOptions {
   readonly tokenCache: ResolvedTokenCacheOptions | false
   readonly onLoadError: ((error: Error, attempt: LoadAttempt) => void) | undefined
   readonly onLoad: ((success: LoadSuccess) => void) | undefined
+  /** How outbound requests leave: the fetch they all go through. */
+  readonly network: ResolvedNetwork
 }
 
 // A DNS name of at least two labels: what Entra accepts as a verified domain in the authority path.
@@ -143,6 +147,7 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     clock,
     tokenCache: resolveTokenCacheOptions(options.tokenCache) ?? false,
     onLoadError: optionalFunction(options.onLoadError, 'onLoadError'),
-    onLoad: optionalFunction(options.onLoad, 'onLoad')
+    onLoad: optionalFunction(options.onLoad, 'onLoad'),
+    network: resolveNetwork(options.network)
   }
 }

@@ -148,13 +148,13 @@ export class MetadataLoader {
     const options = this.#options
     if (options.signingKeys !== null) return offlineMetadata(options, options.signingKeys, this.#onKeysRemoved)
     if (options.b2cPolicies !== null) return this.#loadB2cMetadata(options.b2cPolicies)
-    const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration } = options
+    const { authorityHost, tenantId, multiTenant, tokenVersions, timeoutDuration, network } = options
     // Application-specific documents name the application's key set (`jwks_uri` with the same `appid`).
     const appId = options.appSpecificKeys ? options.clientId : undefined
     const [v2, v1] = await Promise.all([
-      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2, appId), timeoutDuration),
+      fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 2, appId), timeoutDuration, network.fetch),
       tokenVersions.has(1)
-        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1, appId), timeoutDuration)
+        ? fetchOpenIdMetadata(discoveryUrl(authorityHost, tenantId, 1, appId), timeoutDuration, network.fetch)
         : Promise.resolve(undefined)
     ])
     for (const document of [v2, v1]) {
@@ -199,7 +199,7 @@ export class MetadataLoader {
   async #loadB2cMetadata(policies: readonly string[]): Promise<Metadata> {
     const options = this.#options
     const documents = await Promise.all(policies.map((policy) =>
-      fetchOpenIdMetadata(b2cDiscoveryUrl(options.authorityHost, options.tenantId, policy), options.timeoutDuration)))
+      fetchOpenIdMetadata(b2cDiscoveryUrl(options.authorityHost, options.tenantId, policy), options.timeoutDuration, options.network.fetch)))
     const byUrl = new Map<string, KeySet>()
     const entries = documents.map((document, i): [string, B2cPolicyMetadata] => {
       if (LEGACY_B2C_ISSUER.test(document.issuer)) {
