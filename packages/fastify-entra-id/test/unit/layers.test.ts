@@ -14,6 +14,8 @@ const RANKS: Readonly<Record<string, number>> = {
   log: 1,
   'core/diagnostics': 2,
   'core/transport': 3,
+  // Outbound requests (proxy, CA certificates, a caller's fetch): what discovery, keys and downstream calls send with.
+  'core/network': 3,
   'core/token-cache': 3,
   'core/options': 4,
   'core/identity': 5,
