@@ -18,7 +18,7 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
     'EntraTokenVerifier', 'EntraUsageError', 'EntraUsageErrorCode', 'InsufficientClaimsError', 'InsufficientClaimsErrorOptions',
     'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenCode', 'InvalidTokenError', 'CHANNELS', 'KeySetEvent', 'VerificationMessage', 'DiscoveryEvent', 'TokenCacheEvictionEvent', 'RefusalEvent', 'DownstreamEvent', 'TelemetryOptions', 'EntraFacets',
     'KeySetFetchError', 'KeysUnavailableError', 'LoadAttempt', 'LoadSuccess', 'MissingTokenError', 'ProtectedResourceOptions',
-    'ProviderError', 'RefusalDetails', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
+    'ProviderError', 'RefusalDetails', 'RevocationCheck', 'RevocationCheckError', 'RevocationFacts', 'RevocationOptions', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
     'TokenCacheStats', 'TokenVersion', 'UnavailableCode', 'bearerChallenge', 'bearerTokenFromHeader', 'canHandleClaimsChallenges', 'readBearerToken'],
   './testing': ['B2cMintOptions', 'BehaviourOptions', 'EndpointKind', 'GRAPH_APP_ID', 'IdTokenOptions', 'IssuerBehaviour',
     'IssuerRequest', 'MintOptions', 'TEST_BLUEPRINT_APP_ID', 'TEST_CLIENT_APP_ID', 'TestB2cOptions', 'TestGraph', 'TestGraphBehaviour', 'TestIssuer',
