@@ -74,6 +74,22 @@ describe('revocation', () => {
     }
   })
 
+  it('keys the answers of tokens without a uti by their facts: one caller\'s answer is never another\'s', async () => {
+    const denied = randomUUID()
+    const asked: (string | null)[] = []
+    const verifier = await verifierWith({ revocation: { isRevoked: ({ oid, uti }) => { asked.push(uti); return oid === denied } } })
+    try {
+      const [revoked, other] = await Promise.all([denied, randomUUID()].map((objectId) => issuer.mint({ objectId, scopes: ['Todo.Read'], claims: { uti: undefined } })))
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(verifier.verify(revoked ?? ''), { code: 'ENTRA_TOKEN_REVOKED' })
+        assert.equal((await verifier.verify(other ?? '')).claims.uti, undefined)
+      }
+      assert.deepEqual(asked, [null, null], 'one question per caller, each answer cached under its own facts')
+    } finally {
+      verifier.close()
+    }
+  })
+
   it('asks once for concurrent requests with one token', async () => {
     let asked = 0
     let answer: (revoked: boolean) => void = () => undefined
