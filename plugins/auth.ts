@@ -163,6 +163,9 @@ async function auth(app: FastifyInstance): Promise<void> {
     await app.register(fastifyEntraId, {
       ...options,
       allowGuests: c.AUTH_ALLOW_GUESTS,
+      // The operator's deny-list, read at request time (the store registers after this plugin); a failed read is
+      // a 503, never an accepted token. `npm run revoke -- --oid <id>` writes it.
+      revocation: { maxAge: c.AUTH_REVOCATION_MAX_AGE_MS, isRevoked: (facts) => app.store.isRevoked?.(facts) ?? false },
       ...(c.AUTH_TOKEN_VERSIONS === undefined ? {} : { tokenVersions: [...new Set(list(c.AUTH_TOKEN_VERSIONS).map((v) => (v === '1' ? 1 : 2)))] })
     })
   } catch (error) {

@@ -38,6 +38,8 @@ export const configSchema = Type.Object({
   AUTH_V1_ISSUER: Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
   // Whether guest accounts (B2B users, invited personal accounts) may call the API.
   AUTH_ALLOW_GUESTS: Type.Boolean({ default: true }),
+  // How long an answer of the deny-list (revoked_callers, `npm run revoke`) is kept: the bound within which a revocation takes effect.
+  AUTH_REVOCATION_MAX_AGE_MS: Type.Integer({ default: 30_000, minimum: 0, maximum: 3_600_000 }),
   // Group object IDs: when set, users must be in one of them (applications are not concerned).
   AUTH_REQUIRED_GROUPS: Type.Optional(Type.String({ pattern: `^${GUID}(?:\\s*,\\s*${GUID})*$` })),
   // An Entra authentication-context ID, c1 to c99 (Conditional Access step-up for deleting).
@@ -85,6 +87,7 @@ const EXPECTED: Readonly<Record<keyof Config, string>> = {
   AUTH_ISSUER: 'the issuer (iss) of v2.0 tokens, such as https://login.microsoftonline.com/<tenant ID>/v2.0',
   AUTH_V1_ISSUER: 'the issuer (iss) of v1.0 tokens, such as https://sts.windows.net/<tenant ID>/',
   AUTH_ALLOW_GUESTS: 'true or false',
+  AUTH_REVOCATION_MAX_AGE_MS: 'an integer from 0 to 3600000 (milliseconds)',
   AUTH_REQUIRED_GROUPS: 'a comma-separated list of group object IDs (GUIDs)',
   AUTH_DELETE_AUTH_CONTEXT: 'an authentication context ID, c1 to c99',
   OPENAPI_CLIENT_ID: 'the application (client) ID of the Swagger UI client, a GUID',

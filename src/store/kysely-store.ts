@@ -3,6 +3,9 @@ import type { ExpressionBuilder, Kysely, Transaction } from 'kysely'
 import { sql } from 'kysely'
 import { iso, ownedBy, toTodo } from './tables.js'
 import type { Database } from './tables.js'
+import { isListed, list } from './revoked-callers.js'
+import type { RevocationKind } from './revoked-callers.js'
+import type { RevocationFacts } from 'fastify-entra-id/core'
 import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, StoreError, StoreUnavailableError } from './store.js'
 import type { CreateOptions, Created, ListQuery, NewTodo, Owner, OwnerFilter, Page, Todo, TodoPatch, TodoStore } from './store.js'
 
@@ -193,6 +196,14 @@ export class KyselyTodoStore implements TodoStore {
 
   async ping(): Promise<void> {
     await this.#run(async () => { await sql`select 1`.execute(this.#db) })
+  }
+
+  async isRevoked(facts: RevocationFacts): Promise<boolean> {
+    return this.#run(() => isListed(this.#db, facts))
+  }
+
+  async revoke(kind: RevocationKind, value: string, reason?: string): Promise<void> {
+    await this.#run(() => list(this.#db, kind, value, this.#now(), reason ?? null))
   }
 
   async close(): Promise<void> {

@@ -52,6 +52,21 @@ export const migrations: Readonly<Record<string, Migration>> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('idempotency_keys').execute()
     }
+  },
+  // The operator's deny-list (revoked-callers.ts): a revoked user, session, client or leaked token, by kind.
+  '0003_revoked_callers': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.createTable('revoked_callers')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addPrimaryKeyConstraint('revoked_callers_pkey', ['kind', 'value'])
+        .execute()
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('revoked_callers').execute()
+    }
   }
 }
 

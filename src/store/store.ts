@@ -3,6 +3,8 @@
  *
  * @packageDocumentation
  */
+import type { RevocationFacts } from 'fastify-entra-id/core'
+import type { RevocationKind } from './revoked-callers.js'
 
 /** Who owns a todo: the caller's tenant (`tid`) and object ID (`oid`), stable across applications of a tenant. */
 export interface Owner {
@@ -103,6 +105,13 @@ export interface TodoStore {
   delete(id: string, filter: OwnerFilter): Promise<boolean>
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>
+  /**
+   * Whether any identifier of a verified token is on the operator's deny-list (`revoked_callers`), for the
+   * plugin's `revocation` check. A store without one (a test's stand-in) revokes nothing.
+   */
+  isRevoked?(facts: RevocationFacts): Promise<boolean>
+  /** Puts `value` on the deny-list under `kind` (`npm run revoke`). */
+  revoke?(kind: RevocationKind, value: string, reason?: string): Promise<void>
   /** Releases connections. The store is unusable afterwards. */
   close(): Promise<void>
 }

@@ -1,9 +1,10 @@
 /**
- * The database as the Kysely store sees it: its two tables, a row as the {@link Todo} the routes answer with, and
+ * The database as the Kysely store sees it: its tables, a row as the {@link Todo} the routes answer with, and
  * the condition that limits a statement to the todos an owner filter lets the caller see.
  */
 import type { ColumnType, Expression, ExpressionBuilder, SqlBool, Selectable } from 'kysely'
 import type { OwnerFilter, Todo } from './store.js'
+import type { RevokedCallerTable } from './revoked-callers.js'
 
 /** The `todos` table as Kysely sees it. */
 export interface TodoTable {
@@ -35,6 +36,7 @@ export interface IdempotencyKeyTable {
 export interface Database {
   todos: TodoTable
   idempotency_keys: IdempotencyKeyTable
+  revoked_callers: RevokedCallerTable
 }
 
 /** The condition that limits a statement to the todos `filter` lets the caller see. */

@@ -41,6 +41,8 @@ export { MissingTokenError, InvalidRequestError, InvalidTokenError, Insufficient
 export { InsufficientClaimsError } from './errors/claims-challenge.js'
 export type { InsufficientClaimsErrorOptions } from './errors/claims-challenge.js'
 export { KeysUnavailableError, DownstreamUnavailableError, TenantLookupError } from './errors/unavailable.js'
+export { RevocationCheckError } from './errors/unavailable.js'
+export type { RevocationCheck, RevocationFacts, RevocationOptions } from './options/revocation-options.js'
 export { EntraConfigError } from '../util/config-error.js'
 export { EntraUsageError } from './errors/usage-error.js'
 export type { EntraUsageErrorCode } from './errors/usage-error.js'

@@ -72,10 +72,10 @@ class EntraMcpVerifier {
    * `cause` is this package's (its `code`, and `details` for the log):
    * - not a valid token for this API (`InvalidTokenError` of this package): the SDK's invalid_token error, which
    *   its bearer middleware answers 401 with its challenge;
-   * - the identity provider's keys unavailable, or an `allowedTenants` lookup failing (a 503 of this package): the
+   * - the identity provider's keys unavailable, an `allowedTenants` lookup or a `revocation` check failing (a 503): the
    *   SDK's server_error, which it answers 500 without a challenge. Not the caller's fault, so never a 401 that
    *   would make a client drop a good token; the SDK renders no 503, and an application that wants one with
-   *   `Retry-After` checks `error.cause` (a `KeysUnavailableError`, a `TenantLookupError`) before the SDK does.
+   *   `Retry-After` checks `error.cause` (a `KeysUnavailableError`, `TenantLookupError`, `RevocationCheckError`) first.
    */
   async verifyAccessToken(token: string): Promise<EntraAuthInfo> {
     let identity: EntraIdentity

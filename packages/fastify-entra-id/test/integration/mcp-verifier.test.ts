@@ -9,7 +9,7 @@ import { InvalidTokenError as InvalidTokenErrorV1, ServerError as ServerErrorV1 
 import { entraIdentityOf, entraTokenVerifier } from '../../src/mcp/index.js'
 import type { EntraMcpVerifier, EntraMcpVerifierOptions } from '../../src/mcp/index.js'
 import { entraTokenVerifier as entraTokenVerifierV1 } from '../../src/mcp/v1.js'
-import { EntraConfigError, InvalidTokenError, KeysUnavailableError } from '../../src/core/index.js'
+import { EntraConfigError, InvalidTokenError, KeysUnavailableError, RevocationCheckError } from '../../src/core/index.js'
 import { TEST_CLIENT_APP_ID, startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 
@@ -125,6 +125,20 @@ describe('entraTokenVerifier (fastify-entra-id/mcp)', () => {
     } finally {
       await down.close()
     }
+  })
+
+  it('asks the revocation check too: a revoked token is the SDK\'s invalid_token, a failed check its server_error', async () => {
+    const revoked = make({ revocation: { isRevoked: () => true } })
+    const failing = make({ revocation: { isRevoked: () => { throw new Error('deny-list down') } } })
+    const token = await issuer.mint({ scopes: ['Todo.Read'] })
+    const refusal = await revoked.verifyAccessToken(token).then(() => undefined, (e: unknown) => e)
+    assert.ok(refusal instanceof OAuthError)
+    assert.equal(refusal.code, OAuthErrorCode.InvalidToken)
+    assert.ok(refusal.cause instanceof InvalidTokenError && refusal.cause.code === 'ENTRA_TOKEN_REVOKED')
+    const outage = await failing.verifyAccessToken(token).then(() => undefined, (e: unknown) => e)
+    assert.ok(outage instanceof OAuthError)
+    assert.equal(outage.code, OAuthErrorCode.ServerError)
+    assert.ok(outage.cause instanceof RevocationCheckError, 'the cause carries Retry-After')
   })
 
   it('checks protectedResources when made, naming the option', () => {

@@ -18,7 +18,7 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
     'EntraTokenVerifier', 'EntraUsageError', 'EntraUsageErrorCode', 'InsufficientClaimsError', 'InsufficientClaimsErrorOptions',
     'InsufficientScopeError', 'InvalidRequestError', 'InvalidTokenCode', 'InvalidTokenError', 'CHANNELS', 'KeySetEvent', 'VerificationMessage', 'DiscoveryEvent', 'TokenCacheEvictionEvent', 'RefusalEvent', 'DownstreamEvent', 'TelemetryOptions', 'EntraFacets',
     'KeySetFetchError', 'KeysUnavailableError', 'LoadAttempt', 'LoadSuccess', 'MissingTokenError', 'NetworkOptions', 'OutboundFetch', 'ProtectedResourceOptions',
-    'ProviderError', 'RefusalDetails', 'SigningKeysOptions', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
+    'ProviderError', 'RefusalDetails', 'RevocationCheck', 'RevocationCheckError', 'RevocationFacts', 'RevocationOptions', 'SigningKeysOptions', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
     'TokenCacheStats', 'TokenVersion', 'UnavailableCode', 'bearerChallenge', 'bearerTokenFromHeader', 'canHandleClaimsChallenges', 'readBearerToken',
     'CertificateBindingCode', 'CertificateBindingMode', 'ForwardedCertificateFormat', 'boundCertificateThumbprint', 'certificateThumbprint', 'checkCertificateBinding', 'decodeForwardedCertificate'],
   './testing': ['B2cMintOptions', 'BehaviourOptions', 'EndpointKind', 'GRAPH_APP_ID', 'IdTokenOptions', 'IssuerBehaviour',

@@ -28,6 +28,7 @@ export type EntraAuthErrorCode =
   | AccessDeniedCode
   | UnavailableCode
   | 'ENTRA_TOKEN_POLICY_NOT_ALLOWED'
+  | 'ENTRA_TOKEN_REVOKED'
 
 /** Codes of {@link AccessDeniedError}: a valid token refused by a rule other than scopes and app roles. */
 export type AccessDeniedCode =
@@ -47,7 +48,8 @@ export type CertificateBindingCode =
   | 'ENTRA_TOKEN_NOT_CERTIFICATE_BOUND'
 
 /** Codes of the 503 answers: something the answer depends on is unavailable now, not the caller's fault. */
-export type UnavailableCode = 'ENTRA_KEYS_UNAVAILABLE' | 'ENTRA_DOWNSTREAM_UNAVAILABLE' | 'ENTRA_TENANT_LOOKUP_FAILED'
+export type UnavailableCode =
+  'ENTRA_KEYS_UNAVAILABLE' | 'ENTRA_DOWNSTREAM_UNAVAILABLE' | 'ENTRA_TENANT_LOOKUP_FAILED' | 'ENTRA_REVOCATION_CHECK_FAILED'
 
 /** Codes of {@link InvalidTokenError}. */
 export type InvalidTokenCode = Exclude<EntraAuthErrorCode,

@@ -68,3 +68,18 @@ export class TenantLookupError extends UnavailableError {
     super('ENTRA_TENANT_LOOKUP_FAILED', 'Whether the token\'s tenant may call this API cannot be checked now; retry later', options)
   }
 }
+
+/**
+ * 503 `ENTRA_REVOCATION_CHECK_FAILED`: the `revocation.isRevoked` check failed (threw, rejected, timed out, or
+ * answered neither `true` nor `false`) for a verified token. Whether the token is revoked is unknown, so it is
+ * neither accepted nor called invalid; `Retry-After` says when to try again, and the failure is not cached. The
+ * check's error is the `cause`, for logs.
+ */
+export class RevocationCheckError extends UnavailableError {
+  override readonly name = 'RevocationCheckError'
+  /** Seconds, as sent in `Retry-After`: always 5, a short wait for the deny-list to answer again. */
+  readonly retryAfter: number = 5
+  constructor(options: EntraAuthErrorOptions = {}) {
+    super('ENTRA_REVOCATION_CHECK_FAILED', 'Whether the token is revoked cannot be checked now; retry later', options)
+  }
+}

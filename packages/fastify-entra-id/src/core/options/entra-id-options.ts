@@ -4,6 +4,7 @@
 import type { TokenCacheOptions } from '../token-cache/cache-options.js'
 import type { SigningKeysOptions } from './signing-keys-options.js'
 import type { NetworkOptions } from '../network/network-options.js'
+import type { RevocationOptions } from './revocation-options.js'
 
 /** An Entra token version: 1 (`ver: "1.0"`, issuer `https://sts.windows.net/{tid}/`) or 2 (`ver: "2.0"`). */
 export type TokenVersion = 1 | 2
@@ -123,6 +124,14 @@ export interface EntraIdOptions {
    * `false` turns it off.
    */
   tokenCache?: TokenCacheOptions | false | undefined
+  /**
+   * The application's own deny-list: a check asked about each verified token (its `oid`, `sub`, `uti`, `sid`,
+   * `tid` and client, never the token), before it is accepted and on every use of it from the token cache, with
+   * its answers cached for `maxAge` (the bound within which a revocation takes effect). A revoked token is 401
+   * `ENTRA_TOKEN_REVOKED`; a failed check is 503 `ENTRA_REVOCATION_CHECK_FAILED` unless `failOpen`. Default: none
+   * (and no per-request work).
+   */
+  revocation?: RevocationOptions | undefined
   /**
    * The clock of token checks (`exp`, `nbf`, the token cache) and of the discovery retry delay, in milliseconds
    * since the epoch. Default `Date.now`, read at each call. Key-set freshness and cooldown are jose's, which reads

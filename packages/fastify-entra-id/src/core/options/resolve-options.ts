@@ -3,6 +3,8 @@
 import type { EntraIdOptions, LoadAttempt, LoadSuccess, TokenVersion } from './entra-id-options.js'
 import { resolveAllowedTenants, resolveB2c } from './tenant-options.js'
 import type { ResolvedTenantPolicy } from './tenant-options.js'
+import { resolveRevocation } from './revocation-options.js'
+import type { ResolvedRevocation } from './revocation-options.js'
 import { DEFAULT_REALM } from '../errors/challenge.js'
 import { resolveTokenCacheOptions } from '../token-cache/cache-options.js'
 import type { ResolvedTokenCacheOptions } from '../token-cache/cache-options.js'
@@ -40,6 +42,8 @@ export interface ResolvedOptions {
   readonly realm: string
   readonly clock: () => number
   readonly tokenCache: ResolvedTokenCacheOptions | false
+  /** The `revocation` check with its cache settings, or null: nothing to ask. */
+  readonly revocation: ResolvedRevocation | null
   readonly onLoadError: ((error: Error, attempt: LoadAttempt) => void) | undefined
   readonly onLoad: ((success: LoadSuccess) => void) | undefined
   /** How outbound requests leave: the fetch they all go through. */
@@ -146,6 +150,7 @@ export function resolveOptions(options: EntraIdOptions): ResolvedOptions {
     realm,
     clock,
     tokenCache: resolveTokenCacheOptions(options.tokenCache) ?? false,
+    revocation: resolveRevocation(options.revocation),
     onLoadError: optionalFunction(options.onLoadError, 'onLoadError'),
     onLoad: optionalFunction(options.onLoad, 'onLoad'),
     network: resolveNetwork(options.network)

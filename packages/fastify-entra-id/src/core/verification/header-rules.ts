@@ -35,3 +35,8 @@ export function checkHeader(header: Readonly<Record<string, unknown>>): string {
   }
   return kid
 }
+
+/** `ENTRA_TOKEN_MALFORMED` for a token that is not a compact JWS at all (not a string, too long, undecodable). */
+export function malformed(): InvalidTokenError {
+  return new InvalidTokenError('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT')
+}

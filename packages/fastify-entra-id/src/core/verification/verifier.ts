@@ -11,13 +11,14 @@ import type { EntraIdOptions } from '../options/entra-id-options.js'
 import type { ResolvedOptions } from '../options/resolve-options.js'
 import { toIdentity } from '../identity/identity.js'
 import type { EntraAccessTokenClaims, EntraIdentity } from '../identity/identity.js'
-import { checkHeader } from './header-rules.js'
+import { checkHeader, malformed } from './header-rules.js'
 import { checkClaims } from './claim-rules.js'
 import { checkTime } from './time-rules.js'
 import { MetadataLoader } from './metadata-loader.js'
 import type { B2cMetadata, Metadata } from './metadata-loader.js'
 import { checkB2cClaims, policyOf } from './b2c-rules.js'
 import { TenantAdmission } from './tenant-admission.js'
+import { RevocationScreen, unrevoked } from './revocation.js'
 import { traceVerification, verificationTraced } from './tracing.js'
 import type { TracedVerify, VerificationMessage } from './tracing.js'
 
@@ -39,12 +40,14 @@ export class EntraTokenVerifier {
   readonly #loader: MetadataLoader
   /** The `allowedTenants` function and its cache, or null when the tenants are a list (or any, or one). */
   readonly #tenants: TenantAdmission | null
+  readonly #revocation: RevocationScreen | null
   /** {@link identify} for the tracing channel, made once rather than per traced verification. */
   readonly #traced: TracedVerify = (token, message) => this.#identify(token, message)
 
   private constructor(options: ResolvedOptions) {
     this.options = options
     this.#tenants = options.tenantPolicy === null ? null : new TenantAdmission({ ...options.tenantPolicy, clock: options.clock })
+    this.#revocation = options.revocation === null ? null : new RevocationScreen(options.revocation, options.clock)
     const record = identityRecord(options.b2cPolicies === null ? undefined : options.tenantId)
     const cache = options.tokenCache === false ? null : new TokenCache<EntraIdentity>(options.tokenCache, record)
     this.#cache = cache
@@ -130,7 +133,7 @@ export class EntraTokenVerifier {
     const cached = this.#cachedAt(token, now)
     if (cached !== undefined) {
       if (message !== undefined) message.cached = true
-      return cached
+      return this.#revocation === null ? cached : this.#revocation.screen(cached)
     }
     const metadata = this.#loader.ready
     if (metadata === null) return this.#loader.whenReady().then((loaded) => this.#verifyFresh(loaded, token, now))
@@ -138,11 +141,12 @@ export class EntraTokenVerifier {
   }
 
   /**
-   * The identity of `token` when it was verified before and is still within `exp`/`nbf`, synchronously (no I/O,
-   * no signature check); else undefined, and {@link verify} must decide.
+   * The identity of `token` when it was verified before, is still within `exp`/`nbf` and, with `revocation`, has
+   * a cached answer saying it is not revoked: synchronously (no I/O, no signature check); else undefined, and
+   * {@link verify} must decide.
    */
   cachedIdentity(token: string): EntraIdentity | undefined {
-    return this.#cachedAt(token, this.options.clock())
+    return unrevoked(this.#revocation, this.#cachedAt(token, this.options.clock()))
   }
 
   #cachedAt(token: string, now: number): EntraIdentity | undefined {
@@ -181,11 +185,11 @@ export class EntraTokenVerifier {
     return this.#remember(jws, kid, identity, now)
   }
 
-  /** Keeps a verified token's identity in the token cache, and returns it. */
-  #remember(jws: DecodedJws, kid: string, identity: EntraIdentity, now: number): EntraIdentity {
+  /** Keeps a verified token's identity in the token cache, and returns it unless `revocation` refuses it. */
+  #remember(jws: DecodedJws, kid: string, identity: EntraIdentity, now: number): EntraIdentity | Promise<EntraIdentity> {
     const claims = jws.payload
     this.#cache?.set(jws.token, identity, kid, ((claims.exp as number) + this.options.clockTolerance) * 1000, now)
-    return identity
+    return this.#revocation === null ? identity : this.#revocation.screen(identity)
   }
 }
 
@@ -199,10 +203,6 @@ function identityRecord(b2cTenant: string | undefined): TokenCacheCodec<EntraIde
     encode: (identity) => `${identity.tokenVersion}${JSON.stringify(identity.claims)}`,
     decode: (record) => toIdentity(JSON.parse(record.slice(1)) as EntraAccessTokenClaims, record.startsWith('1') ? 1 : 2, b2cTenant)
   }
-}
-
-function malformed(): InvalidTokenError {
-  return new InvalidTokenError('ENTRA_TOKEN_MALFORMED', 'The token is not a valid JWT')
 }
 
 /**
