@@ -52,6 +52,7 @@ export type { DiscoveryErrorCode, DiscoveryErrorOptions, DiscoveryOption, Provid
 export { KeySetFetchError } from './keys/key-set.js'
 export { CHANNELS } from './diagnostics/channels.js'
 export type { TelemetryOptions } from './options/telemetry-options.js'
+export type { CertificateBindingOptions } from './options/certificate-binding-options.js'
 export type { NetworkOptions, OutboundFetch } from './network/network-options.js'
 export type { VerificationMessage } from './verification/tracing.js'
 export type { KeySetEvent, DiscoveryEvent, TokenCacheEvictionEvent, RefusalEvent, DownstreamEvent } from './diagnostics/channels.js'

@@ -7,29 +7,12 @@ import type { FastifyRequest } from 'fastify'
 import { EntraAuthError } from '../core/errors/auth-error.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
 import { CERTIFICATE_BINDING_MODES, boundCertificateThumbprint, checkCertificateBinding } from '../core/verification/certificate-binding.js'
-import type { CertificateBindingMode } from '../core/verification/certificate-binding.js'
 import { FORWARDED_CERTIFICATE_FORMATS, decodeForwardedCertificate } from '../core/transport/forwarded-certificate.js'
-import type { ForwardedCertificateFormat } from '../core/transport/forwarded-certificate.js'
 import { EntraConfigError } from '../util/config-error.js'
 import { fromTrustedProxy } from './trusted-peer.js'
+import type { CertificateBindingOptions } from '../core/options/certificate-binding-options.js'
 
-/** The plugin's `certificateBinding` option: how certificate-bound access tokens (RFC 8705) are checked. */
-export interface CertificateBindingOptions {
-  /**
-   * `ignored` (the default): `cnf` is not read, nothing runs per request. `checked`: a token whose `cnf` carries
-   * `x5t#S256` must come over a connection authenticated with that certificate; an unbound token passes.
-   * `required`: every token must be bound, and to the connection's certificate.
-   */
-  mode: CertificateBindingMode
-  /**
-   * The header a TLS-terminating proxy forwards the client certificate in, believed only from a peer the server's
-   * `trustProxy` option trusts (a request from any other peer is judged by its own TLS connection, the header
-   * ignored). E.g. `{ name: 'x-arr-clientcert', format: 'base64-der' }` behind Azure App Service,
-   * `{ name: 'ssl-client-cert', format: 'url-encoded-pem' }` behind ingress-nginx. Default: none, the TLS
-   * connection's own client certificate only.
-   */
-  forwardedHeader?: { name: string, format: ForwardedCertificateFormat } | undefined
-}
+export type { CertificateBindingOptions } from '../core/options/certificate-binding-options.js'
 
 /** Refuses the request (returns the refusal) when its identity's binding does not hold; `undefined` when it does. */
 export type CertificateBindingCheck = (request: FastifyRequest, identity: EntraIdentity) => EntraAuthError | undefined

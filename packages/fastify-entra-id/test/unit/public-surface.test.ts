@@ -20,7 +20,7 @@ const SURFACE: Readonly<Record<string, readonly string[]>> = {
     'KeySetFetchError', 'KeysUnavailableError', 'LoadAttempt', 'LoadSuccess', 'MissingTokenError', 'NetworkOptions', 'OutboundFetch', 'ProtectedResourceOptions',
     'ProviderError', 'RefusalDetails', 'RevocationCheck', 'RevocationCheckError', 'RevocationFacts', 'RevocationOptions', 'SigningKeysOptions', 'TenantLookupError', 'TenantPolicy', 'TenantPolicyCacheOptions', 'TokenCacheOptions',
     'TokenCacheStats', 'TokenVersion', 'UnavailableCode', 'bearerChallenge', 'bearerTokenFromHeader', 'canHandleClaimsChallenges', 'readBearerToken',
-    'CertificateBindingCode', 'CertificateBindingMode', 'ForwardedCertificateFormat', 'boundCertificateThumbprint', 'certificateThumbprint', 'checkCertificateBinding', 'decodeForwardedCertificate'],
+    'CertificateBindingCode', 'CertificateBindingMode', 'CertificateBindingOptions', 'ForwardedCertificateFormat', 'boundCertificateThumbprint', 'certificateThumbprint', 'checkCertificateBinding', 'decodeForwardedCertificate'],
   './testing': ['B2cMintOptions', 'BehaviourOptions', 'EndpointKind', 'GRAPH_APP_ID', 'IdTokenOptions', 'IssuerBehaviour',
     'IssuerRequest', 'MintOptions', 'TEST_BLUEPRINT_APP_ID', 'TEST_CLIENT_APP_ID', 'TestB2cOptions', 'TestGraph', 'TestGraphBehaviour', 'TestIssuer',
     'TestIssuerOptions', 'TestTokenEndpoint', 'TestTokenEndpointOptions', 'TokenEndpointBehaviour', 'TokenEndpointRequest',

@@ -5,12 +5,9 @@
 import { createHash } from 'node:crypto'
 import { InvalidTokenError } from '../errors/refusals.js'
 
-/**
- * How the API treats certificate binding: `ignored` (the default) never looks; `checked` refuses a bound token
- * presented without its certificate and lets an unbound one pass; `required` refuses every token that is not bound
- * to the connection's certificate.
- */
-export type CertificateBindingMode = 'ignored' | 'checked' | 'required'
+import type { CertificateBindingMode } from '../options/certificate-binding-options.js'
+
+export type { CertificateBindingMode } from '../options/certificate-binding-options.js'
 
 /** The modes of {@link CertificateBindingMode}, for option checks. */
 export const CERTIFICATE_BINDING_MODES: readonly CertificateBindingMode[] = ['ignored', 'checked', 'required']
