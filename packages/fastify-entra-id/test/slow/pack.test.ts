@@ -70,6 +70,10 @@ async function cloneWithoutBuild(into: string): Promise<string> {
   }
   await symlink(join(repositoryRoot, 'node_modules'), join(into, 'node_modules'), 'dir')
   const clonedPackage = join(into, 'packages', 'fastify-entra-id')
+  // The package's own node_modules too, where npm nests what it could not hoist (undici 7, while the root holds
+  // another tool's undici 6): the build resolves the versions the package declares.
+  const nested = join(repositoryRoot, 'packages', 'fastify-entra-id', 'node_modules')
+  if (await stat(nested).then(() => true, () => false)) await symlink(nested, join(clonedPackage, 'node_modules'), 'dir')
   await assert.rejects(stat(join(clonedPackage, 'dist')), 'the clone has no dist/ before packing')
   return clonedPackage
 }
