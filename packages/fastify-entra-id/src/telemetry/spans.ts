@@ -11,6 +11,8 @@ import { outcomeOf } from './outcome.js'
  * (`setRPCMetadata`). Context keys are `Symbol.for` their description, so any copy of the API finds it.
  */
 const RPC_METADATA = 'OpenTelemetry SDK Context Key RPC_METADATA'
+/** What {@link SpanMarker.spansOf} answers outside any span: one frozen array, not a new one per request. */
+const NO_SPANS: readonly Span[] = Object.freeze([])
 
 /** Sets the plugin's attributes on a request's spans. */
 export class SpanMarker {
@@ -28,8 +30,10 @@ export class SpanMarker {
    * The recording spans of the request being handled: `own` (the framework's request span, when it has one), the
    * HTTP server span in the active context, and else the active span itself.
    */
-  spansOf(own: Span | undefined): Span[] {
+  spansOf(own: Span | undefined): readonly Span[] {
     const context: Context = this.#api.context.active()
+    // A TracerProvider without instrumentation (nothing starts a request span): no lookup, no allocation.
+    if (own === undefined && context === this.#api.ROOT_CONTEXT) return NO_SPANS
     const server = (context.getValue(this.#rpcMetadata) as { span?: Span } | undefined)?.span
     const spans: Span[] = []
     if (own?.isRecording() === true) spans.push(own)

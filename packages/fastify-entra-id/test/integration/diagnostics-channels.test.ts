@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'
 import type { FastifyInstance } from 'fastify'
 import { requireScopes } from '../../src/index.js'
@@ -7,7 +8,7 @@ import { CHANNELS } from '../../src/core/index.js'
 import type { DiscoveryEvent, KeySetEvent, RefusalEvent, TokenCacheEvictionEvent, VerificationMessage } from '../../src/core/index.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
-import { bearer, entraApp } from '../helpers.js'
+import { bearer, entraApp, withIssuer } from '../helpers.js'
 
 // What a tool subscribed to the plugin's channels sees, as the documentation describes it, for the events one
 // application goes through: start-up, tokens verified and cached, refusals, a key rotation.
@@ -129,6 +130,40 @@ describe('the diagnostics channels', () => {
       assert.ok(!all.includes(token))
       assert.ok(!all.includes(token.split('.')[2] ?? ''), 'a signature')
     }
+  })
+})
+
+describe('a store bound to the verification channel', () => {
+  // How APM tools give a verification its own context (a span, a transaction): bindStore on `start`. Whatever runs
+  // for the verification, the key fetch it waits for included, must see that store.
+  it('is the active store for everything the verification runs, the key fetch it waited for included', async () => {
+    await withIssuer(async (issuer) => {
+      // No cool-down: the key set loaded at start-up may be fetched again at once, for the rotated key.
+      const app = await entraApp(issuer, { cooldownDuration: 0 })
+      app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+      await app.ready()
+      const store = new AsyncLocalStorage<VerificationMessage>()
+      const start = tracingChannel<VerificationMessage>(CHANNELS.verify).start
+      start.bindStore(store)
+      const storesAtKeySet: unknown[] = []
+      const onKeySet = (): void => { storesAtKeySet.push(store.getStore()) }
+      subscribe(CHANNELS.keySet, onKeySet)
+      try {
+        await issuer.rotateKeys()
+        const token = await issuer.mint({ scopes: ['Todo.Read'] })
+        const response = await app.inject({ url: '/me', headers: bearer(token) })
+        assert.equal(response.statusCode, 200, response.body)
+        assert.equal(storesAtKeySet.length, 1, 'the new key was fetched once, for this verification')
+        const verification = storesAtKeySet[0] as VerificationMessage | undefined
+        assert.equal(typeof verification?.startTime, 'number')
+        assert.deepEqual([...verification?.result?.scopes ?? []], ['Todo.Read'], 'the store is the message of the verification that waited')
+        assert.equal(store.getStore(), undefined, 'and only inside it')
+      } finally {
+        unsubscribe(CHANNELS.keySet, onKeySet)
+        start.unbindStore(store)
+        await app.close()
+      }
+    })
   })
 })
 

@@ -43,6 +43,9 @@ export type TracedVerify = (token: string, message: VerificationMessage) => Entr
  */
 export function traceVerification(verify: TracedVerify, token: string): EntraIdentity | Promise<EntraIdentity> {
   const message: VerificationMessage = { startTime: performance.now(), cached: false }
+  // Without a subscriber or a bound store on `start` (the plugin's own metrics listen at the ends only),
+  // runStores would only publish to nobody: the direct call saves its argument list and apply.
+  if (!verifyTracing.start.hasSubscribers) return traced(verify, token, message)
   return verifyTracing.start.runStores(message, traced, undefined, verify, token, message)
 }
 
