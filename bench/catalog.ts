@@ -1,8 +1,11 @@
 // The servers under test, each a file in bench/servers/, and how their figures relate to one another.
 import type { PluginBuild } from './baseline-build.js'
 
-/** The load scenarios (bench/scenario.ts), by the tokens their requests carry. */
-export type ScenarioId = 'same-token' | 'distinct-tokens' | 'zipf'
+/**
+ * The load scenarios (bench/scenario.ts), by the tokens their requests carry; the telemetry comparison
+ * (bench/telemetry-comparison.ts) runs the first two again, as scenarios of their own, for the telemetry servers.
+ */
+export type ScenarioId = 'same-token' | 'distinct-tokens' | 'zipf' | 'telemetry-same-token' | 'telemetry-distinct-tokens'
 
 /** What a server is in the comparison. */
 export type ServerRole =
@@ -56,7 +59,7 @@ export const SERVERS: readonly ServerSpec[] = [
     bare: 'fastify-bare',
     file: 'fastify-entra-id',
     preloads: ['otel-providers'],
-    scenarios: ['same-token', 'distinct-tokens']
+    scenarios: ['telemetry-same-token', 'telemetry-distinct-tokens']
   },
   {
     id: 'fastify-entra-id-otel-stack',
@@ -65,7 +68,7 @@ export const SERVERS: readonly ServerSpec[] = [
     bare: 'fastify-bare',
     file: 'fastify-entra-id',
     preloads: ['otel-providers', 'otel-fastify'],
-    scenarios: ['same-token', 'distinct-tokens']
+    scenarios: ['telemetry-same-token', 'telemetry-distinct-tokens']
   },
   { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', bare: 'fastify-bare' },
   { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', bare: 'fastify-bare' },

@@ -11,6 +11,7 @@ import type { BenchSettings } from './settings.js'
 import { formatHitRate, signed } from './summary.js'
 import type { ColdStartSummary, ScenarioSummary, ServerRow, TargetCheck } from './summary.js'
 import { TARGETS } from './targets.js'
+import type { TelemetryScenarioResult } from './telemetry-comparison.js'
 import type { ZipfSequence } from './zipf.js'
 
 /** Everything one run produced: written as JSON next to the Markdown. */
@@ -48,6 +49,8 @@ export interface BenchResults {
   }[]
   readonly coldStart: { readonly summaries: readonly ColdStartSummary[], readonly raw: Readonly<Record<string, readonly ColdStart[]>> }
   readonly memory: { readonly tokens: number, readonly runs: readonly (MemoryRun & { readonly id: string, readonly label: string })[] }
+  /** The telemetry comparison: off, on and on with @fastify/otel, in the same-token and distinct-token scenarios. */
+  readonly telemetry: readonly TelemetryScenarioResult[]
   /** What the loopback OTLP receiver got from the telemetry-on servers over the whole run. */
   readonly otlp: OtlpCounts
   readonly targets: readonly TargetCheck[]
@@ -218,7 +221,7 @@ function baselineComparison(results: BenchResults): string[] {
 
 /**
  * "Telemetry on vs off": fastify-entra-id with OpenTelemetry's providers registered (and with @fastify/otel too)
- * beside the same server without them, in the scenarios they ran, and what the loopback OTLP receiver got.
+ * beside the same server without them (bench/telemetry-comparison.ts), and what the loopback OTLP receiver got.
  */
 function telemetryComparison(results: BenchResults): string[] {
   const variants = [
@@ -226,18 +229,17 @@ function telemetryComparison(results: BenchResults): string[] {
     { id: SUBJECT_OTEL_STACK_ID, what: 'providers + @fastify/otel (information)' }
   ]
   const rows: string[] = []
-  for (const s of results.scenarios) {
+  for (const s of results.telemetry) {
     const off = s.summary.rows.find((r) => r.id === SUBJECT_ID)
     for (const { id, what } of variants) {
       const on = s.summary.rows.find((r) => r.id === id)
-      if (off === undefined || on === undefined) continue
+      const paired = s.paired.find((p) => p.id === id)
+      if (off === undefined || on === undefined || paired === undefined || paired.ratios.length === 0) continue
       const sanity = on.sanityPassed && off.sanityPassed ? '' : ' ⚠ a sanity check failed'
-      const auth = on.authMicrosPerRequest === null || off.authMicrosPerRequest === null
-        ? '-'
-        : `${on.authMicrosPerRequest.toFixed(1)} / ${off.authMicrosPerRequest.toFixed(1)} (${signed(on.authMicrosPerRequest - off.authMicrosPerRequest, 1)})`
-      rows.push(`| ${s.id}${sanity} | ${what} | ${on.reqPerSec.toFixed(0)} / ${off.reqPerSec.toFixed(0)} (**${(on.reqPerSec / off.reqPerSec).toFixed(2)}**) | ` +
-        `${on.p99Ms} / ${off.p99Ms} | ${on.cpuMicrosPerRequest.toFixed(1)} / ${off.cpuMicrosPerRequest.toFixed(1)} (${signed(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest, 1)}) | ` +
-        `${auth} | ${on.peakRssMiB.toFixed(1)} / ${off.peakRssMiB.toFixed(1)} (${signed(on.peakRssMiB - off.peakRssMiB, 1)}) |`)
+      rows.push(`| ${s.id.replace(/^telemetry-/, '')}${sanity} | ${what} | **${paired.median.toFixed(2)}** (${Math.min(...paired.ratios).toFixed(2)}-${Math.max(...paired.ratios).toFixed(2)}) | ` +
+        `${on.reqPerSec.toFixed(0)} / ${off.reqPerSec.toFixed(0)} | ${on.p99Ms} / ${off.p99Ms} | ` +
+        `${on.cpuMicrosPerRequest.toFixed(1)} / ${off.cpuMicrosPerRequest.toFixed(1)} (${signed(paired.medianCpuDelta, 1)}) | ` +
+        `${formatHitRate(on)} / ${formatHitRate(off)} | ${on.peakRssMiB.toFixed(1)} / ${off.peakRssMiB.toFixed(1)} (${signed(on.peakRssMiB - off.peakRssMiB, 1)}) |`)
     }
   }
   if (rows.length === 0) return []
@@ -250,18 +252,22 @@ function telemetryComparison(results: BenchResults): string[] {
   // A periodic reader skips an export when no instrument recorded anything: a telemetry-on server that exported
   // no metrics ran a plugin that records none, and its "on" measured only the SDK's presence.
   const silent = (results.otlp[SUBJECT_OTEL_ID]?.metrics.requests ?? 0) === 0
+  const { telemetryRounds, telemetrySeconds } = results.settings
   return [
     '## Telemetry on vs off (issue 20)', '',
-    '| scenario | telemetry on: | req/s: on / off (ratio) | p99 ms: on / off | server CPU µs/req: on / off (Δ) | auth CPU µs/req: on / off (Δ) | peak RSS MiB: on / off (Δ) |',
-    '|---|---|---|---|---|---|---|',
+    '| scenario | telemetry on: | req/s ratio on / off: median of rounds (range) | req/s: on / off | p99 ms: on / off | server CPU µs/req: on / off (Δ, median of rounds) | token cache hit rate: on / off | peak RSS MiB: on / off (Δ) |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows, '',
     'Off: fastify-entra-id as shipped (token cache on), no OpenTelemetry provider registered. On: the same server file, started with ' +
     '`bench/servers/otel-providers.ts` imported first, which registers a MeterProvider (a periodic reader exporting every 5 s, 12 times as ' +
     'often as the SDK\'s default) and a NodeTracerProvider (batch span processor, AsyncLocalStorage context manager), both exporting ' +
     'OTLP/HTTP JSON to a loopback receiver in the orchestrator\'s process; no instrumentation, so no request span for the plugin to annotate: ' +
     'the target prices the plugin\'s own telemetry. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
-    'and for the handler, as the sample runs): information, not a target. Ratio: on over off (below 1: slower with telemetry); Δ: on minus off. ' +
-    'The three take adjacent turns in each round (in reverse order every other round).', '',
+    'and for the handler, as the sample runs): information, not a target. ' +
+    `The three run apart from the main scenarios, alone on the servers' core, fresh processes per scenario: ${telemetryRounds} round(s) of ${telemetrySeconds} s, ` +
+    'taking adjacent turns (in reverse order every other round), each turn after the core went quiet (bench/settle.ts: the telemetry servers ' +
+    'keep exporting after their turn). Ratio: on over off within each round, the median over rounds (below 1: slower with telemetry), so that ' +
+    'drift between rounds cancels out; Δ: on minus off, likewise.', '',
     `Received by the OTLP receiver over the run: ${received.join('; ')}. A server's last partial interval is not exported (it exits when the run is done with it).`, '',
     ...(silent
       ? ['> **Note:** the telemetry-on server exported no metrics: the metric reader skips an export when no instrument recorded anything, so ' +

@@ -27,6 +27,7 @@ import type { BenchServerConfig } from './servers/harness.js'
 import { UsageError, argsOf } from './settings.js'
 import type { BenchSettings } from './settings.js'
 import { checkTargets, summarizeColdStarts, summarizeScenario } from './summary.js'
+import { runTelemetryComparison } from './telemetry-comparison.js'
 import { zipfSequence } from './zipf.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
@@ -134,6 +135,8 @@ try {
   } finally {
     await stopShared()
   }
+  const telemetry = await runTelemetryComparison(scenarios.filter((s) => s.id === 'same-token' || s.id === 'distinct-tokens'),
+    specs, config, settings, cores.serverCore, log)
 
   // The servers that answer one question (the telemetry ones) sit out the cold starts and the peak-RSS run.
   const everywhere = specs.filter(runsEverywhere)
@@ -189,8 +192,9 @@ try {
     scenarios: scenarioResults,
     coldStart: { summaries: coldSummaries, raw: coldRuns },
     memory,
+    telemetry,
     otlp: otlp.counts(),
-    targets: checkTargets({ same: same.summary, distinct: distinct.summary, floor, coldStarts: coldSummaries, coldStartBurst: settings.coldStartBurst, memory })
+    targets: checkTargets({ same: same.summary, distinct: distinct.summary, telemetry, floor, coldStarts: coldSummaries, coldStartBurst: settings.coldStartBurst, memory })
   }
   const markdown = renderMarkdown(results)
   // Raw results, one pair of files per full run and one overwritten pair for quick runs, stay out of git.

@@ -7,6 +7,13 @@ export interface BenchSettings {
   readonly warmupSeconds: number
   /** One measured load run, in seconds. */
   readonly durationSeconds: number
+  /**
+   * Rounds of the telemetry comparison (bench/telemetry-comparison.ts), per scenario: its ratio is a median of
+   * per-round ratios, so it takes more, shorter rounds than the main scenarios.
+   */
+  readonly telemetryRounds: number
+  /** One measured load run of the telemetry comparison, in seconds. */
+  readonly telemetrySeconds: number
   /** Connections of the load generator. */
   readonly connections: number
   /** Distinct valid tokens of the distinct-token scenario, cycled in order. */
@@ -39,6 +46,8 @@ const FULL: BenchSettings = {
   rounds: 3,
   warmupSeconds: 2,
   durationSeconds: 4,
+  telemetryRounds: 8,
+  telemetrySeconds: 3,
   connections: 50,
   distinctTokens: 10_000,
   zipfCallers: 2_000,
@@ -58,6 +67,8 @@ const QUICK: BenchSettings = {
   rounds: 1,
   warmupSeconds: 0.3,
   durationSeconds: 0.7,
+  telemetryRounds: 2,
+  telemetrySeconds: 0.7,
   memoryTokens: 5_000,
   coldStartRepeats: 1,
   floorVerifies: 2_000,
