@@ -1,7 +1,7 @@
 // The plugin as it was at an earlier commit, for `npm run bench -- --baseline <rev>`: its sources taken from git
 // (git archive), compiled with this checkout's TypeScript, and cached in $TMPDIR by commit so that only the first
 // run with a given baseline pays for the build. Its dependencies (jose, fastify-plugin, and the types) resolve from
-// this checkout's node_modules through a symbolic link: the comparison is of the plugin's own code, not of its
+// this checkout's node_modules (the root's and the package's own) through symbolic links: the comparison is of the plugin's own code, not of its
 // dependencies' versions.
 import { execFile, execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -82,6 +82,10 @@ export async function buildBaseline(baseline: BaselineCommit, log: (line: string
     // Both the compiler (types) and Node.js (jose, fastify-plugin) look for node_modules in the parent directories;
     // Node.js follows the link to the real path, so the baseline shares this checkout's module instances.
     await symlink(join(REPO_ROOT, 'node_modules'), join(staging, 'node_modules'), 'dir')
+    // npm nests in the package's own node_modules what the root holds in another major (undici 7 here, where a
+    // tool at the root brings undici 6): without that folder too, the baseline would compile against the wrong one.
+    const nested = join(REPO_ROOT, PACKAGE_PATH, 'node_modules')
+    if (existsSync(nested)) await symlink(nested, join(staging, PACKAGE_PATH, 'node_modules'), 'dir')
     try {
       await run(process.execPath, [join(typescript, 'bin', 'tsc'), '-p', join(staging, PACKAGE_PATH, 'tsconfig.build.json')], { cwd: staging })
     } catch (error) {
