@@ -11,6 +11,7 @@ import type { BenchSettings } from './settings.js'
 import { formatHitRate, signed } from './summary.js'
 import type { ColdStartSummary, ScenarioSummary, ServerRow, TargetCheck } from './summary.js'
 import { TARGETS } from './targets.js'
+import { SUBJECT_TWIN_ID } from './telemetry-comparison.js'
 import type { TelemetryScenarioResult } from './telemetry-comparison.js'
 import type { ZipfSequence } from './zipf.js'
 
@@ -225,18 +226,21 @@ function baselineComparison(results: BenchResults): string[] {
  */
 function telemetryComparison(results: BenchResults): string[] {
   const variants = [
+    { id: SUBJECT_TWIN_ID, what: 'nothing: off against its twin (the control)' },
     { id: SUBJECT_OTEL_ID, what: 'providers (target)' },
     { id: SUBJECT_OTEL_STACK_ID, what: 'providers + @fastify/otel (information)' }
   ]
   const rows: string[] = []
   for (const s of results.telemetry) {
-    const off = s.summary.rows.find((r) => r.id === SUBJECT_ID)
     for (const { id, what } of variants) {
-      const on = s.summary.rows.find((r) => r.id === id)
-      const paired = s.paired.find((p) => p.id === id)
-      if (off === undefined || on === undefined || paired === undefined || paired.ratios.length === 0) continue
+      const pair = s.pairs.find((p) => p.id === id)
+      const off = pair?.summary.rows.find((r) => r.id === SUBJECT_ID)
+      const on = pair?.summary.rows.find((r) => r.id === id)
+      if (pair === undefined || off === undefined || on === undefined || pair.paired.ratios.length === 0) continue
+      const { paired } = pair
       const sanity = on.sanityPassed && off.sanityPassed ? '' : ' ⚠ a sanity check failed'
-      rows.push(`| ${s.id.replace(/^telemetry-/, '')}${sanity} | ${what} | **${paired.median.toFixed(2)}** (${Math.min(...paired.ratios).toFixed(2)}-${Math.max(...paired.ratios).toFixed(2)}) | ` +
+      const busy = `${(Math.min(...paired.coreBusy) * 100).toFixed(0)}-${(Math.max(...paired.coreBusy) * 100).toFixed(0)}%`
+      rows.push(`| ${s.id.replace(/^telemetry-/, '')}${sanity} | ${what} | **${paired.median.toFixed(2)}** (${Math.min(...paired.ratios).toFixed(2)}-${Math.max(...paired.ratios).toFixed(2)}, ${paired.ratios.length} rounds) | ${busy} | ` +
         `${on.reqPerSec.toFixed(0)} / ${off.reqPerSec.toFixed(0)} | ${on.p99Ms} / ${off.p99Ms} | ` +
         `${on.cpuMicrosPerRequest.toFixed(1)} / ${off.cpuMicrosPerRequest.toFixed(1)} (${signed(paired.medianCpuDelta, 1)}) | ` +
         `${formatHitRate(on)} / ${formatHitRate(off)} | ${on.peakRssMiB.toFixed(1)} / ${off.peakRssMiB.toFixed(1)} (${signed(on.peakRssMiB - off.peakRssMiB, 1)}) |`)
@@ -255,8 +259,8 @@ function telemetryComparison(results: BenchResults): string[] {
   const { telemetryRounds, telemetrySeconds } = results.settings
   return [
     '## Telemetry on vs off (issue 20)', '',
-    '| scenario | telemetry on: | req/s ratio on / off: median of rounds (range) | req/s: on / off | p99 ms: on / off | server CPU µs/req: on / off (Δ, median of rounds) | token cache hit rate: on / off | peak RSS MiB: on / off (Δ) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| scenario | telemetry on: | req/s ratio on / off: median of rounds (range) | core busy | req/s: on / off | p99 ms: on / off | server CPU µs/req: on / off (Δ, median of rounds) | token cache hit rate: on / off | peak RSS MiB: on / off (Δ) |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows, '',
     'Off: fastify-entra-id as shipped (token cache on), no OpenTelemetry provider registered. On: the same server file, started with ' +
     '`bench/servers/otel-providers.ts` imported first, which registers a MeterProvider (a periodic reader exporting every 5 s, 12 times as ' +
@@ -264,10 +268,14 @@ function telemetryComparison(results: BenchResults): string[] {
     'OTLP/HTTP JSON to a loopback receiver in the orchestrator\'s process; no instrumentation, so no request span for the plugin to annotate: ' +
     'the target prices the plugin\'s own telemetry. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
     'and for the handler, as the sample runs): information, not a target. ' +
-    `The three run apart from the main scenarios, alone on the servers' core, fresh processes per scenario: ${telemetryRounds} round(s) of ${telemetrySeconds} s, ` +
-    'taking adjacent turns (in reverse order every other round), each turn after the core went quiet (bench/settle.ts: the telemetry servers ' +
-    'keep exporting after their turn). Ratio: on over off within each round, the median over rounds (below 1: slower with telemetry), so that ' +
-    'drift between rounds cancels out; Δ: on minus off, likewise.', '',
+    'Each server ran beside a fresh off server, the two alone on the servers\' core and loaded at the same time, ' +
+    `${Math.floor(results.settings.connections / 2)} connections each: ${telemetryRounds} round(s) of ${telemetrySeconds} s after ${3 * results.settings.warmupSeconds} s of warm-up. ` +
+    'Sharing the core, the two meet the same machine at every moment, so their req/s ratio is the ratio of what a request costs each; ' +
+    'the rows of sequential turns (the main tables\' method) put the same comparison anywhere from 0.83 to 1.16 on this machine. Ratio: ' +
+    'the other server\'s req/s over the off server\'s within each round, the median over rounds (below 1: slower). Core busy: the two ' +
+    'servers\' CPU time over the round\'s wall time; near 100%, the core was the limit, as it must be for the ratio to be the cost ratio. ' +
+    'The control row runs the off server beside an identical one: how far from 1.00 it lands is what the method cannot tell apart. ' +
+    'CPU Δ: the other minus off within each round, the median likewise. Off\'s req/s and CPU: those of its pair, each at half the load.', '',
     `Received by the OTLP receiver over the run: ${received.join('; ')}. A server's last partial interval is not exported (it exits when the run is done with it).`, '',
     ...(silent
       ? ['> **Note:** the telemetry-on server exported no metrics: the metric reader skips an export when no instrument recorded anything, so ' +

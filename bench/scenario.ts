@@ -9,7 +9,6 @@ import type { LoadResult, TokenFeed } from './load.js'
 import { checkServer } from './sanity.js'
 import type { SanityResult } from './sanity.js'
 import { ServerProcess } from './server-process.js'
-import { settle } from './settle.js'
 import type { BenchServerConfig } from './servers/harness.js'
 import type { BenchSettings } from './settings.js'
 
@@ -50,11 +49,6 @@ export interface ScenarioDefinition {
   readonly feed: () => TokenFeed
   /** Fresh server processes even when the other scenarios share one set (quick mode): it needs empty caches. */
   readonly freshServers?: boolean
-  /**
-   * Before each measured turn, wait for the servers' core to go quiet ({@link settle}): for servers that keep
-   * working after their turn (the telemetry ones export what they recorded).
-   */
-  readonly settle?: boolean
 }
 
 /** Starts a server process for each of `specs`, all at once (on failure, stops those that started). */
@@ -115,7 +109,6 @@ export async function runScenario(scenario: ScenarioDefinition, specs: readonly 
     for (let round = 0; round < settings.rounds; round++) {
       const order = turnOrder(servers, round)
       for (const server of order) {
-        if (scenario.settle === true) await settle(servers)
         const before = await server.usage()
         const result = await applyLoad(server.port, feedOf(server), { ...load, durationSeconds: settings.durationSeconds })
         const after = await server.usage()

@@ -8,11 +8,11 @@ export interface BenchSettings {
   /** One measured load run, in seconds. */
   readonly durationSeconds: number
   /**
-   * Rounds of the telemetry comparison (bench/telemetry-comparison.ts), per scenario: its ratio is a median of
-   * per-round ratios, so it takes more, shorter rounds than the main scenarios.
+   * Rounds of the telemetry comparison (bench/telemetry-comparison.ts) per pair of servers and scenario: its
+   * ratio is the median of per-round ratios.
    */
   readonly telemetryRounds: number
-  /** One measured load run of the telemetry comparison, in seconds. */
+  /** One measured load run of the telemetry comparison (both servers of a pair loaded at once), in seconds. */
   readonly telemetrySeconds: number
   /** Connections of the load generator. */
   readonly connections: number
@@ -46,7 +46,7 @@ const FULL: BenchSettings = {
   rounds: 3,
   warmupSeconds: 2,
   durationSeconds: 4,
-  telemetryRounds: 8,
+  telemetryRounds: 6,
   telemetrySeconds: 3,
   connections: 50,
   distinctTokens: 10_000,

@@ -284,10 +284,10 @@ export function checkTargets(input: {
   }
 
   for (const [name, id] of [['same token', 'telemetry-same-token'], ['distinct tokens', 'telemetry-distinct-tokens']] as const) {
-    const comparison = input.telemetry.find((s) => s.id === id)
-    const telemetryOff = comparison === undefined ? undefined : row(comparison.summary, SUBJECT_ID)
-    const telemetryOn = comparison === undefined ? undefined : row(comparison.summary, SUBJECT_OTEL_ID)
-    const paired = comparison?.paired.find((p) => p.id === SUBJECT_OTEL_ID)
+    const pair = input.telemetry.find((s) => s.id === id)?.pairs.find((p) => p.id === SUBJECT_OTEL_ID)
+    const telemetryOff = pair === undefined ? undefined : row(pair.summary, SUBJECT_ID)
+    const telemetryOn = pair === undefined ? undefined : row(pair.summary, SUBJECT_OTEL_ID)
+    const paired = pair?.paired
     const target = `${name}, cache on: req/s with telemetry on ≥ ${telemetry.minRatioOnToOff.toFixed(2)} × off (issue 20; median of per-round ratios)`
     checks.push(telemetryOff === undefined || telemetryOn === undefined || paired === undefined || paired.ratios.length === 0
       ? notMeasured(target)

@@ -1,72 +1,140 @@
-// The telemetry comparison (issue 20): fastify-entra-id with telemetry off, on (OpenTelemetry's providers), and on
-// with @fastify/otel too, alone on the servers' core, in the same-token and distinct-token scenarios. Off and on
-// take adjacent turns in every round, so each round gives one ratio of the two measured a few seconds apart: the
-// machine's drift between rounds (±30% here) falls out of each ratio, and the median over rounds is the figure.
+// The telemetry comparison (issue 20): fastify-entra-id with telemetry off against on (OpenTelemetry's providers),
+// and against on with @fastify/otel too, in the same-token and distinct-token scenarios. Each pair runs alone on
+// the servers' core and is loaded at the same time, half the connections each: the two share the core, so whatever
+// slows the machine at a given moment (this one drifts by ±30% between rounds of a few seconds) slows both, and
+// their req/s ratio is the ratio of what a request costs each. Off against an identical off (the control) shows
+// what the method cannot tell apart. The median of the per-round ratios is the figure.
 import { SUBJECT_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID } from './catalog.js'
 import type { ServerSpec } from './catalog.js'
-import type { ScenarioDefinition, ServerScenarioResult } from './scenario.js'
-import { runScenario } from './scenario.js'
+import { applyLoad } from './load.js'
+import type { LoadResult } from './load.js'
+import { checkServer } from './sanity.js'
+import type { SanityResult } from './sanity.js'
+import type { RoundResult, ScenarioDefinition, ServerScenarioResult } from './scenario.js'
+import { startServers } from './scenario.js'
+import type { ServerProcess } from './server-process.js'
 import type { BenchServerConfig } from './servers/harness.js'
 import type { BenchSettings } from './settings.js'
 import { median, summarizeScenario } from './summary.js'
 import type { ScenarioSummary } from './summary.js'
 
-/** The servers of the comparison, in turn order: off, on (the target's), on with @fastify/otel (information). */
-export const TELEMETRY_IDS: readonly string[] = [SUBJECT_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID]
+/** The off server's identical twin, compared with it as a control. */
+export const SUBJECT_TWIN_ID = `${SUBJECT_ID}-twin`
 
-/** One telemetry-on server against the off server, round by round. */
+/** What the off server is compared with, in this order: its twin (the control), the target's server, the stack. */
+export const TELEMETRY_ON_IDS: readonly string[] = [SUBJECT_TWIN_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID]
+
+/** One server against the off server, round by round. */
 export interface PairedRatio {
-  /** The telemetry-on server. */
-  readonly id: string
-  /** Per round: its req/s over the off server's in the same round. */
+  /** Per round: the other server's req/s over the off server's, both loaded at once. */
   readonly ratios: readonly number[]
   /** The median of {@link ratios}: the figure the target is checked against. */
   readonly median: number
-  /** Per round: its server CPU per 2xx response minus the off server's, in microseconds. */
+  /** Per round: the other server's CPU per 2xx response minus the off server's, in microseconds. */
   readonly cpuDeltas: readonly number[]
   readonly medianCpuDelta: number
+  /**
+   * Per round: the two servers' CPU time over the round's wall time, as a share of one core. Near 1, the core was
+   * the limit and the req/s ratio is the cost ratio; well below, the load generator was, and the ratio leans to 1.
+   */
+  readonly coreBusy: readonly number[]
+}
+
+/** One server and the off server, measured together in one scenario. */
+export interface TelemetryPair {
+  /** The other server's id. */
+  readonly id: string
+  /** Both servers' rows. */
+  readonly summary: ScenarioSummary
+  readonly raw: readonly ServerScenarioResult[]
+  readonly paired: PairedRatio
 }
 
 /** The comparison in one scenario. */
 export interface TelemetryScenarioResult {
   readonly id: ScenarioDefinition['id']
   readonly title: string
-  readonly summary: ScenarioSummary
-  readonly raw: readonly ServerScenarioResult[]
-  readonly paired: readonly PairedRatio[]
+  readonly pairs: readonly TelemetryPair[]
 }
 
 /**
- * Runs `scenarios` (the main run's same-token and distinct-token ones, by their feeds) on fresh processes of the
- * three servers, with {@link BenchSettings.telemetryRounds} rounds of {@link BenchSettings.telemetrySeconds} and
- * a quiet core before every turn.
+ * Runs `scenarios` (the main run's same-token and distinct-token ones, by their feeds) for each server of
+ * {@link TELEMETRY_ON_IDS} beside a fresh off server, just the two on the servers' core: warmed up together for
+ * three times the warm-up, then {@link BenchSettings.telemetryRounds} rounds of
+ * {@link BenchSettings.telemetrySeconds}, both loaded at once.
  */
 export async function runTelemetryComparison(scenarios: readonly ScenarioDefinition[], specs: readonly ServerSpec[], config: BenchServerConfig,
   settings: BenchSettings, core: number | null, log: (line: string) => void): Promise<TelemetryScenarioResult[]> {
-  const servers = TELEMETRY_IDS.map((id) => specs.find((spec) => spec.id === id)).filter((spec) => spec !== undefined)
-  const rounds = { ...settings, rounds: settings.telemetryRounds, durationSeconds: settings.telemetrySeconds }
+  const off = specs.find((spec) => spec.id === SUBJECT_ID)
   const results: TelemetryScenarioResult[] = []
+  if (off === undefined) return results
+  const twin: ServerSpec = { ...off, id: SUBJECT_TWIN_ID, label: `${off.label} (its twin: the control)`, file: off.file ?? off.id }
   for (const scenario of scenarios) {
     const id = `telemetry-${scenario.id}` as ScenarioDefinition['id']
     const title = `Telemetry on vs off: ${scenario.title}`
-    log(`scenario: ${title}`)
-    const raw = await runScenario({ ...scenario, id, title, settle: true }, servers, config, rounds, core, log)
-    results.push({ id, title, summary: summarizeScenario(raw, servers), raw, paired: pairedRatios(raw) })
+    const pairs: TelemetryPair[] = []
+    for (const otherId of TELEMETRY_ON_IDS) {
+      const other = otherId === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === otherId)
+      if (other === undefined) continue
+      log(`scenario: ${title}: ${SUBJECT_ID} and ${otherId} at once`)
+      const raw = await runTogether(scenario, [off, other], config, settings, core, log)
+      pairs.push({ id: otherId, summary: summarizeScenario(raw, [off, other]), raw, paired: pairedRatio(raw, otherId, settings.telemetrySeconds) })
+    }
+    results.push({ id, title, pairs })
   }
   return results
 }
 
-/** Each telemetry-on server against the off one, round by round (rounds that both ran). */
-export function pairedRatios(raw: readonly ServerScenarioResult[]): PairedRatio[] {
+/** Starts `specs`, checks each, then warms them up and measures them in rounds, all of them loaded at once. */
+async function runTogether(scenario: ScenarioDefinition, specs: readonly ServerSpec[], config: BenchServerConfig, settings: BenchSettings,
+  core: number | null, log: (line: string) => void): Promise<ServerScenarioResult[]> {
+  const servers = await startServers(specs, config, core)
+  try {
+    const feeds = servers.map(() => scenario.feed())
+    const connections = Math.max(1, Math.floor(settings.connections / servers.length))
+    const sanity: SanityResult[] = []
+    for (const [i, server] of servers.entries()) sanity.push(await checkServer(server.spec, server.port, feeds[i]?.next() ?? ''))
+    const all = (seconds: number): Promise<LoadResult[]> =>
+      Promise.all(servers.map((server, i) => applyLoad(server.port, feeds[i] ?? scenario.feed(), { connections, durationSeconds: seconds })))
+    const warmups = await all(3 * settings.warmupSeconds)
+    const rounds: RoundResult[][] = servers.map(() => [])
+    for (let round = 0; round < settings.telemetryRounds; round++) {
+      const before = await Promise.all(servers.map((server) => server.usage()))
+      const loads = await all(settings.telemetrySeconds)
+      const after = await Promise.all(servers.map((server) => server.usage()))
+      loads.forEach((load, i) => { rounds[i]?.push(roundOf(round, load, before[i], after[i])) })
+      log(`  round ${round + 1}/${settings.telemetryRounds} ${servers.map((server, i) => `${server.spec.id} ${(loads[i]?.reqPerSec ?? 0).toFixed(0)} req/s`).join(', ')}`)
+    }
+    const results: ServerScenarioResult[] = []
+    for (const [i, server] of servers.entries()) {
+      const { peakRssBytes, tokenCache } = await server.usage()
+      results.push({ id: server.spec.id, sanity: sanity[i] as SanityResult, warmup: warmups[i] as LoadResult, rounds: rounds[i] ?? [], peakRssBytes, tokenCache })
+    }
+    return results
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()))
+  }
+}
+
+type Usage = Awaited<ReturnType<ServerProcess['usage']>>
+
+function roundOf(round: number, load: LoadResult, before: Usage | undefined, after: Usage | undefined): RoundResult {
+  const counters = before?.tokenCache == null || after?.tokenCache == null
+    ? null
+    : { hits: after.tokenCache.hits - before.tokenCache.hits, misses: after.tokenCache.misses - before.tokenCache.misses }
+  return { round, load, cpuMicros: (after?.cpuMicros ?? 0) - (before?.cpuMicros ?? 0), userMicros: (after?.userMicros ?? 0) - (before?.userMicros ?? 0), cacheLookups: counters }
+}
+
+/** Server `otherId` against the off server, round by round (the rounds in which both answered). */
+export function pairedRatio(raw: readonly ServerScenarioResult[], otherId: string, roundSeconds: number): PairedRatio {
   const off = raw.find((r) => r.id === SUBJECT_ID)
-  if (off === undefined) return []
-  return raw.filter((r) => r.id !== SUBJECT_ID).map((on) => {
-    const both = on.rounds.flatMap((round) => {
-      const twin = off.rounds.find((r) => r.round === round.round)
-      return twin === undefined || twin.load.ok === 0 || round.load.ok === 0 ? [] : [{ on: round, off: twin }]
-    })
-    const ratios = both.map((b) => b.on.load.reqPerSec / b.off.load.reqPerSec)
-    const cpuDeltas = both.map((b) => b.on.cpuMicros / b.on.load.ok - b.off.cpuMicros / b.off.load.ok)
-    return { id: on.id, ratios, median: median(ratios), cpuDeltas, medianCpuDelta: median(cpuDeltas) }
+  const other = raw.find((r) => r.id === otherId)
+  const both = (other?.rounds ?? []).flatMap((round) => {
+    const twin = off?.rounds.find((r) => r.round === round.round)
+    return twin === undefined || twin.load.ok === 0 || round.load.ok === 0 ? [] : [{ on: round, off: twin }]
   })
+  const ratios = both.map((b) => b.on.load.reqPerSec / b.off.load.reqPerSec)
+  const cpuDeltas = both.map((b) => b.on.cpuMicros / b.on.load.ok - b.off.cpuMicros / b.off.load.ok)
+  const coreBusy = both.map((b) => (b.on.cpuMicros + b.off.cpuMicros) / (roundSeconds * 1e6))
+  return { ratios, median: median(ratios), cpuDeltas, medianCpuDelta: median(cpuDeltas), coreBusy }
 }
