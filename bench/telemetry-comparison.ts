@@ -135,6 +135,7 @@ export function pairedRatio(raw: readonly ServerScenarioResult[], otherId: strin
   })
   const ratios = both.map((b) => b.on.load.reqPerSec / b.off.load.reqPerSec)
   const cpuDeltas = both.map((b) => b.on.cpuMicros / b.on.load.ok - b.off.cpuMicros / b.off.load.ok)
-  const coreBusy = both.map((b) => (b.on.cpuMicros + b.off.cpuMicros) / (roundSeconds * 1e6))
+  // The load generator's own duration: it runs whole seconds (a quick run's 0.7 s is 1 s).
+  const coreBusy = both.map((b) => (b.on.cpuMicros + b.off.cpuMicros) / (Math.max(b.on.load.seconds, b.off.load.seconds, roundSeconds) * 1e6))
   return { ratios, median: median(ratios), cpuDeltas, medianCpuDelta: median(cpuDeltas), coreBusy }
 }
