@@ -23,11 +23,31 @@ export function fromTrustedProxy(request: FastifyRequest): boolean {
   return Array.isArray(addresses) && addresses.length === 2
 }
 
-function ipsGetter(request: FastifyRequest): ((this: unknown) => unknown) | undefined {
-  for (let proto: object | null = Object.getPrototypeOf(request) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+type IpsGetter = (this: unknown) => unknown
+
+/**
+ * The `ips` getter found for each request prototype (Fastify makes one Request class per instance and route
+ * context, and defines `ips` on one of its ancestors): looked up on a context's first request, not on every one.
+ * `null`: none (no `trustProxy`).
+ */
+const gettersByPrototype = new WeakMap<object, IpsGetter | null>()
+
+function ipsGetter(request: FastifyRequest): IpsGetter | undefined {
+  const prototype = Object.getPrototypeOf(request) as object | null
+  if (prototype === null) return undefined
+  let getter = gettersByPrototype.get(prototype)
+  if (getter === undefined) {
+    getter = findIpsGetter(prototype)
+    gettersByPrototype.set(prototype, getter)
+  }
+  return getter ?? undefined
+}
+
+function findIpsGetter(prototype: object): IpsGetter | null {
+  for (let proto: object | null = prototype; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
     const descriptor = Object.getOwnPropertyDescriptor(proto, 'ips')
     // eslint-disable-next-line @typescript-eslint/unbound-method -- a getter, called with the probe as `this`
-    if (descriptor !== undefined) return descriptor.get as ((this: unknown) => unknown) | undefined
+    if (descriptor !== undefined) return (descriptor.get as IpsGetter | undefined) ?? null
   }
-  return undefined
+  return null
 }
