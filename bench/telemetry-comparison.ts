@@ -21,8 +21,8 @@ import type { ScenarioSummary } from './summary.js'
 /** The off server's identical twin, compared with it as a control. */
 export const SUBJECT_TWIN_ID = `${SUBJECT_ID}-twin`
 
-/** What the off server is compared with, in this order: its twin (the control), the target's server, the stack. */
-export const TELEMETRY_ON_IDS: readonly string[] = [SUBJECT_TWIN_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID]
+/** What the off server is paired with, in this order: its twin (the control), the target's server, the stack. */
+export const TELEMETRY_PAIR_IDS: readonly string[] = [SUBJECT_TWIN_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID]
 
 /** One server against the off server, round by round. */
 export interface PairedRatio {
@@ -59,7 +59,7 @@ export interface TelemetryScenarioResult {
 
 /**
  * Runs `scenarios` (the main run's same-token and distinct-token ones, by their feeds) for each server of
- * {@link TELEMETRY_ON_IDS} beside a fresh off server, just the two on the servers' core: warmed up together for
+ * {@link TELEMETRY_PAIR_IDS} beside a fresh off server, just the two on the servers' core: warmed up together for
  * three times the warm-up, then {@link BenchSettings.telemetryRounds} rounds of
  * {@link BenchSettings.telemetrySeconds}, both loaded at once.
  */
@@ -73,7 +73,7 @@ export async function runTelemetryComparison(scenarios: readonly ScenarioDefinit
     const id = `telemetry-${scenario.id}` as ScenarioDefinition['id']
     const title = `Telemetry on vs off: ${scenario.title}`
     const pairs: TelemetryPair[] = []
-    for (const otherId of TELEMETRY_ON_IDS) {
+    for (const otherId of TELEMETRY_PAIR_IDS) {
       const other = otherId === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === otherId)
       if (other === undefined) continue
       log(`scenario: ${title}: ${SUBJECT_ID} and ${otherId} at once`)
