@@ -1,13 +1,15 @@
-// The plugin's OpenTelemetry metrics, made from its diagnostics channels. Counting a verification is a Map lookup
-// and an increment, read by the SDK only when it collects; a timed verification (one whose signature was checked)
-// adds one histogram record. Attributes come from short, fixed lists, so series stay few whatever the traffic.
+// The plugin's OpenTelemetry metrics, made from its diagnostics channels, and from the verifier directly for the
+// verifications themselves (tracing.ts says why). Counting a token-cache hit is an array index and an increment,
+// read by the SDK only when it collects; a timed verification (one whose signature was checked) adds a Map lookup
+// and one histogram record. Attributes come from short, fixed lists, so series stay few whatever the traffic.
 
-import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api'
 import { DISCOVERY_CHANNEL, DOWNSTREAM_CHANNEL, KEY_SET_CHANNEL, REFUSAL_CHANNEL, TOKEN_CACHE_CHANNEL } from '../core/diagnostics/channels.js'
 import type { DiscoveryEvent, DownstreamEvent, KeySetEvent, RefusalEvent, TokenCacheEvictionEvent } from '../core/diagnostics/channels.js'
-import { VERIFY_CHANNEL } from '../core/verification/tracing.js'
+import { observeVerifications } from '../core/verification/tracing.js'
 import type { VerificationMessage } from '../core/verification/tracing.js'
+import type { EntraIdentity } from '../core/identity/identity.js'
 import { outcomeOf, errorTypeOf } from './outcome.js'
 import type { ResolvedTelemetryOptions } from '../core/options/telemetry-options.js'
 
@@ -38,8 +40,8 @@ function observe(result: ObservableResult): void {
 }
 
 /**
- * Subscribes the instruments to the channels; {@link VerificationMetrics.close} unsubscribes them (what was
- * counted stays readable).
+ * Subscribes the instruments to the channels and observes the verifications; {@link VerificationMetrics.close}
+ * stops both (what was counted stays readable). One per process at a time, as verifications have one observer.
  */
 export class VerificationMetrics {
   readonly #options: ResolvedTelemetryOptions
@@ -72,19 +74,13 @@ export class VerificationMetrics {
     this.#discoveryFetches = meter.createHistogram('entra_id.discovery.fetch.duration', { ...seconds, description: 'Duration of OpenID discovery document fetches, by outcome' })
     this.#acquisitions = meter.createHistogram('entra_id.downstream.acquisition.duration', { ...seconds, description: 'Duration of token acquisitions for downstream calls, by flow and outcome' })
 
-    // Only the events that end a verification: a subscriber to `start` would cost every verification a call.
-    const verifying = tracingChannel<VerificationMessage>(VERIFY_CHANNEL)
-    const ended = (message: unknown): void => {
-      const verification = message as VerificationMessage
-      if (verification.result !== undefined || verification.error !== undefined) this.#verified(verification)
-    }
-    const endedLater = (message: unknown): void => { this.#verified(message as VerificationMessage) }
-    verifying.end.subscribe(ended)
-    verifying.asyncEnd.subscribe(endedLater)
-    this.#unsubscribe.push(() => {
-      verifying.end.unsubscribe(ended)
-      verifying.asyncEnd.unsubscribe(endedLater)
-    })
+    this.#unsubscribe.push(observeVerifications({
+      hit: (identity) => { this.#hit(identity) },
+      ended: (message) => {
+        if (message.cached && message.result !== undefined) this.#hit(message.result)
+        else this.#verified(message)
+      }
+    }))
     this.#on(REFUSAL_CHANNEL, (message) => {
       const event = message as RefusalEvent
       this.#refusals.add(1, this.#shared(`r${event.code}${event.status}`, () => ({ 'entra_id.outcome': outcomeOf(event.code), 'http.response.status_code': event.status })))
@@ -115,10 +111,9 @@ export class VerificationMetrics {
     histogram.record(event.durationMs / 1000, fetchAttributes(event))
   }
 
-  #verified(message: VerificationMessage): void {
-    const identity = message.result
-    if (identity !== undefined && message.cached && !this.#options.tenantAttribute) {
-      // A token-cache hit: only counted, on the array's tally once the slow path below has made it.
+  /** A token-cache hit: only counted, on the array's tally once {@link #verified} has made it. */
+  #hit(identity: EntraIdentity): void {
+    if (!this.#options.tenantAttribute) {
       const caller = CALLER_TYPES[identity.callerType]
       const tally = caller === undefined ? undefined : acceptedTallies[((identity.tokenVersion - 1) * 5 + caller) * 2 + 1]
       if (tally !== undefined) {
@@ -126,6 +121,12 @@ export class VerificationMetrics {
         return
       }
     }
+    this.#verified({ startTime: 0, cached: true, result: identity })
+  }
+
+  /** A verification that was not a plain token-cache hit, or one reported through the tracing path: counted by its attributes' key; timed when no cache answered. */
+  #verified(message: VerificationMessage): void {
+    const identity = message.result
     const outcome = identity === undefined ? outcomeOf(message.error) : 'accepted'
     const version = identity === undefined ? '' : String(identity.tokenVersion)
     const callerType = identity === undefined ? '' : identity.callerType

@@ -124,6 +124,38 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     }
   })
 
+  it('counts the same with or without an application subscribed to the verify channel, and asks the token cache once a request', async () => {
+    // The metrics are given each verification directly; a subscriber to the channel puts every verification
+    // on the traced path instead. Either way each is counted once, and a token not cached is one cache miss.
+    const verifying = tracingChannel(CHANNELS.verify)
+    const seen: unknown[] = []
+    const onEnd = (message: unknown): void => { seen.push(message) }
+    for (const subscribed of [false, true]) {
+      if (subscribed) verifying.end.subscribe(onEnd)
+      const app = await tracedApp(issuer, tracerProvider)
+      const before = await reader.points()
+      try {
+        const user = await issuer.mint({ scopes: ['Todo.Read'] })
+        for (let i = 0; i < 4; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(user) })).statusCode, 200)
+        assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint({ expiresIn: -600 })) })).statusCode, 401)
+        assert.equal((await app.inject({ url: '/me', headers: bearer('not.a.token') })).statusCode, 401)
+        assert.deepEqual(sum(delta(before, await reader.points()), 'entra_id.verifications'), {
+          'accepted 2 user hit=false': 2,
+          'accepted 2 user hit=true': 2,
+          'ENTRA_TOKEN_EXPIRED hit=false': 1,
+          'ENTRA_TOKEN_MALFORMED hit=false': 1
+        }, subscribed ? 'subscribed' : 'not subscribed')
+        // Misses: the user's token twice (it enters the cache when seen again), the expired one and the malformed one.
+        const { hits, misses } = app.entraId.verifier.tokenCacheStats
+        assert.deepEqual({ hits, misses }, { hits: 2, misses: 4 }, subscribed ? 'subscribed' : 'not subscribed')
+        assert.equal(seen.length, subscribed ? 6 : 0)
+      } finally {
+        await app.close()
+        verifying.end.unsubscribe(onEnd)
+      }
+    }
+  })
+
   it('counts and marks agents by their caller type (agent, agentForUser, agentUser): still a fixed list of values', async () => {
     const app = await tracedApp(issuer, tracerProvider)
     const before = await reader.points()

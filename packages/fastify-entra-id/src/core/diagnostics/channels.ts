@@ -101,8 +101,9 @@ export interface DownstreamEvent {
 
 /**
  * The names of the plugin's `node:diagnostics_channel` channels, for any tool to subscribe to (the plugin's own
- * OpenTelemetry metrics are made from them). Nothing is published while nobody subscribes; no message carries a
- * token.
+ * OpenTelemetry metrics are made from the same events; the verifications' reach them without the channel, so
+ * that they alone make no message per verification). Nothing is published while nobody subscribes; no message
+ * carries a token.
  *
  * @example
  * ```ts

@@ -28,7 +28,38 @@ export interface VerificationMessage {
 
 const verifyTracing = tracingChannel<VerificationMessage>(VERIFY_CHANNEL)
 
-/** True when someone subscribed to any event of {@link VERIFY_CHANNEL}: only then is a message made. */
+/**
+ * What the plugin's own metrics learn of each verification, given to them directly rather than through
+ * {@link VERIFY_CHANNEL}: a subscriber to the channel would make every verification build and publish a message,
+ * and most are token-cache hits, which the metrics only count. Internal: not exported from the package.
+ */
+export interface VerificationObserver {
+  /** A verification the token cache answered with `identity`, accepted: no message was made, no clock read. */
+  hit(identity: EntraIdentity): void
+  /** Any other verification, once decided: the message the channel publishes, with `result` or `error` set. */
+  ended(message: VerificationMessage): void
+}
+
+let observer: VerificationObserver | null = null
+
+/** The observer of this module's verifications, or null. */
+export function verificationObserver(): VerificationObserver | null {
+  return observer
+}
+
+/**
+ * Makes `next` the observer of every verification in the process (the metrics are the process's, like the
+ * channels) and returns what stops it. One at a time: the plugin's metrics are made once per process.
+ */
+export function observeVerifications(next: VerificationObserver): () => void {
+  if (observer !== null) throw new Error('fastify-entra-id: verifications have an observer already')
+  observer = next
+  return () => {
+    if (observer === next) observer = null
+  }
+}
+
+/** True when someone subscribed to any event of {@link VERIFY_CHANNEL}: then every verification makes a message. */
 export function verificationTraced(): boolean {
   return verifyTracing.hasSubscribers
 }
@@ -38,13 +69,14 @@ export type TracedVerify = (token: string, message: VerificationMessage) => Entr
 
 /**
  * Runs `verify` on `token` as one traced verification: published at start and end, and at asyncStart and asyncEnd
- * when it returns a promise. `verify` marks the message `cached` when the token cache answers. No closure is made
- * per call: a verification costs its message and the events.
+ * when it returns a promise; given to the {@link VerificationObserver}, if any, once decided. `verify` marks the
+ * message `cached` when the token cache answers. No closure is made per call: a verification costs its message and
+ * the events.
  */
 export function traceVerification(verify: TracedVerify, token: string): EntraIdentity | Promise<EntraIdentity> {
   const message: VerificationMessage = { startTime: performance.now(), cached: false }
-  // Without a subscriber or a bound store on `start` (the plugin's own metrics listen at the ends only),
-  // runStores would only publish to nobody: the direct call saves its argument list and apply.
+  // Without a subscriber or a bound store on `start` (as when only the plugin's own metrics observe), runStores
+  // would only publish to nobody: the direct call saves its argument list and apply.
   if (!verifyTracing.start.hasSubscribers) return traced(verify, token, message)
   return verifyTracing.start.runStores(message, traced, undefined, verify, token, message)
 }
@@ -57,11 +89,13 @@ function traced(verify: TracedVerify, token: string, message: VerificationMessag
     message.error = error
     verifyTracing.error.publish(message)
     verifyTracing.end.publish(message)
+    observer?.ended(message)
     throw error
   }
   if (!(outcome instanceof Promise)) {
     message.result = outcome
     verifyTracing.end.publish(message)
+    observer?.ended(message)
     return outcome
   }
   verifyTracing.end.publish(message)
@@ -69,12 +103,14 @@ function traced(verify: TracedVerify, token: string, message: VerificationMessag
     message.result = identity
     verifyTracing.asyncStart.publish(message)
     verifyTracing.asyncEnd.publish(message)
+    observer?.ended(message)
     return identity
   }, (error: unknown) => {
     message.error = error
     verifyTracing.error.publish(message)
     verifyTracing.asyncStart.publish(message)
     verifyTracing.asyncEnd.publish(message)
+    observer?.ended(message)
     throw error
   })
 }

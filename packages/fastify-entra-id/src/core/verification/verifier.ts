@@ -19,8 +19,8 @@ import type { B2cMetadata, Metadata } from './metadata-loader.js'
 import { checkB2cClaims, policyOf } from './b2c-rules.js'
 import { TenantAdmission } from './tenant-admission.js'
 import { RevocationScreen, unrevoked } from './revocation.js'
-import { traceVerification, verificationTraced } from './tracing.js'
-import type { TracedVerify, VerificationMessage } from './tracing.js'
+import { traceVerification, verificationObserver, verificationTraced } from './tracing.js'
+import type { TracedVerify, VerificationMessage, VerificationObserver } from './tracing.js'
 
 /**
  * Verifies Entra ID access tokens: made once (at start-up), then asked for each request. Knows nothing of HTTP:
@@ -42,7 +42,9 @@ export class EntraTokenVerifier {
   readonly #tenants: TenantAdmission | null
   readonly #revocation: RevocationScreen | null
   /** {@link identify} for the tracing channel, made once rather than per traced verification. */
-  readonly #traced: TracedVerify = (token, message) => this.#identify(token, message)
+  readonly #traced: TracedVerify = (token, message) => this.#identify(token, message, false)
+  /** The same, for a token the token cache was just asked about and did not answer. */
+  readonly #missed: TracedVerify = (token, message) => this.#identify(token, message, true)
 
   private constructor(options: ResolvedOptions) {
     this.options = options
@@ -124,13 +126,29 @@ export class EntraTokenVerifier {
    */
   identify(token: string): EntraIdentity | Promise<EntraIdentity> {
     if (verificationTraced()) return traceVerification(this.#traced, token)
-    return this.#identify(token, undefined)
+    const observer = verificationObserver()
+    if (observer !== null) return this.#observed(observer, token)
+    return this.#identify(token, undefined, false)
   }
 
-  #identify(token: string, message: VerificationMessage | undefined): EntraIdentity | Promise<EntraIdentity> {
+  /**
+   * {@link identify} when only the plugin's own metrics observe verifications: a token-cache hit is counted with
+   * no message and no clock read beyond the cache's (most requests are hits); anything else is traced as usual.
+   */
+  #observed(observer: VerificationObserver, token: string): EntraIdentity | Promise<EntraIdentity> {
+    // With `revocation`, a hit can still be refused, or wait: the traced path decides and reports it.
+    if (this.#revocation !== null || typeof token !== 'string' || token.length > MAX_JWS_LENGTH) return traceVerification(this.#traced, token)
+    const cached = this.#cachedAt(token, this.options.clock())
+    if (cached === undefined) return traceVerification(this.#missed, token)
+    observer.hit(cached)
+    return cached
+  }
+
+  /** `missed`: the token cache was asked about `token` a moment ago and did not answer (not asked twice, not counted twice). */
+  #identify(token: string, message: VerificationMessage | undefined, missed: boolean): EntraIdentity | Promise<EntraIdentity> {
     if (typeof token !== 'string' || token.length > MAX_JWS_LENGTH) throw malformed()
     const now = this.options.clock()
-    const cached = this.#cachedAt(token, now)
+    const cached = missed ? undefined : this.#cachedAt(token, now)
     if (cached !== undefined) {
       if (message !== undefined) message.cached = true
       return this.#revocation === null ? cached : this.#revocation.screen(cached)
