@@ -256,10 +256,10 @@ function telemetryComparison(results: BenchResults): string[] {
   // A periodic reader skips an export when no instrument recorded anything: a telemetry-on server that exported
   // no metrics ran a plugin that records none, and its "on" measured only the SDK's presence.
   const silent = (results.otlp[SUBJECT_OTEL_ID]?.metrics.requests ?? 0) === 0
-  const { telemetryRounds, telemetrySeconds } = results.settings
+  const { telemetryPairs, telemetryRounds, telemetrySeconds } = results.settings
   return [
     '## Telemetry on vs off (issue 20)', '',
-    '| scenario | telemetry on: | req/s ratio on / off: median of rounds (range) | core busy | req/s: on / off | p99 ms: on / off | server CPU µs/req: on / off (Δ, median of rounds) | token cache hit rate: on / off | peak RSS MiB: on / off (Δ) |',
+    '| scenario | telemetry on: | req/s ratio on / off: median of all rounds (range) | core busy | req/s: on / off | p99 ms: on / off | server CPU µs/req: on / off (Δ, median of rounds) | token cache hit rate: on / off | peak RSS MiB: on / off (Δ) |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows, '',
     'Off: fastify-entra-id as shipped (token cache on), no OpenTelemetry provider registered. On: the same server file, started with ' +
@@ -269,10 +269,11 @@ function telemetryComparison(results: BenchResults): string[] {
     'the target prices the plugin\'s own telemetry. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
     'and for the handler, as the sample runs): information, not a target. ' +
     'Each server ran beside a fresh off server, the two alone on the servers\' core and loaded at the same time, ' +
-    `${Math.floor(results.settings.connections / 2)} connections each: ${telemetryRounds} round(s) of ${telemetrySeconds} s after ${3 * results.settings.warmupSeconds} s of warm-up. ` +
+    `${Math.floor(results.settings.connections / 2)} connections each: ${telemetryRounds} round(s) of ${telemetrySeconds} s after ${Number((3 * results.settings.warmupSeconds).toFixed(2))} s of warm-up, ` +
+    `in ${telemetryPairs} pair(s) of fresh processes (the same code lands a few percent apart from one start to the next, as the JIT compiled it). ` +
     'Sharing the core, the two meet the same machine at every moment, so their req/s ratio is the ratio of what a request costs each; ' +
     'the rows of sequential turns (the main tables\' method) put the same comparison anywhere from 0.83 to 1.16 on this machine. Ratio: ' +
-    'the other server\'s req/s over the off server\'s within each round, the median over rounds (below 1: slower). Core busy: the two ' +
+    'the other server\'s req/s over the off server\'s within each round, the median over all pairs\' rounds (below 1: slower). Core busy: the two ' +
     'servers\' CPU time over the round\'s wall time; near 100%, the core was the limit, as it must be for the ratio to be the cost ratio. ' +
     'The control row runs the off server beside an identical one: how far from 1.00 it lands is what the method cannot tell apart. ' +
     'CPU Δ: the other minus off within each round, the median likewise. Off\'s req/s and CPU: those of its pair, each at half the load.', '',

@@ -8,9 +8,12 @@ export interface BenchSettings {
   /** One measured load run, in seconds. */
   readonly durationSeconds: number
   /**
-   * Rounds of the telemetry comparison (bench/telemetry-comparison.ts) per pair of servers and scenario: its
-   * ratio is the median of per-round ratios.
+   * Fresh process pairs of the telemetry comparison (bench/telemetry-comparison.ts) per comparison and scenario:
+   * two processes of the same code differ by a few percent from one start to the next (how the JIT compiled
+   * them), more than one pair's rounds differ, so each comparison starts several.
    */
+  readonly telemetryPairs: number
+  /** Rounds of the telemetry comparison per process pair: its ratio is the median of all pairs' per-round ratios. */
   readonly telemetryRounds: number
   /** One measured load run of the telemetry comparison (both servers of a pair loaded at once), in seconds. */
   readonly telemetrySeconds: number
@@ -46,7 +49,8 @@ const FULL: BenchSettings = {
   rounds: 3,
   warmupSeconds: 2,
   durationSeconds: 4,
-  telemetryRounds: 6,
+  telemetryPairs: 3,
+  telemetryRounds: 4,
   telemetrySeconds: 3,
   connections: 50,
   distinctTokens: 10_000,
@@ -67,6 +71,7 @@ const QUICK: BenchSettings = {
   rounds: 1,
   warmupSeconds: 0.3,
   durationSeconds: 0.7,
+  telemetryPairs: 2,
   telemetryRounds: 2,
   telemetrySeconds: 0.7,
   memoryTokens: 5_000,

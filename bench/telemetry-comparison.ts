@@ -59,9 +59,9 @@ export interface TelemetryScenarioResult {
 
 /**
  * Runs `scenarios` (the main run's same-token and distinct-token ones, by their feeds) for each server of
- * {@link TELEMETRY_PAIR_IDS} beside a fresh off server, just the two on the servers' core: warmed up together for
- * three times the warm-up, then {@link BenchSettings.telemetryRounds} rounds of
- * {@link BenchSettings.telemetrySeconds}, both loaded at once.
+ * {@link TELEMETRY_PAIR_IDS} beside an off server, just the two on the servers' core, in
+ * {@link BenchSettings.telemetryPairs} fresh process pairs: each warmed up together for three times the warm-up,
+ * then {@link BenchSettings.telemetryRounds} rounds of {@link BenchSettings.telemetrySeconds}, both loaded at once.
  */
 export async function runTelemetryComparison(scenarios: readonly ScenarioDefinition[], specs: readonly ServerSpec[], config: BenchServerConfig,
   settings: BenchSettings, core: number | null, log: (line: string) => void): Promise<TelemetryScenarioResult[]> {
@@ -76,8 +76,12 @@ export async function runTelemetryComparison(scenarios: readonly ScenarioDefinit
     for (const otherId of TELEMETRY_PAIR_IDS) {
       const other = otherId === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === otherId)
       if (other === undefined) continue
-      log(`scenario: ${title}: ${SUBJECT_ID} and ${otherId} at once`)
-      const raw = await runTogether(scenario, [off, other], config, settings, core, log)
+      const runs: ServerScenarioResult[][] = []
+      for (let pair = 0; pair < settings.telemetryPairs; pair++) {
+        log(`scenario: ${title}: ${SUBJECT_ID} and ${otherId} at once (process pair ${pair + 1}/${settings.telemetryPairs})`)
+        runs.push(await runTogether(scenario, [off, other], config, settings, core, pair * settings.telemetryRounds, log))
+      }
+      const raw = [off, other].map((spec) => mergeRuns(runs.map((run) => run.find((r) => r.id === spec.id)).filter((r) => r !== undefined)))
       pairs.push({ id: otherId, summary: summarizeScenario(raw, [off, other]), raw, paired: pairedRatio(raw, otherId, settings.telemetrySeconds) })
     }
     results.push({ id, title, pairs })
@@ -85,9 +89,19 @@ export async function runTelemetryComparison(scenarios: readonly ScenarioDefinit
   return results
 }
 
-/** Starts `specs`, checks each, then warms them up and measures them in rounds, all of them loaded at once. */
+/** One server's results over several process pairs: every pair's rounds (numbered apart), the first pair's check and warm-up. */
+function mergeRuns(runs: readonly ServerScenarioResult[]): ServerScenarioResult {
+  const [first] = runs
+  if (first === undefined) throw new Error('bench: a telemetry comparison ran no process pair')
+  return { ...first, rounds: runs.flatMap((run) => run.rounds), peakRssBytes: Math.max(...runs.map((run) => run.peakRssBytes)) }
+}
+
+/**
+ * Starts `specs`, checks each, then warms them up and measures them in rounds (numbered from `firstRound`), all of
+ * them loaded at once.
+ */
 async function runTogether(scenario: ScenarioDefinition, specs: readonly ServerSpec[], config: BenchServerConfig, settings: BenchSettings,
-  core: number | null, log: (line: string) => void): Promise<ServerScenarioResult[]> {
+  core: number | null, firstRound: number, log: (line: string) => void): Promise<ServerScenarioResult[]> {
   const servers = await startServers(specs, config, core)
   try {
     const feeds = servers.map(() => scenario.feed())
@@ -102,7 +116,7 @@ async function runTogether(scenario: ScenarioDefinition, specs: readonly ServerS
       const before = await Promise.all(servers.map((server) => server.usage()))
       const loads = await all(settings.telemetrySeconds)
       const after = await Promise.all(servers.map((server) => server.usage()))
-      loads.forEach((load, i) => { rounds[i]?.push(roundOf(round, load, before[i], after[i])) })
+      loads.forEach((load, i) => { rounds[i]?.push(roundOf(firstRound + round, load, before[i], after[i])) })
       log(`  round ${round + 1}/${settings.telemetryRounds} ${servers.map((server, i) => `${server.spec.id} ${(loads[i]?.reqPerSec ?? 0).toFixed(0)} req/s`).join(', ')}`)
     }
     const results: ServerScenarioResult[] = []
