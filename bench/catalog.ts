@@ -62,6 +62,15 @@ export const SERVERS: readonly ServerSpec[] = [
     scenarios: ['telemetry-same-token', 'telemetry-distinct-tokens']
   },
   {
+    id: 'fastify-entra-id-otel-app',
+    label: 'Fastify + fastify-entra-id, its telemetry off (`telemetry: false`), the providers exporting an application metric (information)',
+    role: 'subject',
+    bare: 'fastify-bare',
+    file: 'fastify-entra-id-telemetry-off',
+    preloads: ['otel-providers', 'otel-app-metric'],
+    scenarios: ['telemetry-same-token', 'telemetry-distinct-tokens']
+  },
+  {
     id: 'fastify-entra-id-otel-stack',
     label: 'Fastify + fastify-entra-id, telemetry on + @fastify/otel (the sample\'s stack, information)',
     role: 'subject',
@@ -94,6 +103,11 @@ export const SUBJECT_NOCACHE_ID = 'fastify-entra-id-nocache'
  * {@link SUBJECT_ID} (telemetry "off"), started with bench/servers/otel-providers.ts imported first.
  */
 export const SUBJECT_OTEL_ID = 'fastify-entra-id-otel'
+/**
+ * The providers of {@link SUBJECT_OTEL_ID} exporting a metric of the application's own, the plugin's telemetry
+ * off: what OpenTelemetry costs the application before the plugin's telemetry adds to it. Information.
+ */
+export const SUBJECT_OTEL_APP_ID = 'fastify-entra-id-otel-app'
 /** The same with @fastify/otel registered too (a span per request and per hook), as the sample runs: information. */
 export const SUBJECT_OTEL_STACK_ID = 'fastify-entra-id-otel-stack'
 

@@ -1,7 +1,7 @@
 // The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
 // bench/RESULTS.md.
 import type { BaselineCommit } from './baseline-build.js'
-import { SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID, baselineIdOf } from './catalog.js'
+import { SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID, baselineIdOf } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
@@ -227,6 +227,7 @@ function baselineComparison(results: BenchResults): string[] {
 function telemetryComparison(results: BenchResults): string[] {
   const variants = [
     { id: SUBJECT_TWIN_ID, what: 'nothing: off against its twin (the control)' },
+    { id: SUBJECT_OTEL_APP_ID, what: 'providers exporting an application metric, the plugin\'s telemetry off (information)' },
     { id: SUBJECT_OTEL_ID, what: 'providers (target)' },
     { id: SUBJECT_OTEL_STACK_ID, what: 'providers + @fastify/otel (information)' }
   ]
@@ -266,7 +267,9 @@ function telemetryComparison(results: BenchResults): string[] {
     '`bench/servers/otel-providers.ts` imported first, which registers a MeterProvider (a periodic reader exporting every 5 s, 12 times as ' +
     'often as the SDK\'s default) and a NodeTracerProvider (batch span processor, AsyncLocalStorage context manager), both exporting ' +
     'OTLP/HTTP JSON to a loopback receiver in the orchestrator\'s process; no instrumentation, so no request span for the plugin to annotate: ' +
-    'the target prices the plugin\'s own telemetry. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
+    'the target prices the plugin\'s own telemetry. The information row before it runs the same providers, with `bench/servers/otel-app-metric.ts` ' +
+    'recording one metric of the application\'s own (so that they export every interval too) and the plugin\'s telemetry off (`telemetry: false`): ' +
+    'what OpenTelemetry costs this application before the plugin\'s telemetry adds to it. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
     'and for the handler, as the sample runs): information, not a target. ' +
     'Each server ran beside a fresh off server, the two alone on the servers\' core and loaded at the same time, ' +
     `${Math.floor(results.settings.connections / 2)} connections each: ${telemetryRounds} round(s) of ${telemetrySeconds} s after ${Number((3 * results.settings.warmupSeconds).toFixed(2))} s of warm-up, ` +

@@ -4,7 +4,7 @@
 // slows the machine at a given moment (this one drifts by ±30% between rounds of a few seconds) slows both, and
 // their req/s ratio is the ratio of what a request costs each. Off against an identical off (the control) shows
 // what the method cannot tell apart. The median of the per-round ratios is the figure.
-import { SUBJECT_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID } from './catalog.js'
+import { SUBJECT_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID } from './catalog.js'
 import type { ServerSpec } from './catalog.js'
 import { applyLoad } from './load.js'
 import type { LoadResult } from './load.js'
@@ -21,8 +21,11 @@ import type { ScenarioSummary } from './summary.js'
 /** The off server's identical twin, compared with it as a control. */
 export const SUBJECT_TWIN_ID = `${SUBJECT_ID}-twin`
 
-/** What the off server is paired with, in this order: its twin (the control), the target's server, the stack. */
-export const TELEMETRY_PAIR_IDS: readonly string[] = [SUBJECT_TWIN_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID]
+/**
+ * What the off server is paired with, in this order: its twin (the control), OpenTelemetry without the plugin's
+ * telemetry, the target's server, the stack.
+ */
+export const TELEMETRY_PAIR_IDS: readonly string[] = [SUBJECT_TWIN_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID]
 
 /** One server against the off server, round by round. */
 export interface PairedRatio {

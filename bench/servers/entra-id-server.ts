@@ -1,11 +1,14 @@
-// What both fastify-entra-id servers run: the route protected as the sample API protects it, with the token cache
-// on (as shipped) or off.
+// What the fastify-entra-id servers run: the route protected as the sample API protects it, with the token cache
+// on (as shipped) or off, and the plugin's telemetry as shipped or off.
 import Fastify from 'fastify'
 import fastifyEntraId, { requireScopesOrRoles } from 'fastify-entra-id'
 import { ROUTE, TODOS, announce, benchConfig } from './harness.js'
 
-/** Starts the server and announces it; `tokenCache: false` turns the verified-token cache off. */
-export async function serveEntraId(options: { readonly tokenCache?: false }): Promise<void> {
+/**
+ * Starts the server and announces it; `tokenCache: false` turns the verified-token cache off, `telemetry: false`
+ * the plugin's metrics and span attributes (when OpenTelemetry is registered).
+ */
+export async function serveEntraId(options: { readonly tokenCache?: false, readonly telemetry?: false }): Promise<void> {
   const config = benchConfig()
   const app = Fastify({ logger: false })
   await app.register(fastifyEntraId, { tenantId: config.tenantId, clientId: config.clientId, authorityHost: config.authorityHost, ...options })
