@@ -21,8 +21,9 @@ const MAX_NAMED_TENANTS = 1000
 interface Tally { readonly attributes: Attributes, count: number }
 
 /**
- * The verification counts are the process's, like the channels they come from, and outlive the registration that
- * made them: its application closes before the SDK's last export at shutdown, which must still read them.
+ * The verification counts are the process's, like the verifications' observer and the channels, and outlive the
+ * registration that made them: its application closes before the SDK's last export at shutdown, which must still
+ * read them.
  */
 const tallies = new Map<string, Tally>()
 /** The meters that read {@link tallies}: one callback each, kept for the meter's life. */

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { fastifyEntraId, requireScopes } from '../../src/index.js'
 import type { EntraIdPluginOptions } from '../../src/index.js'
 import { CHANNELS } from '../../src/core/index.js'
+import { observeVerifications } from '../../src/core/verification/tracing.js'
 import { startTestIssuer } from '../../src/testing/index.js'
 import type { TestIssuer } from '../../src/testing/index.js'
 import { bearer } from '../helpers.js'
@@ -47,6 +48,39 @@ describe('telemetry without OpenTelemetry providers', () => {
         assert.equal(hasSubscribers(name), false, name)
       }
     } finally {
+      await app.close()
+      await issuer.close()
+    }
+  })
+})
+
+describe('a telemetry observer that fails', () => {
+  it('changes no verification\'s outcome, and is reported once as a process warning', async () => {
+    const issuer = await startTestIssuer()
+    const app = Fastify()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error): void => { warnings.push(warning) }
+    process.on('warning', onWarning)
+    const stop = observeVerifications({
+      hit: () => { throw new Error('hit failed') },
+      ended: () => { throw new Error('ended failed') }
+    })
+    try {
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+      await app.ready()
+      const user = await issuer.mint({ scopes: ['Todo.Read'] })
+      // A miss, a miss that enters the cache, then hits: each outcome as without the observer.
+      for (let i = 0; i < 4; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(user) })).statusCode, 200)
+      assert.equal(app.entraId.verifier.tokenCacheStats.hits, 2)
+      assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint({ expiresIn: -600 })) })).json<{ code: string }>().code, 'ENTRA_TOKEN_EXPIRED')
+      await new Promise((resolve) => setImmediate(resolve))
+      const ours = warnings.filter((warning) => (warning as Error & { code?: string }).code === 'FASTIFY_ENTRA_ID_TELEMETRY')
+      assert.equal(ours.length, 1)
+      assert.match(ours[0]?.message ?? '', /telemetry observer failed/)
+    } finally {
+      stop()
+      process.off('warning', onWarning)
       await app.close()
       await issuer.close()
     }

@@ -100,10 +100,10 @@ export interface DownstreamEvent {
 }
 
 /**
- * The names of the plugin's `node:diagnostics_channel` channels, for any tool to subscribe to (the plugin's own
- * OpenTelemetry metrics are made from the same events; the verifications' reach them without the channel, so
- * that they alone make no message per verification). Nothing is published while nobody subscribes; no message
- * carries a token.
+ * The names of the plugin's `node:diagnostics_channel` channels, for any tool to subscribe to. The plugin's own
+ * OpenTelemetry metrics subscribe to all but `verify`: the verifier hands them its verifications directly, so that
+ * a token-cache hit makes no message for them. Nothing is published while nobody subscribes; no message carries
+ * a token.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
-// The tracing channel around each verification: what APM tools subscribe to for a span or a timing per token
-// checked, and what the plugin's OpenTelemetry metrics are made from.
+// The tracing channel around each verification, what APM tools subscribe to for a span or a timing per token
+// checked; and the observer through which the plugin's own OpenTelemetry metrics learn of the same verifications.
 
 import { tracingChannel } from 'node:diagnostics_channel'
 import type { EntraIdentity } from '../identity/identity.js'
@@ -34,9 +34,12 @@ const verifyTracing = tracingChannel<VerificationMessage>(VERIFY_CHANNEL)
  * and most are token-cache hits, which the metrics only count. Internal: not exported from the package.
  */
 export interface VerificationObserver {
-  /** A verification the token cache answered with `identity`, accepted: no message was made, no clock read. */
+  /** A verification the token cache answered with `identity`, accepted, on the untraced path: no message was made. */
   hit(identity: EntraIdentity): void
-  /** Any other verification, once decided: the message the channel publishes, with `result` or `error` set. */
+  /**
+   * Any verification on the traced path, once decided: the message the channel publishes, with `result` or `error`
+   * set (and `cached` when the token cache answered).
+   */
   ended(message: VerificationMessage): void
 }
 
@@ -45,6 +48,37 @@ let observer: VerificationObserver | null = null
 /** The observer of this module's verifications, or null. */
 export function verificationObserver(): VerificationObserver | null {
   return observer
+}
+
+/** Gives `identity` to `to` as a token-cache hit. Telemetry never decides a request: see {@link observerFailed}. */
+export function observeHit(to: VerificationObserver, identity: EntraIdentity): void {
+  try {
+    to.hit(identity)
+  } catch (error) {
+    observerFailed(error)
+  }
+}
+
+function observeEnd(message: VerificationMessage): void {
+  if (observer === null) return
+  try {
+    observer.ended(message)
+  } catch (error) {
+    observerFailed(error)
+  }
+}
+
+let warned = false
+
+/**
+ * An observer that throws is a bug in the metrics, not a reason to refuse or fail a request: the verification's
+ * outcome stands, and the first such error is reported as a process warning (as a throwing channel subscriber is
+ * reported, without turning it into an uncaught exception).
+ */
+function observerFailed(error: unknown): void {
+  if (warned) return
+  warned = true
+  process.emitWarning(`fastify-entra-id: the telemetry observer failed and was skipped: ${error instanceof Error ? error.message : String(error)}`, { code: 'FASTIFY_ENTRA_ID_TELEMETRY' })
 }
 
 /**
@@ -89,13 +123,13 @@ function traced(verify: TracedVerify, token: string, message: VerificationMessag
     message.error = error
     verifyTracing.error.publish(message)
     verifyTracing.end.publish(message)
-    observer?.ended(message)
+    observeEnd(message)
     throw error
   }
   if (!(outcome instanceof Promise)) {
     message.result = outcome
     verifyTracing.end.publish(message)
-    observer?.ended(message)
+    observeEnd(message)
     return outcome
   }
   verifyTracing.end.publish(message)
@@ -103,14 +137,14 @@ function traced(verify: TracedVerify, token: string, message: VerificationMessag
     message.result = identity
     verifyTracing.asyncStart.publish(message)
     verifyTracing.asyncEnd.publish(message)
-    observer?.ended(message)
+    observeEnd(message)
     return identity
   }, (error: unknown) => {
     message.error = error
     verifyTracing.error.publish(message)
     verifyTracing.asyncStart.publish(message)
     verifyTracing.asyncEnd.publish(message)
-    observer?.ended(message)
+    observeEnd(message)
     throw error
   })
 }

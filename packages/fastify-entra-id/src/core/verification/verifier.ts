@@ -19,7 +19,7 @@ import type { B2cMetadata, Metadata } from './metadata-loader.js'
 import { checkB2cClaims, policyOf } from './b2c-rules.js'
 import { TenantAdmission } from './tenant-admission.js'
 import { RevocationScreen, unrevoked } from './revocation.js'
-import { traceVerification, verificationObserver, verificationTraced } from './tracing.js'
+import { observeHit, traceVerification, verificationObserver, verificationTraced } from './tracing.js'
 import type { TracedVerify, VerificationMessage, VerificationObserver } from './tracing.js'
 
 /**
@@ -133,14 +133,15 @@ export class EntraTokenVerifier {
 
   /**
    * {@link identify} when only the plugin's own metrics observe verifications: a token-cache hit is counted with
-   * no message and no clock read beyond the cache's (most requests are hits); anything else is traced as usual.
+   * no message and no clock read beyond the cache's own (most requests are hits); anything else is traced as usual,
+   * its timing starting after that cache lookup.
    */
   #observed(observer: VerificationObserver, token: string): EntraIdentity | Promise<EntraIdentity> {
     // With `revocation`, a hit can still be refused, or wait: the traced path decides and reports it.
     if (this.#revocation !== null || typeof token !== 'string' || token.length > MAX_JWS_LENGTH) return traceVerification(this.#traced, token)
     const cached = this.#cachedAt(token, this.options.clock())
     if (cached === undefined) return traceVerification(this.#missed, token)
-    observer.hit(cached)
+    observeHit(observer, cached)
     return cached
   }
 
