@@ -125,7 +125,10 @@ export class VerificationMetrics {
     this.#verified({ startTime: 0, cached: true, result: identity })
   }
 
-  /** A verification that was not a plain token-cache hit, or one reported through the tracing path: counted by its attributes' key; timed when no cache answered. */
+  /**
+   * Any verification but a hit whose tally exists: counted by its attributes' key (making the tally a hit then
+   * finds), and timed when no cache answered.
+   */
   #verified(message: VerificationMessage): void {
     const identity = message.result
     const outcome = identity === undefined ? outcomeOf(message.error) : 'accepted'

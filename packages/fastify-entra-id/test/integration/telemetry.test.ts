@@ -190,6 +190,27 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     }
   })
 
+  it('counts token-cache hits that revocation still screens, refused ones by their code', async () => {
+    // With `revocation`, a cached token can still be refused: such hits take the traced path, not the counter.
+    const offboarded = '3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b'
+    const app = await tracedApp(issuer, tracerProvider, { revocation: { isRevoked: ({ oid }) => oid === offboarded } })
+    const before = await reader.points()
+    try {
+      const kept = await issuer.mint({ scopes: ['Todo.Read'] })
+      const gone = await issuer.mint({ scopes: ['Todo.Read'], objectId: offboarded })
+      for (let i = 0; i < 4; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(kept) })).statusCode, 200)
+      for (let i = 0; i < 3; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(gone) })).json<{ code: string }>().code, 'ENTRA_TOKEN_REVOKED')
+      assert.deepEqual(sum(delta(before, await reader.points()), 'entra_id.verifications'), {
+        'accepted 2 user hit=false': 2,
+        'accepted 2 user hit=true': 2,
+        'ENTRA_TOKEN_REVOKED hit=false': 2,
+        'ENTRA_TOKEN_REVOKED hit=true': 1
+      })
+    } finally {
+      await app.close()
+    }
+  })
+
   it('counts and marks agents by their caller type (agent, agentForUser, agentUser): still a fixed list of values', async () => {
     const app = await tracedApp(issuer, tracerProvider)
     const before = await reader.points()
