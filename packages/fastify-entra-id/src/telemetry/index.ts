@@ -1,21 +1,13 @@
 // OpenTelemetry for the plugin, when the application has it. Metrics are the process's (the channels are), so
 // every registration shares one set of instruments; span attributes are each registration's own.
 
-import type { Span } from '@opentelemetry/api'
-import type { EntraIdentity } from '../core/identity/identity.js'
 import { openTelemetryInUse } from './api.js'
 import { VerificationMetrics } from './metrics.js'
 import type { ResolvedTelemetryOptions } from '../core/options/telemetry-options.js'
 import { SpanMarker } from './spans.js'
+import type { RequestSpans } from './spans.js'
 
-
-/** What a framework adapter calls for each request it decides, when a TracerProvider is registered. */
-export interface RequestSpans {
-  /** Marks the request's spans (`own`: the framework's request span, if any) as accepted for `identity`. */
-  accepted(identity: EntraIdentity, own: Span | undefined): void
-  /** Marks the request's spans as refused with `code`. */
-  refused(code: string, own: Span | undefined): void
-}
+export type { RequestSpans } from './spans.js'
 
 /** The plugin's telemetry for one registration. */
 export interface Telemetry {
@@ -41,14 +33,8 @@ export async function startTelemetry(options: ResolvedTelemetryOptions | null): 
     shared ??= { metrics: new VerificationMetrics(api.metrics.getMeter('fastify-entra-id'), options), users: 0 }
     shared.users++
   }
-  const marker = inUse.traces ? new SpanMarker(api, options.enduserId) : null
   return {
-    spans: marker === null
-      ? null
-      : {
-          accepted: (identity, own) => { marker.accepted(marker.spansOf(own), identity) },
-          refused: (code, own) => { marker.refused(marker.spansOf(own), code) }
-        },
+    spans: inUse.traces ? new SpanMarker(api, options.enduserId) : null,
     close() {
       if (!open || shared === null) return
       open = false

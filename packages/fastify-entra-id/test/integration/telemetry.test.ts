@@ -22,12 +22,14 @@ import type { Point } from '../telemetry-reader.js'
 // span exporter in memory, tokens from the loopback issuer. Providers are registered for this file only.
 
 /** An app with `/me` (authenticated) and `/write` (Todo.Write), @fastify/otel tracing its requests. */
-async function tracedApp(issuer: TestIssuer, tracerProvider: NodeTracerProvider, options: Partial<EntraIdPluginOptions> = {}): Promise<FastifyInstance> {
+async function tracedApp(issuer: TestIssuer, tracerProvider: NodeTracerProvider, options: Partial<EntraIdPluginOptions> = {},
+  otelAfterPlugin = false): Promise<FastifyInstance> {
   const app = Fastify()
   const otel = new FastifyOtelInstrumentation()
   otel.setTracerProvider(tracerProvider)
-  await app.register(otel.plugin())
+  if (!otelAfterPlugin) await app.register(otel.plugin())
   await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, ...options })
+  if (otelAfterPlugin) await app.register(otel.plugin())
   app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
   app.post('/write', { onRequest: requireScopes('Todo.Write') }, () => ({ ok: true }))
   await app.ready()
@@ -276,6 +278,52 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     } finally {
       await app.close()
       await named.close()
+    }
+  })
+
+  it('finds @fastify/otel\'s request span when @fastify/otel is registered after the plugin', async () => {
+    // The plugin looks for the decorator once all plugins are loaded, not when it is registered itself.
+    const app = await tracedApp(issuer, tracerProvider, {}, true)
+    try {
+      requestSpans()
+      const user = await issuer.mint({ scopes: ['Todo.Read'] })
+      await app.inject({ url: '/me', headers: bearer(user) })
+      await app.inject({ url: '/me', headers: bearer(`${user}x`) })
+      const [accepted, invalid] = requestSpans().map((span) => span.attributes)
+      assert.equal(accepted?.['entra_id.outcome'], 'accepted')
+      assert.equal(invalid?.['entra_id.outcome'], 'ENTRA_TOKEN_MALFORMED')
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('marks the active span when no framework span exists (an application tracing without @fastify/otel)', async () => {
+    const app = Fastify()
+    try {
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+      await app.ready()
+      spans.reset()
+      const user = await issuer.mint({ scopes: ['Todo.Read'] })
+      const tracer = tracerProvider.getTracer('test')
+      for (const token of [user, `${user}x`]) {
+        await tracer.startActiveSpan('handled', async (span) => {
+          try {
+            await app.inject({ url: '/me', headers: bearer(token) })
+          } finally {
+            span.end()
+          }
+        })
+      }
+      // And outside any span: nothing to mark, nothing fails.
+      assert.equal((await app.inject({ url: '/me', headers: bearer(user) })).statusCode, 200)
+      const handled = spans.getFinishedSpans().filter((span) => span.name === 'handled').map((span) => span.attributes)
+      assert.deepEqual(handled.map(pick), [
+        { 'entra_id.outcome': 'accepted', 'entra_id.caller.type': 'user', 'entra_id.token.version': '2' },
+        { 'entra_id.outcome': 'ENTRA_TOKEN_MALFORMED' }
+      ])
+    } finally {
+      await app.close()
     }
   })
 
