@@ -77,13 +77,17 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   // the server starts anyway, protected routes answer 503, and the verifier retries in the background. Both
   // outcomes are logged by the listeners above.
   const hydration = verifier.hydrate().catch(() => undefined)
-  // @fastify/otel decorates requests with `opentelemetry` on the instance it is registered on (it skips
-  // encapsulation), and plugins are all loaded by `onReady`: without it, a request pays no lookup for its span.
-  let frameworkSpans = false
-  fastify.addHook('onReady', async () => {
-    frameworkSpans = spans !== null && fastify.hasRequestDecorator('opentelemetry')
-    await hydration
-  })
+  fastify.addHook('onReady', async () => { await hydration })
+  // Whether any route may have @fastify/otel's request span: @fastify/otel gives one only to the routes added
+  // after it, in the context it is registered in (the root, or a group of routes) and below, where requests carry
+  // its `opentelemetry` decorator. Each route's context says so as the route is added; until one does, no request
+  // is asked for that span, and an application without @fastify/otel pays nothing for it.
+  let fastifyOtelRoutes = false
+  if (spans !== null) {
+    fastify.addHook('onRoute', function (this: FastifyInstance) {
+      if (this.hasRequestDecorator('opentelemetry')) fastifyOtelRoutes = true
+    })
+  }
   fastify.addHook('onClose', (_instance, closed) => { verifier.close(); telemetry?.close(); closed() })
 
   fastify.decorateRequest('auth', null)
@@ -97,7 +101,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
     if (unbound !== undefined) return refuse(request, reply, unbound) as EntraAuthError
     if (!allowGuests && identity.accountType === 'guest') return refuse(request, reply, guestRefusal()) as EntraAuthError
     request.auth = identity
-    if (spans !== null) spans.accepted(identity, frameworkSpans ? requestSpanOf(request) : undefined)
+    if (spans !== null) spans.accepted(identity, fastifyOtelRoutes ? requestSpanOf(request) : undefined)
     if (logCaller) {
       // `caller` names the caller type; an agent's blueprint is logged for audit, as Entra's sign-in logs do.
       const agent = identity.agent
@@ -164,7 +168,7 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   // Every refusal of the plugin, the guards' and the application's own, is made here: where it is counted.
   function challengeFor<E extends EntraAuthError>(request: FastifyRequest, error: E): E {
     publishRefusal(error.code, error.statusCode)
-    if (spans !== null) spans.refused(error.code, frameworkSpans ? requestSpanOf(request) : undefined)
+    if (spans !== null) spans.refused(error.code, fastifyOtelRoutes ? requestSpanOf(request) : undefined)
     const resource = resourceOf(resources, request.url)
     return error.inRealm(realm).forResource(resource?.metadataUrl, resource?.scopes)
   }

@@ -7,6 +7,7 @@ import type { ResolvedTelemetryOptions } from '../core/options/telemetry-options
 import { SpanMarker } from './spans.js'
 import type { RequestSpans } from './spans.js'
 
+// Declared beside its implementation, so that spans.ts needs nothing from this module (no import cycle).
 export type { RequestSpans } from './spans.js'
 
 /** The plugin's telemetry for one registration. */

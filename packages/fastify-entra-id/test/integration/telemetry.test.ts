@@ -23,13 +23,13 @@ import type { Point } from '../telemetry-reader.js'
 
 /** An app with `/me` (authenticated) and `/write` (Todo.Write), @fastify/otel tracing its requests. */
 async function tracedApp(issuer: TestIssuer, tracerProvider: NodeTracerProvider, options: Partial<EntraIdPluginOptions> = {},
-  otelAfterPlugin = false): Promise<FastifyInstance> {
+  { otel: order = 'before the plugin' }: { otel?: 'before the plugin' | 'after the plugin' } = {}): Promise<FastifyInstance> {
   const app = Fastify()
   const otel = new FastifyOtelInstrumentation()
   otel.setTracerProvider(tracerProvider)
-  if (!otelAfterPlugin) await app.register(otel.plugin())
+  if (order === 'before the plugin') await app.register(otel.plugin())
   await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url, ...options })
-  if (otelAfterPlugin) await app.register(otel.plugin())
+  if (order === 'after the plugin') await app.register(otel.plugin())
   app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
   app.post('/write', { onRequest: requireScopes('Todo.Write') }, () => ({ ok: true }))
   await app.ready()
@@ -281,14 +281,41 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     }
   })
 
+  // Where the plugin does not find @fastify/otel, it marks the active span instead: inside the route's onRequest
+  // hook, that is @fastify/otel's span of the hook, not its `request` span, so these tests see the difference.
   it('finds @fastify/otel\'s request span when @fastify/otel is registered after the plugin', async () => {
-    // The plugin looks for the decorator once all plugins are loaded, not when it is registered itself.
-    const app = await tracedApp(issuer, tracerProvider, {}, true)
+    const app = await tracedApp(issuer, tracerProvider, {}, { otel: 'after the plugin' })
     try {
       requestSpans()
       const user = await issuer.mint({ scopes: ['Todo.Read'] })
       await app.inject({ url: '/me', headers: bearer(user) })
       await app.inject({ url: '/me', headers: bearer(`${user}x`) })
+      const [accepted, invalid] = requestSpans().map((span) => span.attributes)
+      assert.deepEqual(pick(accepted), { 'entra_id.outcome': 'accepted', 'entra_id.caller.type': 'user', 'entra_id.token.version': '2' })
+      assert.equal(invalid?.['entra_id.outcome'], 'ENTRA_TOKEN_MALFORMED')
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('finds @fastify/otel\'s request span when @fastify/otel traces only a group of routes', async () => {
+    // As @fastify/otel's README shows: registered in a group under a prefix, the plugin at the root.
+    const app = Fastify()
+    try {
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      await app.register(async (traced) => {
+        const otel = new FastifyOtelInstrumentation()
+        otel.setTracerProvider(tracerProvider)
+        await traced.register(otel.plugin())
+        traced.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+      }, { prefix: '/traced' })
+      app.get('/me', { onRequest: app.entraId.authenticate }, () => ({ ok: true }))
+      await app.ready()
+      requestSpans()
+      const user = await issuer.mint({ scopes: ['Todo.Read'] })
+      assert.equal((await app.inject({ url: '/me', headers: bearer(user) })).statusCode, 200)
+      await app.inject({ url: '/traced/me', headers: bearer(user) })
+      await app.inject({ url: '/traced/me', headers: bearer(`${user}x`) })
       const [accepted, invalid] = requestSpans().map((span) => span.attributes)
       assert.equal(accepted?.['entra_id.outcome'], 'accepted')
       assert.equal(invalid?.['entra_id.outcome'], 'ENTRA_TOKEN_MALFORMED')
@@ -315,7 +342,7 @@ describe('telemetry with OpenTelemetry providers registered', () => {
           }
         })
       }
-      // And outside any span: nothing to mark, nothing fails.
+      // And outside any span: nothing to mark, and the request is answered as without telemetry.
       assert.equal((await app.inject({ url: '/me', headers: bearer(user) })).statusCode, 200)
       const handled = spans.getFinishedSpans().filter((span) => span.name === 'handled').map((span) => span.attributes)
       assert.deepEqual(handled.map(pick), [
