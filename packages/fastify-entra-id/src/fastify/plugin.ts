@@ -77,17 +77,21 @@ const entraId: FastifyPluginAsync<EntraIdPluginOptions> = async (fastify: Fastif
   // the server starts anyway, protected routes answer 503, and the verifier retries in the background. Both
   // outcomes are logged by the listeners above.
   const hydration = verifier.hydrate().catch(() => undefined)
-  fastify.addHook('onReady', async () => { await hydration })
-  // Whether any route may have @fastify/otel's request span: @fastify/otel gives one only to the routes added
-  // after it, in the context it is registered in (the root, or a group of routes) and below, where requests carry
-  // its `opentelemetry` decorator. Each route's context says so as the route is added; until one does, no request
-  // is asked for that span, and an application without @fastify/otel pays nothing for it.
+  // Whether any route may have @fastify/otel's request span: @fastify/otel gives one to the routes added after it,
+  // in the context it is registered in (the root, or a group of routes) and below, where requests carry its
+  // `opentelemetry` decorator. A route's context says so as the route is added after the plugin (a group of its
+  // own); the plugin's context, once all is loaded, covers routes added before it that a hook of the application
+  // authenticates. Until one says so, no request is asked for that span: without @fastify/otel it costs nothing.
   let fastifyOtelRoutes = false
   if (spans !== null) {
     fastify.addHook('onRoute', function (this: FastifyInstance) {
       if (this.hasRequestDecorator('opentelemetry')) fastifyOtelRoutes = true
     })
   }
+  fastify.addHook('onReady', async () => {
+    if (spans !== null && fastify.hasRequestDecorator('opentelemetry')) fastifyOtelRoutes = true
+    await hydration
+  })
   fastify.addHook('onClose', (_instance, closed) => { verifier.close(); telemetry?.close(); closed() })
 
   fastify.decorateRequest('auth', null)

@@ -323,6 +323,22 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     }
   })
 
+  it('finds @fastify/otel\'s request span on a route added before the plugin and authenticated by a hook of the app', async () => {
+    const app = Fastify()
+    try {
+      const otel = new FastifyOtelInstrumentation()
+      otel.setTracerProvider(tracerProvider)
+      await app.register(otel.plugin())
+      app.get('/me', () => ({ ok: true }))
+      await app.register(fastifyEntraId, { tenantId: issuer.tenantId, clientId: issuer.clientId, authorityHost: issuer.url })
+      app.addHook('onRequest', app.entraId.authenticate)
+      await app.ready()
+      await assertMarksRequestSpans(app, '/me')
+    } finally {
+      await app.close()
+    }
+  })
+
   it('marks the active span when no framework span exists (an application tracing without @fastify/otel)', async () => {
     const app = Fastify()
     try {
@@ -348,6 +364,24 @@ describe('telemetry with OpenTelemetry providers registered', () => {
         { 'entra_id.outcome': 'accepted', 'entra_id.caller.type': 'user', 'entra_id.token.version': '2' },
         { 'entra_id.outcome': 'ENTRA_TOKEN_MALFORMED' }
       ])
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('marks an identity-provider outage as what it is: 503 ENTRA_KEYS_UNAVAILABLE on the request span and in the refusals', async () => {
+    // Its own issuer, closed before the plugin starts: discovery fails on a loopback port this test opened.
+    const down = await startTestIssuer()
+    const token = await down.mint({ scopes: ['Todo.Read'] })
+    await down.close()
+    const app = await tracedApp(down, tracerProvider)
+    try {
+      requestSpans()
+      const before = await reader.points()
+      const response = await app.inject({ url: '/me', headers: bearer(token) })
+      assert.equal(response.statusCode, 503)
+      assert.equal(requestSpans()[0]?.attributes['entra_id.outcome'], 'ENTRA_KEYS_UNAVAILABLE')
+      assert.deepEqual(sum(delta(before, await reader.points()), 'entra_id.refusals'), { 'ENTRA_KEYS_UNAVAILABLE 503': 1 })
     } finally {
       await app.close()
     }
