@@ -160,6 +160,32 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     }
   })
 
+  it('times every new token: by the next collection, across a full batch, and when the app closes', async () => {
+    // Accepted verifications' durations reach the histogram in batches (metrics.ts says why): none may be lost or
+    // counted twice, below a batch, across one (512), or still waiting when the app closes.
+    const app = await tracedApp(issuer, tracerProvider)
+    let open = true
+    try {
+      const timed = async (from: readonly Point[]): Promise<number> => sum(delta(from, await reader.points()), 'entra_id.verification.duration')['accepted 2 user'] ?? 0
+      const verifyNew = async (count: number): Promise<void> => {
+        for (let i = 0; i < count; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) })).statusCode, 200)
+      }
+      let from = await reader.points()
+      await verifyNew(3)
+      assert.equal(await timed(from), 3)
+      from = await reader.points()
+      await verifyNew(700)
+      assert.equal(await timed(from), 700)
+      from = await reader.points()
+      await verifyNew(2)
+      await app.close()
+      open = false
+      assert.equal(await timed(from), 2)
+    } finally {
+      if (open) await app.close()
+    }
+  })
+
   it('counts the same with or without an application subscribed to the verify channel, and asks the token cache once a request', async () => {
     // The metrics are given each verification directly; a subscriber to the channel puts every verification
     // on the traced path instead. Either way each is counted once, and a token not cached is one cache miss.
