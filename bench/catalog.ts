@@ -71,6 +71,15 @@ export const SERVERS: readonly ServerSpec[] = [
     scenarios: ['telemetry-same-token', 'telemetry-distinct-tokens']
   },
   {
+    id: 'fastify-entra-id-http-client',
+    label: 'Fastify + fastify-entra-id, no OpenTelemetry, a node:http client posting to the receiver every 5 s (information)',
+    role: 'subject',
+    bare: 'fastify-bare',
+    file: 'fastify-entra-id',
+    preloads: ['http-client'],
+    scenarios: ['telemetry-same-token', 'telemetry-distinct-tokens']
+  },
+  {
     id: 'fastify-entra-id-otel-stack',
     label: 'Fastify + fastify-entra-id, telemetry on + @fastify/otel (the sample\'s stack, information)',
     role: 'subject',
@@ -108,6 +117,11 @@ export const SUBJECT_OTEL_ID = 'fastify-entra-id-otel'
  * off: what OpenTelemetry costs the application before the plugin's telemetry adds to it. Information.
  */
 export const SUBJECT_OTEL_APP_ID = 'fastify-entra-id-otel-app'
+/**
+ * {@link SUBJECT_ID} with no OpenTelemetry, and a node:http client posting to the OTLP receiver as often as the
+ * exporter does: what an HTTP client in the process costs the server, whoever sends. Information.
+ */
+export const SUBJECT_HTTP_CLIENT_ID = 'fastify-entra-id-http-client'
 /** The same with @fastify/otel registered too (a span per request and per hook), as the sample runs: information. */
 export const SUBJECT_OTEL_STACK_ID = 'fastify-entra-id-otel-stack'
 

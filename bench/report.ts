@@ -1,7 +1,7 @@
 // The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
 // bench/RESULTS.md.
 import type { BaselineCommit } from './baseline-build.js'
-import { SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID, baselineIdOf } from './catalog.js'
+import { SUBJECT_HTTP_CLIENT_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID, baselineIdOf } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
@@ -226,16 +226,18 @@ function baselineComparison(results: BenchResults): string[] {
  */
 function telemetryComparison(results: BenchResults): string[] {
   const variants = [
-    { id: SUBJECT_TWIN_ID, what: 'nothing: off against its twin (the control)' },
-    { id: SUBJECT_OTEL_APP_ID, what: 'providers exporting an application metric, the plugin\'s telemetry off (information)' },
-    { id: SUBJECT_OTEL_ID, what: 'providers (target)' },
-    { id: SUBJECT_OTEL_STACK_ID, what: 'providers + @fastify/otel (information)' }
+    { id: SUBJECT_TWIN_ID, reference: SUBJECT_ID, what: 'nothing: off against its twin (the control)' },
+    { id: SUBJECT_HTTP_CLIENT_ID, reference: SUBJECT_ID, what: 'no provider; a node:http client posting every 5 s, as the exporter does (information)' },
+    { id: SUBJECT_OTEL_APP_ID, reference: SUBJECT_ID, what: 'providers exporting an application metric, the plugin\'s telemetry off (information)' },
+    { id: SUBJECT_OTEL_ID, reference: SUBJECT_ID, what: 'providers (target)' },
+    { id: SUBJECT_OTEL_ID, reference: SUBJECT_OTEL_APP_ID, what: 'providers, against the providers with the plugin\'s telemetry off: the plugin\'s own share (information)' },
+    { id: SUBJECT_OTEL_STACK_ID, reference: SUBJECT_ID, what: 'providers + @fastify/otel (information)' }
   ]
   const rows: string[] = []
   for (const s of results.telemetry) {
-    for (const { id, what } of variants) {
-      const pair = s.pairs.find((p) => p.id === id)
-      const off = pair?.summary.rows.find((r) => r.id === SUBJECT_ID)
+    for (const { id, reference, what } of variants) {
+      const pair = s.pairs.find((p) => p.id === id && p.reference === reference)
+      const off = pair?.summary.rows.find((r) => r.id === reference)
       const on = pair?.summary.rows.find((r) => r.id === id)
       if (pair === undefined || off === undefined || on === undefined || pair.paired.ratios.length === 0) continue
       const { paired } = pair
@@ -250,7 +252,7 @@ function telemetryComparison(results: BenchResults): string[] {
   if (rows.length === 0) return []
   const kB = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`
   const none = { requests: 0, bytes: 0 }
-  const received = variants.map(({ id }) => {
+  const received = [...new Set(variants.map(({ id }) => id))].map((id) => {
     const { metrics, traces } = results.otlp[id] ?? { metrics: none, traces: none }
     return `\`${id}\` ${metrics.requests} metric export(s) (${kB(metrics.bytes)}) and ${traces.requests} trace export(s) (${kB(traces.bytes)})`
   })
@@ -260,7 +262,7 @@ function telemetryComparison(results: BenchResults): string[] {
   const { telemetryPairs, telemetryRounds, telemetrySeconds } = results.settings
   return [
     '## Telemetry on vs off (issue 20)', '',
-    '| scenario | telemetry on: | req/s ratio on / off: median of all rounds (range) | core busy | req/s: on / off | p99 ms: on / off | server CPU µs/req: on / off (Δ, median of rounds) | token cache hit rate: on / off | peak RSS MiB: on / off (Δ) |',
+    '| scenario | telemetry on: (against off, unless the row says otherwise) | req/s ratio on / off: median of all rounds (range) | core busy | req/s: on / off | p99 ms: on / off | server CPU µs/req: on / off (Δ, median of rounds) | token cache hit rate: on / off | peak RSS MiB: on / off (Δ) |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows, '',
     'Off: fastify-entra-id as shipped (token cache on), no OpenTelemetry provider registered. On: the same server file, started with ' +
@@ -269,9 +271,13 @@ function telemetryComparison(results: BenchResults): string[] {
     'OTLP/HTTP JSON to a loopback receiver in the orchestrator\'s process; no instrumentation, so no request span for the plugin to annotate: ' +
     'the target prices the plugin\'s own telemetry. The information row before it runs the same providers, with `bench/servers/otel-app-metric.ts` ' +
     'recording one metric of the application\'s own (so that they export every interval too) and the plugin\'s telemetry off (`telemetry: false`): ' +
-    'what OpenTelemetry costs this application before the plugin\'s telemetry adds to it. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
+    'what OpenTelemetry costs this application before the plugin\'s telemetry adds to it. The row after the target runs the target\'s server beside that one ' +
+    '(its "off" is then the providers with the plugin\'s telemetry off): the plugin\'s own share, measured in one pair rather than as the difference of two rows. ' +
+    'The node:http client row loads no OpenTelemetry at all: `bench/servers/http-client.ts` posts a small JSON body to the receiver every 5 s over a ' +
+    'keep-alive agent, as the exporter does, which prices what an HTTP client costs an HTTP server in the same process (Node\'s client and server ' +
+    'share code that V8 then compiles for both), whoever sends. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
     'and for the handler, as the sample runs): information, not a target. ' +
-    'Each server ran beside a fresh off server, the two alone on the servers\' core and loaded at the same time, ' +
+    'Each server ran beside a fresh reference server (off, but for the plugin\'s share), the two alone on the servers\' core and loaded at the same time, ' +
     `${Math.floor(results.settings.connections / 2)} connections each: ${telemetryRounds} round(s) of ${telemetrySeconds} s after ${Number((3 * results.settings.warmupSeconds).toFixed(2))} s of warm-up, ` +
     `in ${telemetryPairs} pair(s) of fresh processes (the same code lands a few percent apart from one start to the next, as the JIT compiled it). ` +
     'Sharing the core, the two meet the same machine at every moment, so their req/s ratio is the ratio of what a request costs each; ' +

@@ -1,6 +1,6 @@
 // From raw measurements to the figures of the tables: medians over rounds, ratios, auth CPU, token-cache hit rates,
 // and the issue's targets (bench/targets.ts) checked against them.
-import { CEILING_ID, FLOOR_SERVER_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_ID } from './catalog.js'
+import { CEILING_ID, FLOOR_SERVER_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID } from './catalog.js'
 import type { ServerRole, ServerSpec } from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
@@ -284,7 +284,15 @@ export function checkTargets(input: {
   }
 
   for (const [name, id] of [['same token', 'telemetry-same-token'], ['distinct tokens', 'telemetry-distinct-tokens']] as const) {
-    const pair = input.telemetry.find((s) => s.id === id)?.pairs.find((p) => p.id === SUBJECT_OTEL_ID)
+    const pairs = input.telemetry.find((s) => s.id === id)?.pairs ?? []
+    const pair = pairs.find((p) => p.id === SUBJECT_OTEL_ID && p.reference === SUBJECT_ID)
+    // What the target's ratio is made of, when measured: OpenTelemetry without the plugin's telemetry, and the
+    // plugin's telemetry against that (the target is on against off, whoever's cost it is).
+    const alone = pairs.find((p) => p.id === SUBJECT_OTEL_APP_ID && p.reference === SUBJECT_ID)?.paired
+    const share = pairs.find((p) => p.id === SUBJECT_OTEL_ID && p.reference === SUBJECT_OTEL_APP_ID)?.paired
+    const madeOf = alone === undefined || share === undefined || alone.ratios.length === 0 || share.ratios.length === 0
+      ? ''
+      : `; OpenTelemetry alone ${alone.median.toFixed(2)} ×, the plugin's telemetry against it ${share.median.toFixed(2)} ×`
     const telemetryOff = pair === undefined ? undefined : row(pair.summary, SUBJECT_ID)
     const telemetryOn = pair === undefined ? undefined : row(pair.summary, SUBJECT_OTEL_ID)
     const paired = pair?.paired
@@ -294,7 +302,7 @@ export function checkTargets(input: {
       : {
           target,
           measured: `${paired.median.toFixed(2)} × (rounds ${Math.min(...paired.ratios).toFixed(2)}-${Math.max(...paired.ratios).toFixed(2)}; ` +
-            `${telemetryOn.reqPerSec.toFixed(0)} vs ${telemetryOff.reqPerSec.toFixed(0)} req/s; server CPU ${signed(paired.medianCpuDelta, 1)} µs per request)`,
+            `${telemetryOn.reqPerSec.toFixed(0)} vs ${telemetryOff.reqPerSec.toFixed(0)} req/s; server CPU ${signed(paired.medianCpuDelta, 1)} µs per request${madeOf})`,
           met: paired.median >= telemetry.minRatioOnToOff
         })
   }

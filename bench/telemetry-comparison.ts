@@ -1,10 +1,11 @@
 // The telemetry comparison (issue 20): fastify-entra-id with telemetry off against on (OpenTelemetry's providers),
-// and against on with @fastify/otel too, in the same-token and distinct-token scenarios. Each pair runs alone on
+// and against on with @fastify/otel too, in the same-token and distinct-token scenarios; and what "on" is made of:
+// an HTTP client alone, OpenTelemetry alone, and the plugin's telemetry against OpenTelemetry alone. Each pair runs alone on
 // the servers' core and is loaded at the same time, half the connections each: the two share the core, so whatever
 // slows the machine at a given moment (this one drifts by ±30% between rounds of a few seconds) slows both, and
 // their req/s ratio is the ratio of what a request costs each. Off against an identical off (the control) shows
 // what the method cannot tell apart. The median of the per-round ratios is the figure.
-import { SUBJECT_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID } from './catalog.js'
+import { SUBJECT_HTTP_CLIENT_ID, SUBJECT_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID } from './catalog.js'
 import type { ServerSpec } from './catalog.js'
 import { applyLoad } from './load.js'
 import type { LoadResult } from './load.js'
@@ -21,19 +22,31 @@ import type { ScenarioSummary } from './summary.js'
 /** The off server's identical twin, compared with it as a control. */
 export const SUBJECT_TWIN_ID = `${SUBJECT_ID}-twin`
 
-/**
- * What the off server is paired with, in this order: its twin (the control), OpenTelemetry without the plugin's
- * telemetry, the target's server, the stack.
- */
-export const TELEMETRY_PAIR_IDS: readonly string[] = [SUBJECT_TWIN_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID]
+/** Two servers measured together: `other` priced against `reference`. */
+export interface TelemetryPairing {
+  /** The server the ratio is taken against. */
+  readonly reference: string
+  readonly other: string
+}
 
-/** One server against the off server, round by round. */
+/**
+ * The pairs, in this order: the off server against its twin (the control), an HTTP client alone, OpenTelemetry
+ * without the plugin's telemetry, the target's server, the stack; then the target's server against OpenTelemetry
+ * without the plugin's telemetry, which prices the plugin's own share with the pair method's precision rather than
+ * as the difference of two rows.
+ */
+export const TELEMETRY_PAIRINGS: readonly TelemetryPairing[] = [
+  ...[SUBJECT_TWIN_ID, SUBJECT_HTTP_CLIENT_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID].map((other) => ({ reference: SUBJECT_ID, other })),
+  { reference: SUBJECT_OTEL_APP_ID, other: SUBJECT_OTEL_ID }
+]
+
+/** One server against its reference, round by round. */
 export interface PairedRatio {
-  /** Per round: the other server's req/s over the off server's, both loaded at once. */
+  /** Per round: the other server's req/s over the reference's, both loaded at once. */
   readonly ratios: readonly number[]
   /** The median of {@link ratios}: the figure the target is checked against. */
   readonly median: number
-  /** Per round: the other server's CPU per 2xx response minus the off server's, in microseconds. */
+  /** Per round: the other server's CPU per 2xx response minus the reference's, in microseconds. */
   readonly cpuDeltas: readonly number[]
   readonly medianCpuDelta: number
   /**
@@ -43,10 +56,12 @@ export interface PairedRatio {
   readonly coreBusy: readonly number[]
 }
 
-/** One server and the off server, measured together in one scenario. */
+/** One server and its reference, measured together in one scenario. */
 export interface TelemetryPair {
   /** The other server's id. */
   readonly id: string
+  /** The reference's id: the off server's, but for the plugin's share. */
+  readonly reference: string
   /** Both servers' rows. */
   readonly summary: ScenarioSummary
   readonly raw: readonly ServerScenarioResult[]
@@ -61,8 +76,8 @@ export interface TelemetryScenarioResult {
 }
 
 /**
- * Runs `scenarios` (the main run's same-token and distinct-token ones, by their feeds) for each server of
- * {@link TELEMETRY_PAIR_IDS} beside an off server, just the two on the servers' core, in
+ * Runs `scenarios` (the main run's same-token and distinct-token ones, by their feeds) for each pair of
+ * {@link TELEMETRY_PAIRINGS}, just the two on the servers' core, in
  * {@link BenchSettings.telemetryPairs} fresh process pairs: each warmed up together for three times the warm-up,
  * then {@link BenchSettings.telemetryRounds} rounds of {@link BenchSettings.telemetrySeconds}, both loaded at once.
  */
@@ -76,16 +91,24 @@ export async function runTelemetryComparison(scenarios: readonly ScenarioDefinit
     const id = `telemetry-${scenario.id}` as ScenarioDefinition['id']
     const title = `Telemetry on vs off: ${scenario.title}`
     const pairs: TelemetryPair[] = []
-    for (const otherId of TELEMETRY_PAIR_IDS) {
-      const other = otherId === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === otherId)
-      if (other === undefined) continue
+    for (const { reference: referenceId, other: otherId } of TELEMETRY_PAIRINGS) {
+      const specOf = (id: string): ServerSpec | undefined => (id === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === id))
+      const reference = specOf(referenceId)
+      const other = specOf(otherId)
+      if (reference === undefined || other === undefined) continue
       const runs: ServerScenarioResult[][] = []
       for (let pair = 0; pair < settings.telemetryPairs; pair++) {
-        log(`scenario: ${title}: ${SUBJECT_ID} and ${otherId} at once (process pair ${pair + 1}/${settings.telemetryPairs})`)
-        runs.push(await runTogether(scenario, [off, other], config, settings, core, pair * settings.telemetryRounds, log))
+        log(`scenario: ${title}: ${referenceId} and ${otherId} at once (process pair ${pair + 1}/${settings.telemetryPairs})`)
+        runs.push(await runTogether(scenario, [reference, other], config, settings, core, pair * settings.telemetryRounds, log))
       }
-      const raw = [off, other].map((spec) => mergeRuns(runs.map((run) => run.find((r) => r.id === spec.id)).filter((r) => r !== undefined)))
-      pairs.push({ id: otherId, summary: summarizeScenario(raw, [off, other]), raw, paired: pairedRatio(raw, otherId, settings.telemetrySeconds) })
+      const raw = [reference, other].map((spec) => mergeRuns(runs.map((run) => run.find((r) => r.id === spec.id)).filter((r) => r !== undefined)))
+      pairs.push({
+        id: otherId,
+        reference: referenceId,
+        summary: summarizeScenario(raw, [reference, other]),
+        raw,
+        paired: pairedRatio(raw, referenceId, otherId, settings.telemetrySeconds)
+      })
     }
     results.push({ id, title, pairs })
   }
@@ -142,17 +165,17 @@ function roundOf(round: number, load: LoadResult, before: Usage | undefined, aft
   return { round, load, cpuMicros: (after?.cpuMicros ?? 0) - (before?.cpuMicros ?? 0), userMicros: (after?.userMicros ?? 0) - (before?.userMicros ?? 0), cacheLookups: counters }
 }
 
-/** Server `otherId` against the off server, round by round (the rounds in which both answered). */
-export function pairedRatio(raw: readonly ServerScenarioResult[], otherId: string, roundSeconds: number): PairedRatio {
-  const off = raw.find((r) => r.id === SUBJECT_ID)
+/** Server `otherId` against server `referenceId`, round by round (the rounds in which both answered). */
+export function pairedRatio(raw: readonly ServerScenarioResult[], referenceId: string, otherId: string, roundSeconds: number): PairedRatio {
+  const reference = raw.find((r) => r.id === referenceId)
   const other = raw.find((r) => r.id === otherId)
   const both = (other?.rounds ?? []).flatMap((round) => {
-    const twin = off?.rounds.find((r) => r.round === round.round)
-    return twin === undefined || twin.load.ok === 0 || round.load.ok === 0 ? [] : [{ on: round, off: twin }]
+    const same = reference?.rounds.find((r) => r.round === round.round)
+    return same === undefined || same.load.ok === 0 || round.load.ok === 0 ? [] : [{ other: round, reference: same }]
   })
-  const ratios = both.map((b) => b.on.load.reqPerSec / b.off.load.reqPerSec)
-  const cpuDeltas = both.map((b) => b.on.cpuMicros / b.on.load.ok - b.off.cpuMicros / b.off.load.ok)
+  const ratios = both.map((b) => b.other.load.reqPerSec / b.reference.load.reqPerSec)
+  const cpuDeltas = both.map((b) => b.other.cpuMicros / b.other.load.ok - b.reference.cpuMicros / b.reference.load.ok)
   // The load generator's own duration: it runs whole seconds (a quick run's 0.7 s is 1 s).
-  const coreBusy = both.map((b) => (b.on.cpuMicros + b.off.cpuMicros) / (Math.max(b.on.load.seconds, b.off.load.seconds, roundSeconds) * 1e6))
+  const coreBusy = both.map((b) => (b.other.cpuMicros + b.reference.cpuMicros) / (Math.max(b.other.load.seconds, b.reference.load.seconds, roundSeconds) * 1e6))
   return { ratios, median: median(ratios), cpuDeltas, medianCpuDelta: median(cpuDeltas), coreBusy }
 }
