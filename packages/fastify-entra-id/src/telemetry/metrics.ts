@@ -1,9 +1,9 @@
 // The plugin's OpenTelemetry metrics, made from its diagnostics channels, and from the verifier directly for the
 // verifications themselves (tracing.ts says why). Counting a token-cache hit is an array index and an increment,
-// read by the SDK only when it collects. A timed verification (one whose signature was checked) adds its duration:
-// an accepted one to a small buffer, handed to the histogram in one loop when full or when the SDK collects (see
-// PendingDurations); anything else straight to the histogram. Attributes come from short, fixed lists, so series
-// stay few whatever the traffic.
+// read by the SDK only when it collects; so is a refusal, counted in a Map. A timed verification (one whose
+// signature was checked, or that was refused) adds its duration to a small buffer, handed to the histogram in one
+// loop when full or when the SDK collects (see PendingDurations); with `tenantAttribute`, straight to the
+// histogram. Attributes come from short, fixed lists, so series stay few whatever the traffic.
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api'
@@ -23,11 +23,12 @@ const MAX_NAMED_TENANTS = 1000
 interface Tally { readonly attributes: Attributes, count: number }
 
 /**
- * Accepted verifications' durations (seconds) not yet given to the histogram. Measured on a server that checks a
- * new token on every request, a `Histogram.record` with attributes cost 10-12 µs per call (the SDK turns the
- * attributes into a key string on each call), where a loop of them costs ~1.5 µs each: handed over in batches,
- * the durations cost about what no record at all does. The buffer is bounded; the SDK sees every duration by the
- * next collection (or sooner, when the buffer fills), so no export misses one.
+ * Verifications' durations (seconds) not yet given to the histogram, one buffer per attribute set. Measured on a
+ * server that checks a new token on every request, a `Histogram.record` with attributes cost 10-12 µs per call
+ * (the SDK turns the attributes into a key string on each call), where a loop of them costs ~1.5 µs each: handed
+ * over in batches, the durations cost about what no record at all does. Each buffer is bounded and the sets are
+ * few (no tenant: outcome, token version, caller type); the SDK sees every duration by the next collection (or
+ * sooner, when a buffer fills), so no export misses one.
  */
 const PENDING_CAPACITY = 512
 
@@ -43,7 +44,13 @@ class PendingDurations {
  * read them.
  */
 const tallies = new Map<string, Tally>()
-/** The meters that read {@link tallies}: one callback each, kept for the meter's life. */
+/**
+ * The refusals' counts by outcome and HTTP status, the process's like {@link tallies}. Counted here rather than
+ * with a Counter's `add`, which would make the SDK build a key string per refusal: a flood of bad tokens is
+ * exactly when a refusal must stay cheap.
+ */
+const refusalTallies = new Map<string, Tally>()
+/** The meters that read {@link tallies} and {@link refusalTallies}: one callback each, kept for the meter's life. */
 const counted = new WeakSet<Meter>()
 
 /**
@@ -72,6 +79,10 @@ function observe(result: ObservableResult): void {
   for (const { attributes, count } of tallies.values()) result.observe(count, attributes)
 }
 
+function observeRefusals(result: ObservableResult): void {
+  for (const { attributes, count } of refusalTallies.values()) result.observe(count, attributes)
+}
+
 /**
  * Subscribes the instruments to the channels and observes the verifications; {@link VerificationMetrics.close}
  * stops both (what was counted stays readable). One per process at a time, as verifications have one observer.
@@ -79,11 +90,12 @@ function observe(result: ObservableResult): void {
 export class VerificationMetrics {
   readonly #options: ResolvedTelemetryOptions
   readonly #attributes = new Map<string, Attributes>()
-  /** Accepted verifications' buffered durations, by {@link acceptedIndex} halved (no cache hit is timed). */
+  /** Buffered durations by attribute set's key; unused with `tenantAttribute`. */
+  readonly #pendingByKey = new Map<string, PendingDurations>()
+  /** The same buffers of accepted verifications, by {@link acceptedIndex} halved (no cache hit is timed). */
   readonly #pending: Array<PendingDurations | undefined> = []
   readonly #tenants = new Set<string>()
   readonly #duration: Histogram
-  readonly #refusals: Counter
   readonly #evictions: Counter
   readonly #keySetFetches: Histogram
   readonly #discoveryFetches: Histogram
@@ -99,11 +111,12 @@ export class VerificationMetrics {
         unit: '{verification}',
         description: 'Access tokens verified, by outcome (accepted or the refusal code), token version, caller type and whether the token cache answered'
       }).addCallback(observe)
+      meter.createObservableCounter('entra_id.refusals', { unit: '{refusal}', description: 'Requests refused by fastify-entra-id, by code and HTTP status' })
+        .addCallback(observeRefusals)
     }
     this.#duration = meter.createHistogram('entra_id.verification.duration', {
       ...seconds, description: 'Duration of access-token verifications that checked a signature (token-cache hits are counted, not timed)'
     })
-    this.#refusals = meter.createCounter('entra_id.refusals', { unit: '{refusal}', description: 'Requests refused by fastify-entra-id, by code and HTTP status' })
     this.#evictions = meter.createCounter('entra_id.token_cache.evictions', { unit: '{entry}', description: 'Verified tokens the token cache let go, by reason' })
     this.#keySetFetches = meter.createHistogram('entra_id.key_set.fetch.duration', { ...seconds, description: 'Duration of signing-key set (JWKS) fetches, by outcome' })
     this.#discoveryFetches = meter.createHistogram('entra_id.discovery.fetch.duration', { ...seconds, description: 'Duration of OpenID discovery document fetches, by outcome' })
@@ -123,7 +136,12 @@ export class VerificationMetrics {
     })
     this.#on(REFUSAL_CHANNEL, (message) => {
       const event = message as RefusalEvent
-      this.#refusals.add(1, this.#shared(`r${event.code}${event.status}`, () => ({ 'entra_id.outcome': outcomeOf(event.code), 'http.response.status_code': event.status })))
+      // Keyed by the attribute's value, not the raw code: two codes that both read `error` are one series.
+      const outcome = outcomeOf(event.code)
+      const key = `${outcome}|${event.status}`
+      const tally = refusalTallies.get(key)
+      if (tally !== undefined) tally.count++
+      else refusalTallies.set(key, { attributes: Object.freeze({ 'entra_id.outcome': outcome, 'http.response.status_code': event.status }), count: 1 })
     })
     this.#on(TOKEN_CACHE_CHANNEL, (message) => {
       const event = message as TokenCacheEvictionEvent
@@ -144,7 +162,7 @@ export class VerificationMetrics {
 
   /** Hands every buffered duration to the histogram. */
   flush(): void {
-    for (const pending of this.#pending) if (pending !== undefined) this.#flushPending(pending)
+    for (const pending of this.#pendingByKey.values()) this.#flushPending(pending)
   }
 
   #flushPending(pending: PendingDurations): void {
@@ -177,8 +195,8 @@ export class VerificationMetrics {
 
   /**
    * Any verification but a hit whose tally exists. An accepted one with no tenant named, the common case (every
-   * new token of a normal day), finds its tally and its duration buffer by array index once made; anything else is counted
-   * by its attributes' key (making what the index finds next time), and timed when no cache answered.
+   * new token of a normal day), finds its tally and its duration buffer by array index once made; anything else
+   * is counted by its attributes' key (making what the index finds next time), and timed when no cache answered.
    */
   #verified(message: VerificationMessage): void {
     const identity = message.result
@@ -188,10 +206,7 @@ export class VerificationMetrics {
       const pending = this.#pending[index >> 1]
       if (tally !== undefined && (message.cached || pending !== undefined)) {
         tally.count++
-        if (pending !== undefined && !message.cached) {
-          pending.values[pending.length++] = (performance.now() - message.startTime) / 1000
-          if (pending.length === PENDING_CAPACITY) this.#flushPending(pending)
-        }
+        if (pending !== undefined && !message.cached) this.#buffer(pending, message)
         return
       }
     }
@@ -211,8 +226,22 @@ export class VerificationMetrics {
     }
     if (message.cached) return
     const attributes = this.#shared(key, () => verificationAttributes(outcome, version, callerType, tenant))
-    if (index !== undefined) this.#pending[index >> 1] ??= new PendingDurations(attributes)
-    this.#duration.record((performance.now() - message.startTime) / 1000, attributes)
+    if (this.#options.tenantAttribute) {
+      this.#duration.record((performance.now() - message.startTime) / 1000, attributes)
+      return
+    }
+    let pending = this.#pendingByKey.get(key)
+    if (pending === undefined) {
+      pending = new PendingDurations(attributes)
+      this.#pendingByKey.set(key, pending)
+    }
+    if (index !== undefined) this.#pending[index >> 1] = pending
+    this.#buffer(pending, message)
+  }
+
+  #buffer(pending: PendingDurations, message: VerificationMessage): void {
+    pending.values[pending.length++] = (performance.now() - message.startTime) / 1000
+    if (pending.length === PENDING_CAPACITY) this.#flushPending(pending)
   }
 
   /** One attributes object per combination: the SDK reads them on every record, and need not see a new one. */

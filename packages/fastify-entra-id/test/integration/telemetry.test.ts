@@ -160,27 +160,33 @@ describe('telemetry with OpenTelemetry providers registered', () => {
     }
   })
 
-  it('times every new token: by the next collection, across a full batch, and when the app closes', async () => {
-    // Accepted verifications' durations reach the histogram in batches (metrics.ts says why): none may be lost or
-    // counted twice, below a batch, across one (512), or still waiting when the app closes.
+  it('times every new token and every refusal: by the next collection, across a full batch, and when the app closes', async () => {
+    // Durations reach the histogram in batches (metrics.ts says why): none may be lost or counted twice, below a
+    // batch, across one (512), or still waiting when the app closes; refusals are counted as they come.
     const app = await tracedApp(issuer, tracerProvider)
     let open = true
     try {
-      const timed = async (from: readonly Point[]): Promise<number> => sum(delta(from, await reader.points()), 'entra_id.verification.duration')['accepted 2 user'] ?? 0
       const verifyNew = async (count: number): Promise<void> => {
         for (let i = 0; i < count; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(await issuer.mint({ scopes: ['Todo.Read'] })) })).statusCode, 200)
       }
       let from = await reader.points()
       await verifyNew(3)
-      assert.equal(await timed(from), 3)
+      assert.deepEqual(sum(delta(from, await reader.points()), 'entra_id.verification.duration'), { 'accepted 2 user': 3 })
+
       from = await reader.points()
       await verifyNew(700)
-      assert.equal(await timed(from), 700)
+      const forged = forgeSignature(await issuer.mint({ scopes: ['Todo.Read'] }))
+      for (let i = 0; i < 600; i++) assert.equal((await app.inject({ url: '/me', headers: bearer(forged) })).statusCode, 401)
+      const points = delta(from, await reader.points())
+      assert.deepEqual(sum(points, 'entra_id.verification.duration'), { 'accepted 2 user': 700, ENTRA_TOKEN_INVALID_SIGNATURE: 600 })
+      assert.deepEqual(sum(points, 'entra_id.refusals'), { 'ENTRA_TOKEN_INVALID_SIGNATURE 401': 600 })
+
       from = await reader.points()
       await verifyNew(2)
+      assert.equal((await app.inject({ url: '/me', headers: bearer(forged) })).statusCode, 401)
       await app.close()
       open = false
-      assert.equal(await timed(from), 2)
+      assert.deepEqual(sum(delta(from, await reader.points()), 'entra_id.verification.duration'), { 'accepted 2 user': 2, ENTRA_TOKEN_INVALID_SIGNATURE: 1 })
     } finally {
       if (open) await app.close()
     }
@@ -434,6 +440,12 @@ describe('telemetry with OpenTelemetry providers registered', () => {
 })
 
 /** The points of `after` less those of `before` (cumulative counts), keeping the ones that grew. */
+/** `token` with its signature's last characters changed: well formed, signed by nobody. */
+function forgeSignature(token: string): string {
+  // The last character carries padding bits, left as minted so that the signature still decodes.
+  return token.slice(0, -5) + (token.slice(-5, -1) === 'AAAA' ? 'QAAA' : 'AAAA') + token.slice(-1)
+}
+
 function delta(before: readonly Point[], after: readonly Point[]): Point[] {
   const earlier = new Map(before.map((point) => [point.key, point.count]))
   return after

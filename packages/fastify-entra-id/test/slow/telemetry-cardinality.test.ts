@@ -75,5 +75,8 @@ describe('metric cardinality under many users and tenants', () => {
     const named = new Set(points.map((point) => point.attributes['entra_id.tenant.id']).filter((tenant) => tenant !== undefined))
     assert.equal(named.size, TENANTS + 1)
     assert.ok(named.has('other'))
+    // Each verification timed with its tenant too, none lost (without the attribute, durations are batched).
+    const timed = points.filter((point) => point.name === 'entra_id.verification.duration' && point.attributes['entra_id.tenant.id'] !== undefined)
+    assert.equal(timed.reduce((total, point) => total + point.count, 0), TENANTS + 1)
   })
 })
