@@ -3,9 +3,10 @@ import type { PluginBuild } from './baseline-build.js'
 
 /**
  * The load scenarios (bench/scenario.ts), by the tokens their requests carry; the telemetry comparison
- * (bench/telemetry-comparison.ts) runs the first two again, as scenarios of their own, for the telemetry servers.
+ * (bench/telemetry-comparison.ts) runs the first two again, as scenarios of their own, for the telemetry servers,
+ * and one of its own: new tokens (the token cache off, a signature checked on every request).
  */
-export type ScenarioId = 'same-token' | 'distinct-tokens' | 'zipf' | 'telemetry-same-token' | 'telemetry-distinct-tokens'
+export type ScenarioId = 'same-token' | 'distinct-tokens' | 'zipf' | 'new-tokens' | 'telemetry-same-token' | 'telemetry-distinct-tokens' | 'telemetry-new-tokens'
 
 /** What a server is in the comparison. */
 export type ServerRole =
@@ -89,6 +90,24 @@ export const SERVERS: readonly ServerSpec[] = [
     scenarios: ['telemetry-same-token', 'telemetry-distinct-tokens']
   },
   { id: 'fastify-entra-id-nocache', label: 'Fastify + fastify-entra-id, token cache off', role: 'subject', bare: 'fastify-bare' },
+  {
+    id: 'fastify-entra-id-nocache-otel',
+    label: 'Fastify + fastify-entra-id, token cache off, telemetry on (information)',
+    role: 'subject',
+    bare: 'fastify-bare',
+    file: 'fastify-entra-id-nocache',
+    preloads: ['otel-providers'],
+    scenarios: ['telemetry-new-tokens']
+  },
+  {
+    id: 'fastify-entra-id-nocache-otel-app',
+    label: 'Fastify + fastify-entra-id, token cache off, its telemetry off, the providers exporting an application metric (information)',
+    role: 'subject',
+    bare: 'fastify-bare',
+    file: 'fastify-entra-id-nocache-telemetry-off',
+    preloads: ['otel-providers', 'otel-app-metric'],
+    scenarios: ['telemetry-new-tokens']
+  },
   { id: 'fastify-floor', label: 'Fastify + the floor\'s work only (reference: payload decode + RS256 check, no rules)', role: 'reference', bare: 'fastify-bare' },
   { id: 'fastify-jose', label: 'Fastify + jose jwtVerify, one shared createRemoteJWKSet', role: 'peer', bare: 'fastify-bare' },
   { id: 'fastify-jwt-jwks', label: 'Fastify + fastify-jwt-jwks', role: 'peer', bare: 'fastify-bare' },
@@ -122,6 +141,10 @@ export const SUBJECT_OTEL_APP_ID = 'fastify-entra-id-otel-app'
  * exporter does: what an HTTP client in the process costs the server, whoever sends. Information.
  */
 export const SUBJECT_HTTP_CLIENT_ID = 'fastify-entra-id-http-client'
+/** {@link SUBJECT_NOCACHE_ID} with OpenTelemetry's providers registered: telemetry on when every token is new. */
+export const SUBJECT_NOCACHE_OTEL_ID = 'fastify-entra-id-nocache-otel'
+/** {@link SUBJECT_NOCACHE_ID} with its telemetry off under the same providers and an application metric. */
+export const SUBJECT_NOCACHE_OTEL_APP_ID = 'fastify-entra-id-nocache-otel-app'
 /** The same with @fastify/otel registered too (a span per request and per hook), as the sample runs: information. */
 export const SUBJECT_OTEL_STACK_ID = 'fastify-entra-id-otel-stack'
 

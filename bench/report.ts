@@ -1,7 +1,10 @@
 // The results of one run as Markdown: what is printed, written to bench/results/ and, for a full run, to
 // bench/RESULTS.md.
 import type { BaselineCommit } from './baseline-build.js'
-import { SUBJECT_HTTP_CLIENT_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID, baselineIdOf } from './catalog.js'
+import {
+  SUBJECT_HTTP_CLIENT_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_NOCACHE_OTEL_APP_ID, SUBJECT_NOCACHE_OTEL_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID,
+  SUBJECT_OTEL_STACK_ID, baselineIdOf
+} from './catalog.js'
 import type { ColdStart } from './cold-start.js'
 import type { FloorResult } from './crypto-floor.js'
 import type { MemoryRun } from './memory.js'
@@ -231,7 +234,10 @@ function telemetryComparison(results: BenchResults): string[] {
     { id: SUBJECT_OTEL_APP_ID, reference: SUBJECT_ID, what: 'providers exporting an application metric, the plugin\'s telemetry off (information)' },
     { id: SUBJECT_OTEL_ID, reference: SUBJECT_ID, what: 'providers (target)' },
     { id: SUBJECT_OTEL_ID, reference: SUBJECT_OTEL_APP_ID, what: 'providers, against the providers with the plugin\'s telemetry off: the plugin\'s own share (information)' },
-    { id: SUBJECT_OTEL_STACK_ID, reference: SUBJECT_ID, what: 'providers + @fastify/otel (information)' }
+    { id: SUBJECT_OTEL_STACK_ID, reference: SUBJECT_ID, what: 'providers + @fastify/otel (information)' },
+    { id: SUBJECT_NOCACHE_OTEL_APP_ID, reference: SUBJECT_NOCACHE_ID, what: 'providers exporting an application metric, the plugin\'s telemetry off (information)' },
+    { id: SUBJECT_NOCACHE_OTEL_ID, reference: SUBJECT_NOCACHE_ID, what: 'providers (information)' },
+    { id: SUBJECT_NOCACHE_OTEL_ID, reference: SUBJECT_NOCACHE_OTEL_APP_ID, what: 'providers, against the providers with the plugin\'s telemetry off: the plugin\'s own share (information)' }
   ]
   const rows: string[] = []
   for (const s of results.telemetry) {
@@ -275,7 +281,9 @@ function telemetryComparison(results: BenchResults): string[] {
     '(its "off" is then the providers with the plugin\'s telemetry off): the plugin\'s own share, measured in one pair rather than as the difference of two rows. ' +
     'The node:http client row loads no OpenTelemetry at all: `bench/servers/http-client.ts` posts a small JSON body to the receiver every 5 s over a ' +
     'keep-alive agent, as the exporter does, which prices what an HTTP client costs an HTTP server in the same process (Node\'s client and server ' +
-    'share code that V8 then compiles for both), whoever sends. "+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
+    'share code that V8 then compiles for both), whoever sends. The new-tokens rows run the same comparisons with the token cache off in every server ' +
+    '("off" is then `fastify-entra-id-nocache`), so that every request checks a signature and the plugin times it: information, the path a token-cache hit skips. ' +
+    '"+ @fastify/otel" registers Fastify\'s instrumentation too (a span per request, per route hook ' +
     'and for the handler, as the sample runs): information, not a target. ' +
     'Each server ran beside a fresh reference server (off, but for the plugin\'s share), the two alone on the servers\' core and loaded at the same time, ' +
     `${Math.floor(results.settings.connections / 2)} connections each: ${telemetryRounds} round(s) of ${telemetrySeconds} s after ${Number((3 * results.settings.warmupSeconds).toFixed(2))} s of warm-up, ` +

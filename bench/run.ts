@@ -27,7 +27,7 @@ import type { BenchServerConfig } from './servers/harness.js'
 import { UsageError, argsOf } from './settings.js'
 import type { BenchSettings } from './settings.js'
 import { checkTargets, summarizeColdStarts, summarizeScenario } from './summary.js'
-import { runTelemetryComparison } from './telemetry-comparison.js'
+import { NEW_TOKEN_PAIRINGS, TELEMETRY_PAIRINGS, runTelemetryComparison } from './telemetry-comparison.js'
 import { zipfSequence } from './zipf.js'
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url))
@@ -140,11 +140,23 @@ try {
   // edge, and the two servers' hit rates came out apart (16% and 28% in one pair): the ratio then priced the misses.
   const telemetryDistinct = distinctTokens.slice(0, Math.floor(distinctTokens.length / 2))
   const telemetry = await runTelemetryComparison([
-    scenarios[0] as ScenarioDefinition,
+    { scenario: scenarios[0] as ScenarioDefinition, pairings: TELEMETRY_PAIRINGS },
     {
-      id: 'distinct-tokens',
-      title: `${telemetryDistinct.length.toLocaleString('en-US')} distinct valid tokens, cycled in order (half the token cache's 10,000 entries)`,
-      feed: () => new TokenFeed(telemetryDistinct)
+      scenario: {
+        id: 'distinct-tokens',
+        title: `${telemetryDistinct.length.toLocaleString('en-US')} distinct valid tokens, cycled in order (half the token cache's 10,000 entries)`,
+        feed: () => new TokenFeed(telemetryDistinct)
+      },
+      pairings: TELEMETRY_PAIRINGS
+    },
+    {
+      // Every request checks a signature: the path a token-cache hit skips, priced on its own.
+      scenario: {
+        id: 'new-tokens',
+        title: `${distinctTokens.length.toLocaleString('en-US')} distinct valid tokens, cycled in order, token cache off (a signature checked on every request)`,
+        feed: () => new TokenFeed(distinctTokens)
+      },
+      pairings: NEW_TOKEN_PAIRINGS
     }
   ], specs, config, settings, cores.serverCore, log)
 

@@ -1,11 +1,15 @@
 // The telemetry comparison (issue 20): fastify-entra-id with telemetry off against on (OpenTelemetry's providers),
 // and against on with @fastify/otel too, in the same-token and distinct-token scenarios; and what "on" is made of:
-// an HTTP client alone, OpenTelemetry alone, and the plugin's telemetry against OpenTelemetry alone. Each pair runs alone on
+// an HTTP client alone, OpenTelemetry alone, and the plugin's telemetry against OpenTelemetry alone. With new
+// tokens (the token cache off), the same question for a request that checks a signature. Each pair runs alone on
 // the servers' core and is loaded at the same time, half the connections each: the two share the core, so whatever
 // slows the machine at a given moment (this one drifts by ±30% between rounds of a few seconds) slows both, and
 // their req/s ratio is the ratio of what a request costs each. Off against an identical off (the control) shows
 // what the method cannot tell apart. The median of the per-round ratios is the figure.
-import { SUBJECT_HTTP_CLIENT_ID, SUBJECT_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID } from './catalog.js'
+import {
+  SUBJECT_HTTP_CLIENT_ID, SUBJECT_ID, SUBJECT_NOCACHE_ID, SUBJECT_NOCACHE_OTEL_APP_ID, SUBJECT_NOCACHE_OTEL_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID,
+  SUBJECT_OTEL_STACK_ID
+} from './catalog.js'
 import type { ServerSpec } from './catalog.js'
 import { applyLoad } from './load.js'
 import type { LoadResult } from './load.js'
@@ -39,6 +43,23 @@ export const TELEMETRY_PAIRINGS: readonly TelemetryPairing[] = [
   ...[SUBJECT_TWIN_ID, SUBJECT_HTTP_CLIENT_ID, SUBJECT_OTEL_APP_ID, SUBJECT_OTEL_ID, SUBJECT_OTEL_STACK_ID].map((other) => ({ reference: SUBJECT_ID, other })),
   { reference: SUBJECT_OTEL_APP_ID, other: SUBJECT_OTEL_ID }
 ]
+
+/**
+ * The pairs when every token is new, all with the token cache off: OpenTelemetry without the plugin's telemetry
+ * and with it against none, then the plugin's share against OpenTelemetry alone. Information: the targets are
+ * the token-cache scenarios'.
+ */
+export const NEW_TOKEN_PAIRINGS: readonly TelemetryPairing[] = [
+  { reference: SUBJECT_NOCACHE_ID, other: SUBJECT_NOCACHE_OTEL_APP_ID },
+  { reference: SUBJECT_NOCACHE_ID, other: SUBJECT_NOCACHE_OTEL_ID },
+  { reference: SUBJECT_NOCACHE_OTEL_APP_ID, other: SUBJECT_NOCACHE_OTEL_ID }
+]
+
+/** A scenario of the comparison and the pairs it runs. */
+export interface TelemetryScenario {
+  readonly scenario: ScenarioDefinition
+  readonly pairings: readonly TelemetryPairing[]
+}
 
 /** One server against its reference, round by round. */
 export interface PairedRatio {
@@ -76,22 +97,22 @@ export interface TelemetryScenarioResult {
 }
 
 /**
- * Runs `scenarios` (the main run's same-token and distinct-token ones, by their feeds) for each pair of
- * {@link TELEMETRY_PAIRINGS}, just the two on the servers' core, in
+ * Runs each of `scenarios` (the main run's same-token and distinct-token ones, by their feeds, with
+ * {@link TELEMETRY_PAIRINGS}; new tokens with {@link NEW_TOKEN_PAIRINGS}) for each of its pairs, just the two on
+ * the servers' core, in
  * {@link BenchSettings.telemetryPairs} fresh process pairs: each warmed up together for three times the warm-up,
  * then {@link BenchSettings.telemetryRounds} rounds of {@link BenchSettings.telemetrySeconds}, both loaded at once.
  */
-export async function runTelemetryComparison(scenarios: readonly ScenarioDefinition[], specs: readonly ServerSpec[], config: BenchServerConfig,
+export async function runTelemetryComparison(scenarios: readonly TelemetryScenario[], specs: readonly ServerSpec[], config: BenchServerConfig,
   settings: BenchSettings, core: number | null, log: (line: string) => void): Promise<TelemetryScenarioResult[]> {
   const off = specs.find((spec) => spec.id === SUBJECT_ID)
   const results: TelemetryScenarioResult[] = []
-  if (off === undefined) return results
-  const twin: ServerSpec = { ...off, id: SUBJECT_TWIN_ID, label: `${off.label} (its twin: the control)`, file: off.file ?? off.id }
-  for (const scenario of scenarios) {
+  const twin: ServerSpec | undefined = off === undefined ? undefined : { ...off, id: SUBJECT_TWIN_ID, label: `${off.label} (its twin: the control)`, file: off.file ?? off.id }
+  for (const { scenario, pairings } of scenarios) {
     const id = `telemetry-${scenario.id}` as ScenarioDefinition['id']
     const title = `Telemetry on vs off: ${scenario.title}`
     const pairs: TelemetryPair[] = []
-    for (const { reference: referenceId, other: otherId } of TELEMETRY_PAIRINGS) {
+    for (const { reference: referenceId, other: otherId } of pairings) {
       const specOf = (id: string): ServerSpec | undefined => (id === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === id))
       const reference = specOf(referenceId)
       const other = specOf(otherId)
