@@ -1,87 +1,27 @@
 // The plugin's OpenTelemetry metrics, made from its diagnostics channels, and from the verifier directly for the
 // verifications themselves (tracing.ts says why). Counting a token-cache hit is an array index and an increment,
-// read by the SDK only when it collects; so is a refusal, counted in a Map. A timed verification (one whose
-// signature was checked, or that was refused) adds its duration to a small buffer, handed to the histogram in one
-// loop when full or when the SDK collects (see PendingDurations); with `tenantAttribute`, straight to the
-// histogram. Attributes come from short, fixed lists, so series stay few whatever the traffic.
+// read by the SDK only when it collects; so is a refusal, counted in a Map (tallies.ts). A timed verification (one
+// whose signature was checked, or that was refused) adds its duration to a batch, handed to the histogram in one
+// loop when full or when the SDK collects (durations.ts); with `tenantAttribute`, straight to the histogram.
+// Attributes come from short, fixed lists, so series stay few whatever the traffic.
 
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api'
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api'
 import { DISCOVERY_CHANNEL, DOWNSTREAM_CHANNEL, KEY_SET_CHANNEL, REFUSAL_CHANNEL, TOKEN_CACHE_CHANNEL } from '../core/diagnostics/channels.js'
 import type { DiscoveryEvent, DownstreamEvent, KeySetEvent, RefusalEvent, TokenCacheEvictionEvent } from '../core/diagnostics/channels.js'
 import { observeVerifications } from '../core/verification/tracing.js'
 import type { VerificationMessage } from '../core/verification/tracing.js'
 import type { EntraIdentity } from '../core/identity/identity.js'
 import { outcomeOf, errorTypeOf } from './outcome.js'
+import { DurationBatches } from './durations.js'
+import { acceptedIndex, acceptedTallies, beforeCollection, countRefusal, countWith, tallies } from './tallies.js'
+import type { Tally } from './tallies.js'
 import type { ResolvedTelemetryOptions } from '../core/options/telemetry-options.js'
 
 /** Seconds: from a cached key's 50 µs signature check to a 10 s fetch timeout. */
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 /** How many tenants `tenantAttribute` names; later ones are `other`, so an attack cannot grow series. */
 const MAX_NAMED_TENANTS = 1000
-
-interface Tally { readonly attributes: Attributes, count: number }
-
-/**
- * Verifications' durations (seconds) not yet given to the histogram, one buffer per attribute set. Measured on a
- * server that checks a new token on every request, a `Histogram.record` with attributes cost 10-12 µs per call
- * (the SDK turns the attributes into a key string on each call), where a loop of them costs ~1.5 µs each: handed
- * over in batches, the durations cost about what no record at all does. Each buffer is bounded and the sets are
- * few (no tenant: outcome, token version, caller type); the SDK sees every duration by the next collection (or
- * sooner, when a buffer fills), so no export misses one.
- */
-const PENDING_CAPACITY = 512
-
-class PendingDurations {
-  readonly values = new Float64Array(PENDING_CAPACITY)
-  length = 0
-  constructor(readonly attributes: Attributes) {}
-}
-
-/**
- * The verification counts are the process's, like the verifications' observer and the channels, and outlive the
- * registration that made them: its application closes before the SDK's last export at shutdown, which must still
- * read them.
- */
-const tallies = new Map<string, Tally>()
-/**
- * The refusals' counts by outcome and HTTP status, the process's like {@link tallies}. Counted here rather than
- * with a Counter's `add`, which would make the SDK build a key string per refusal: a flood of bad tokens is
- * exactly when a refusal must stay cheap.
- */
-const refusalTallies = new Map<string, Tally>()
-/** The meters that read {@link tallies} and {@link refusalTallies}: one callback each, kept for the meter's life. */
-const counted = new WeakSet<Meter>()
-
-/**
- * The accepted verifications' tallies by token version, caller type and cache hit, when no tenant is named: the
- * common case, counted with an array index instead of a key string (no allocation per request).
- */
-const acceptedTallies: Array<Tally | undefined> = []
-const CALLER_TYPES: Readonly<Record<string, number>> = { user: 0, app: 1, agent: 2, agentForUser: 3, agentUser: 4 }
-
-/**
- * Where an accepted verification of `identity` is tallied in {@link acceptedTallies}: by token version, caller type
- * and cache hit (the lowest bit). Undefined for a caller type the list does not know.
- */
-function acceptedIndex(identity: EntraIdentity, cached: boolean): number | undefined {
-  const caller = CALLER_TYPES[identity.callerType]
-  return caller === undefined ? undefined : ((identity.tokenVersion - 1) * 5 + caller) * 2 + (cached ? 1 : 0)
-}
-
-/** The metrics recording now (one at a time), whose buffered durations the SDK's next collection must see first. */
-const recording = new Set<VerificationMetrics>()
-
-function observe(result: ObservableResult): void {
-  // The SDK runs every observable callback of a meter before it reads the meter's histograms: what is flushed
-  // here is part of this collection.
-  for (const metrics of recording) metrics.flush()
-  for (const { attributes, count } of tallies.values()) result.observe(count, attributes)
-}
-
-function observeRefusals(result: ObservableResult): void {
-  for (const { attributes, count } of refusalTallies.values()) result.observe(count, attributes)
-}
 
 /**
  * Subscribes the instruments to the channels and observes the verifications; {@link VerificationMetrics.close}
@@ -90,12 +30,10 @@ function observeRefusals(result: ObservableResult): void {
 export class VerificationMetrics {
   readonly #options: ResolvedTelemetryOptions
   readonly #attributes = new Map<string, Attributes>()
-  /** Buffered durations by attribute set's key; unused with `tenantAttribute`. */
-  readonly #pendingByKey = new Map<string, PendingDurations>()
-  /** The same buffers of accepted verifications, by {@link acceptedIndex} halved (no cache hit is timed). */
-  readonly #pending: Array<PendingDurations | undefined> = []
   readonly #tenants = new Set<string>()
   readonly #duration: Histogram
+  /** The durations on their way to {@link #duration}; unused with `tenantAttribute`. */
+  readonly #durations: DurationBatches
   readonly #evictions: Counter
   readonly #keySetFetches: Histogram
   readonly #discoveryFetches: Histogram
@@ -105,18 +43,11 @@ export class VerificationMetrics {
   constructor(meter: Meter, options: ResolvedTelemetryOptions) {
     this.#options = options
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } }
-    if (!counted.has(meter)) {
-      counted.add(meter)
-      meter.createObservableCounter('entra_id.verifications', {
-        unit: '{verification}',
-        description: 'Access tokens verified, by outcome (accepted or the refusal code), token version, caller type and whether the token cache answered'
-      }).addCallback(observe)
-      meter.createObservableCounter('entra_id.refusals', { unit: '{refusal}', description: 'Requests refused by fastify-entra-id, by code and HTTP status' })
-        .addCallback(observeRefusals)
-    }
+    countWith(meter)
     this.#duration = meter.createHistogram('entra_id.verification.duration', {
       ...seconds, description: 'Duration of access-token verifications that checked a signature (token-cache hits are counted, not timed)'
     })
+    this.#durations = new DurationBatches(this.#duration)
     this.#evictions = meter.createCounter('entra_id.token_cache.evictions', { unit: '{entry}', description: 'Verified tokens the token cache let go, by reason' })
     this.#keySetFetches = meter.createHistogram('entra_id.key_set.fetch.duration', { ...seconds, description: 'Duration of signing-key set (JWKS) fetches, by outcome' })
     this.#discoveryFetches = meter.createHistogram('entra_id.discovery.fetch.duration', { ...seconds, description: 'Duration of OpenID discovery document fetches, by outcome' })
@@ -129,19 +60,15 @@ export class VerificationMetrics {
         else this.#verified(message)
       }
     }))
-    recording.add(this)
+    const durations = this.#durations
+    beforeCollection.add(durations)
     this.#unsubscribe.push(() => {
-      this.flush()
-      recording.delete(this)
+      durations.flush()
+      beforeCollection.delete(durations)
     })
     this.#on(REFUSAL_CHANNEL, (message) => {
       const event = message as RefusalEvent
-      // Keyed by the attribute's value, not the raw code: two codes that both read `error` are one series.
-      const outcome = outcomeOf(event.code)
-      const key = `${outcome}|${event.status}`
-      const tally = refusalTallies.get(key)
-      if (tally !== undefined) tally.count++
-      else refusalTallies.set(key, { attributes: Object.freeze({ 'entra_id.outcome': outcome, 'http.response.status_code': event.status }), count: 1 })
+      countRefusal(outcomeOf(event.code), event.status)
     })
     this.#on(TOKEN_CACHE_CHANNEL, (message) => {
       const event = message as TokenCacheEvictionEvent
@@ -158,17 +85,6 @@ export class VerificationMetrics {
   /** Stops recording, after handing the buffered durations to the histogram. */
   close(): void {
     for (const undo of this.#unsubscribe.splice(0)) undo()
-  }
-
-  /** Hands every buffered duration to the histogram. */
-  flush(): void {
-    for (const pending of this.#pendingByKey.values()) this.#flushPending(pending)
-  }
-
-  #flushPending(pending: PendingDurations): void {
-    const { values, attributes } = pending
-    for (let i = 0; i < pending.length; i++) this.#duration.record(values[i] as number, attributes)
-    pending.length = 0
   }
 
   #on(name: string, listener: (message: unknown) => void): void {
@@ -203,10 +119,10 @@ export class VerificationMetrics {
     const index = identity === undefined || this.#options.tenantAttribute ? undefined : acceptedIndex(identity, message.cached)
     if (index !== undefined) {
       const tally = acceptedTallies[index]
-      const pending = this.#pending[index >> 1]
-      if (tally !== undefined && (message.cached || pending !== undefined)) {
+      const batch = this.#durations.atIndex(index >> 1)
+      if (tally !== undefined && (message.cached || batch !== undefined)) {
         tally.count++
-        if (pending !== undefined && !message.cached) this.#buffer(pending, message)
+        if (batch !== undefined && !message.cached) this.#durations.add(batch, (performance.now() - message.startTime) / 1000)
         return
       }
     }
@@ -230,18 +146,8 @@ export class VerificationMetrics {
       this.#duration.record((performance.now() - message.startTime) / 1000, attributes)
       return
     }
-    let pending = this.#pendingByKey.get(key)
-    if (pending === undefined) {
-      pending = new PendingDurations(attributes)
-      this.#pendingByKey.set(key, pending)
-    }
-    if (index !== undefined) this.#pending[index >> 1] = pending
-    this.#buffer(pending, message)
-  }
-
-  #buffer(pending: PendingDurations, message: VerificationMessage): void {
-    pending.values[pending.length++] = (performance.now() - message.startTime) / 1000
-    if (pending.length === PENDING_CAPACITY) this.#flushPending(pending)
+    const batch = this.#durations.ofKey(key, attributes, index === undefined ? undefined : index >> 1)
+    this.#durations.add(batch, (performance.now() - message.startTime) / 1000)
   }
 
   /** One attributes object per combination: the SDK reads them on every record, and need not see a new one. */

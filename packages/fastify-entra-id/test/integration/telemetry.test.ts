@@ -161,7 +161,7 @@ describe('telemetry with OpenTelemetry providers registered', () => {
   })
 
   it('times every new token and every refusal: by the next collection, across a full batch, and when the app closes', async () => {
-    // Durations reach the histogram in batches (metrics.ts says why): none may be lost or counted twice, below a
+    // Durations reach the histogram in batches (durations.ts says why): none may be lost or counted twice, below a
     // batch, across one (512), or still waiting when the app closes; refusals are counted as they come.
     const app = await tracedApp(issuer, tracerProvider)
     let open = true
