@@ -81,7 +81,7 @@ export interface PairedRatio {
 export interface TelemetryPair {
   /** The other server's id. */
   readonly id: string
-  /** The reference's id: the off server's, but for the plugin's share. */
+  /** The reference's id: the server the ratio is taken against (see {@link TelemetryPairing}). */
   readonly reference: string
   /** Both servers' rows. */
   readonly summary: ScenarioSummary
@@ -99,21 +99,21 @@ export interface TelemetryScenarioResult {
 /**
  * Runs each of `scenarios` (the main run's same-token and distinct-token ones, by their feeds, with
  * {@link TELEMETRY_PAIRINGS}; new tokens with {@link NEW_TOKEN_PAIRINGS}) for each of its pairs, just the two on
- * the servers' core, in
- * {@link BenchSettings.telemetryPairs} fresh process pairs: each warmed up together for three times the warm-up,
- * then {@link BenchSettings.telemetryRounds} rounds of {@link BenchSettings.telemetrySeconds}, both loaded at once.
+ * the servers' core, in {@link BenchSettings.telemetryPairs} fresh process pairs: each warmed up together for three
+ * times the warm-up, then {@link BenchSettings.telemetryRounds} rounds of {@link BenchSettings.telemetrySeconds},
+ * both loaded at once.
  */
 export async function runTelemetryComparison(scenarios: readonly TelemetryScenario[], specs: readonly ServerSpec[], config: BenchServerConfig,
   settings: BenchSettings, core: number | null, log: (line: string) => void): Promise<TelemetryScenarioResult[]> {
   const off = specs.find((spec) => spec.id === SUBJECT_ID)
   const results: TelemetryScenarioResult[] = []
   const twin: ServerSpec | undefined = off === undefined ? undefined : { ...off, id: SUBJECT_TWIN_ID, label: `${off.label} (its twin: the control)`, file: off.file ?? off.id }
+  const specOf = (id: string): ServerSpec | undefined => (id === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === id))
   for (const { scenario, pairings } of scenarios) {
     const id = `telemetry-${scenario.id}` as ScenarioDefinition['id']
     const title = `Telemetry on vs off: ${scenario.title}`
     const pairs: TelemetryPair[] = []
     for (const { reference: referenceId, other: otherId } of pairings) {
-      const specOf = (id: string): ServerSpec | undefined => (id === SUBJECT_TWIN_ID ? twin : specs.find((spec) => spec.id === id))
       const reference = specOf(referenceId)
       const other = specOf(otherId)
       if (reference === undefined || other === undefined) continue

@@ -111,7 +111,7 @@ export class VerificationMetrics {
 
   /**
    * Any verification but a hit whose tally exists. An accepted one with no tenant named, the common case (every
-   * new token of a normal day), finds its tally and its duration buffer by array index once made; anything else
+   * new token of a normal day), finds its tally and its duration batch by array index once made; anything else
    * is counted by its attributes' key (making what the index finds next time), and timed when no cache answered.
    */
   #verified(message: VerificationMessage): void {
@@ -122,7 +122,7 @@ export class VerificationMetrics {
       const batch = this.#durations.atIndex(index >> 1)
       if (tally !== undefined && (message.cached || batch !== undefined)) {
         tally.count++
-        if (batch !== undefined && !message.cached) this.#durations.add(batch, (performance.now() - message.startTime) / 1000)
+        if (batch !== undefined && !message.cached) this.#durations.add(batch, elapsedSeconds(message))
         return
       }
     }
@@ -143,11 +143,11 @@ export class VerificationMetrics {
     if (message.cached) return
     const attributes = this.#shared(key, () => verificationAttributes(outcome, version, callerType, tenant))
     if (this.#options.tenantAttribute) {
-      this.#duration.record((performance.now() - message.startTime) / 1000, attributes)
+      this.#duration.record(elapsedSeconds(message), attributes)
       return
     }
     const batch = this.#durations.ofKey(key, attributes, index === undefined ? undefined : index >> 1)
-    this.#durations.add(batch, (performance.now() - message.startTime) / 1000)
+    this.#durations.add(batch, elapsedSeconds(message))
   }
 
   /** One attributes object per combination: the SDK reads them on every record, and need not see a new one. */
@@ -166,6 +166,11 @@ export class VerificationMetrics {
     this.#tenants.add(tenantId)
     return tenantId
   }
+}
+
+/** How long `message`'s verification took, in seconds, as the histogram is kept. */
+function elapsedSeconds(message: VerificationMessage): number {
+  return (performance.now() - message.startTime) / 1000
 }
 
 function verificationAttributes(outcome: string, version: string, callerType: string, tenant: string): Attributes {
